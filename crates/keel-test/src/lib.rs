@@ -1,0 +1,244 @@
+//! Test support for keel: temporary Cargo workspaces, real tools, isolated `keel` runs.
+//!
+//! [`TestWorkspace`] builds a throw-away workspace (packages, files, `Cargo.lock`, a git commit
+//! with a fixed date) and runs the real `keel` binary on it with an environment cleared of
+//! anything that would change its behaviour (`SOURCE_DATE_EPOCH`, `GITHUB_REF_NAME`, `KEEL_*`).
+//! [`require_tool`] finds a real tool (`tar`, `unzip`, `sha256sum`, ...) and fails the test,
+//! naming the tool, when it is missing: tests never skip silently.
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::disallowed_methods)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The commit date of every test workspace: 2024-05-01T12:00:00Z.
+pub const COMMIT_EPOCH: u64 = 1_714_564_800;
+
+/// Finds a tool on `PATH`, failing the test with the tool's name when it is missing.
+pub fn require_tool(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "this test needs the real `{name}` on PATH, and it is not installed; \
+         run scripts/test.sh, which installs every tool the tests use"
+    );
+}
+
+/// Runs a command and returns its output, failing the test with its stderr when it fails.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("could not run {command:?}: {err}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A command's result, with helpers for assertions.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The exit code (`-1` when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl RunResult {
+    /// Fails the test unless the run succeeded.
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Fails the test unless the run failed with exit code `code`.
+    #[track_caller]
+    pub fn failure(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "expected exit code {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A temporary Cargo workspace.
+pub struct TestWorkspace {
+    dir: tempfile::TempDir,
+    keel: PathBuf,
+}
+
+impl TestWorkspace {
+    /// An empty temporary directory; `keel` is the binary under test.
+    pub fn new(keel: impl Into<PathBuf>) -> Self {
+        TestWorkspace {
+            dir: tempfile::Builder::new()
+                .prefix("keel-test-")
+                .tempdir()
+                .unwrap(),
+            keel: keel.into(),
+        }
+    }
+
+    /// A workspace with one binary package `name` at `version`, with a README and a LICENSE,
+    /// its lock file, and one git commit.
+    pub fn single_binary(keel: impl Into<PathBuf>, name: &str, version: &str) -> Self {
+        let ws = TestWorkspace::new(keel);
+        ws.write(
+            "Cargo.toml",
+            &format!(
+                "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n\
+                 license = \"MIT\"\ndescription = \"A test program\"\n"
+            ),
+        );
+        ws.write(
+            "src/main.rs",
+            &format!("fn main() {{ println!(\"{name} {version}\"); }}\n"),
+        );
+        ws.write("README.md", &format!("# {name}\n"));
+        ws.write("LICENSE", "MIT\n");
+        ws.lock();
+        ws.commit("initial");
+        ws
+    }
+
+    /// The workspace's directory.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the workspace.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes a file, creating its parent directories.
+    pub fn write(&self, rel: &str, contents: &str) {
+        let path = self.path(rel);
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, contents).unwrap();
+    }
+
+    /// Reads a file of the workspace.
+    pub fn read(&self, rel: &str) -> String {
+        fs_err::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// Writes `Cargo.lock` without touching the network.
+    pub fn lock(&self) {
+        run_ok(
+            Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+                .args(["generate-lockfile", "--offline"])
+                .current_dir(self.root()),
+        );
+    }
+
+    /// Commits everything with a fixed author, committer and date ([`COMMIT_EPOCH`]).
+    pub fn commit(&self, message: &str) {
+        let git = |args: &[&str]| {
+            run_ok(
+                Command::new(require_tool("git"))
+                    .args(args)
+                    .current_dir(self.root())
+                    .env("GIT_AUTHOR_NAME", "test")
+                    .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+                    .env("GIT_COMMITTER_NAME", "test")
+                    .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+                    .env("GIT_AUTHOR_DATE", format!("@{COMMIT_EPOCH} +0000"))
+                    .env("GIT_COMMITTER_DATE", format!("@{COMMIT_EPOCH} +0000"))
+                    .env("GIT_CONFIG_NOSYSTEM", "1")
+                    .env("GIT_CONFIG_GLOBAL", "/dev/null"),
+            )
+        };
+        if !self.path(".git").exists() {
+            git(&["init", "-q", "-b", "main"]);
+            self.write(".gitignore", "/target\n/dist\n");
+        }
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", message]);
+    }
+
+    /// A `keel` command run in the workspace with an isolated environment.
+    pub fn keel<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(&self.keel);
+        command.args(args).current_dir(self.root());
+        for (key, _) in std::env::vars_os() {
+            let key_text = key.to_string_lossy();
+            if key_text.starts_with("KEEL_")
+                || key_text.starts_with("GITHUB_")
+                || key_text == "SOURCE_DATE_EPOCH"
+                || key_text == "NO_COLOR"
+                || key_text == "CARGO_TARGET_DIR"
+                || key_text == "CARGO_BUILD_TARGET"
+            {
+                command.env_remove(&key);
+            }
+        }
+        command
+    }
+
+    /// Runs `keel` with `args` in the workspace.
+    pub fn run(&self, args: &[&str]) -> RunResult {
+        run_command(&mut self.keel(args))
+    }
+}
+
+/// Runs a command, capturing its exit code and output.
+pub fn run_command(command: &mut Command) -> RunResult {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("could not run {command:?}: {err}"));
+    RunResult {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Every file below `dir` with its contents, sorted by relative path: for "nothing changed"
+/// assertions.
+pub fn snapshot_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        let Ok(read) = fs_err::read_dir(dir) else {
+            return;
+        };
+        for entry in read {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, fs_err::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
