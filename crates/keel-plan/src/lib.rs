@@ -1,0 +1,675 @@
+//! The release plan: every app, target, build and artifact, decided before anything runs.
+//!
+//! [`plan`] is a pure function of a loaded [`Workspace`] and the [`PlanOptions`] from the command
+//! line: it chooses the apps (configuration, then the tag), checks that the tag matches the
+//! versions in `Cargo.toml`, and names every file the release will contain, down to each entry
+//! of each archive. `keel plan` prints this same value, and `keel release` executes it, so what
+//! a user previews is what they get.
+//!
+//! ```no_run
+//! # fn demo(workspace: &keel_workspace::Workspace) -> Result<(), keel_plan::Error> {
+//! let options = keel_plan::PlanOptions {
+//!     host: "x86_64-unknown-linux-gnu".into(),
+//!     ..Default::default()
+//! };
+//! let plan = keel_plan::plan(workspace, &options)?;
+//! for artifact in &plan.artifacts {
+//!     println!("{}", artifact.file_name);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use keel_schema::{ArchiveFormat, ArtifactKind, CHECKSUMS_FILE_NAME};
+use keel_workspace::{DIST_PROFILE, Package, Workspace};
+use serde::Serialize;
+
+/// What the command line adds to the workspace's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// The host triple: the default target.
+    pub host: String,
+    /// Targets given on the command line; they replace the configured ones.
+    pub targets: Vec<String>,
+    /// The tag being released, if any: it must match the apps' versions.
+    pub tag: Option<String>,
+}
+
+/// The whole release, decided up front.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The tag being released.
+    pub tag: Option<String>,
+    /// The version shared by every app, when they share one.
+    pub version: Option<String>,
+    /// Whether any app's version has a pre-release part.
+    pub prerelease: bool,
+    /// The Cargo profile built with.
+    pub profile: String,
+    /// The targets built, sorted.
+    pub targets: Vec<String>,
+    /// The apps shipped, sorted by name.
+    pub apps: Vec<AppPlan>,
+    /// One cargo build per target.
+    pub builds: Vec<BuildPlan>,
+    /// Every file of the release, in the order they are written.
+    pub artifacts: Vec<ArtifactPlan>,
+}
+
+/// An app: a package whose binaries ship together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppPlan {
+    /// The app's name (its package's name).
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The binaries shipped, sorted.
+    pub binaries: Vec<String>,
+    /// `package.description`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `package.license`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// `package.repository`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// `package.homepage`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+}
+
+/// One build: the packages and binaries compiled for one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildPlan {
+    /// The target triple.
+    pub target: String,
+    /// The packages built (`-p`), sorted.
+    pub packages: Vec<String>,
+    /// The binaries built (`--bin`), sorted.
+    pub binaries: Vec<String>,
+    /// The files the build produces.
+    pub outputs: Vec<BuildOutput>,
+}
+
+/// A binary a build produces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildOutput {
+    /// The binary's name.
+    pub binary: String,
+    /// Its file name (`app` or `app.exe`).
+    pub file_name: String,
+    /// Where cargo writes it, relative to the workspace root when inside it.
+    pub path: String,
+    /// The same, as an absolute path.
+    #[serde(skip)]
+    pub absolute_path: PathBuf,
+}
+
+/// A file of the release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArtifactPlan {
+    /// Its file name in the output directory.
+    pub file_name: String,
+    /// What it is.
+    pub kind: ArtifactKind,
+    /// The app it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The target it is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// For archives: the format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<ArchiveFormat>,
+    /// For archives: every file inside, sorted by path; parent directories are implied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contents: Vec<ArchiveContent>,
+    /// For checksum files: the artifact they cover; for the checksum list, every one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<String>,
+}
+
+/// One file inside an archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchiveContent {
+    /// The path inside the archive.
+    pub path: String,
+    /// Where it comes from, relative to the workspace root when inside it.
+    pub source: String,
+    /// Whether it is stored with mode 0755.
+    pub executable: bool,
+    /// The same source, as an absolute path.
+    #[serde(skip)]
+    pub absolute_source: PathBuf,
+}
+
+/// Why no plan could be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No member of the workspace has a binary target to ship.
+    #[error("the workspace has no binary to ship")]
+    NoBinaries,
+    /// `apps` names a package that is not a member with binaries.
+    #[error(
+        "`apps` in [workspace.metadata.keel] names `{name}`, which is not a workspace member with a binary (members with binaries: {available})"
+    )]
+    UnknownApp {
+        /// The name given.
+        name: String,
+        /// The members with binaries, comma-separated.
+        available: String,
+    },
+    /// `binaries` names a binary the package does not have.
+    #[error(
+        "`binaries` in [package.metadata.keel] of `{package}` names `{name}`, which is not one of its binaries ({available})"
+    )]
+    UnknownBinary {
+        /// The package.
+        package: String,
+        /// The name given.
+        name: String,
+        /// Its binaries, comma-separated.
+        available: String,
+    },
+    /// The tag is not `v<version>` or `<package>-v<version>`.
+    #[error("tag `{tag}` is not of the form `v1.2.3` or `<package>-v1.2.3`")]
+    TagFormat {
+        /// The tag.
+        tag: String,
+    },
+    /// The tag's version is not the version in `Cargo.toml`.
+    #[error("tag `{tag}` does not match the version in Cargo.toml ({versions})")]
+    TagMismatch {
+        /// The tag.
+        tag: String,
+        /// The apps and their versions, as `name version`, comma-separated.
+        versions: String,
+    },
+    /// Two files would be stored at one path of an archive.
+    #[error("two files would be stored as `{path}` in {archive}: {first} and {second}")]
+    ArchiveClash {
+        /// The archive.
+        archive: String,
+        /// The path inside it.
+        path: String,
+        /// One source.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// A target triple is malformed.
+    #[error("`{target}` is not a target triple")]
+    BadTarget {
+        /// The text given.
+        target: String,
+    },
+}
+
+/// Makes the plan. Pure: reads nothing but its arguments.
+pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error> {
+    let apps = select_apps(workspace, options.tag.as_deref())?;
+
+    let mut targets: BTreeSet<String> = if !options.targets.is_empty() {
+        options.targets.iter().cloned().collect()
+    } else if !workspace.config.targets.is_empty() {
+        workspace.config.targets.iter().cloned().collect()
+    } else {
+        BTreeSet::from([options.host.clone()])
+    };
+    targets.retain(|t| !t.is_empty());
+    for target in &targets {
+        if target.split('-').count() < 2
+            || !target
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(Error::BadTarget {
+                target: target.clone(),
+            });
+        }
+    }
+
+    let versions: BTreeSet<&semver::Version> = apps.iter().map(|(p, _)| &p.version).collect();
+    let version = match versions.iter().collect::<Vec<_>>().as_slice() {
+        [only] => Some(only.to_string()),
+        _ => None,
+    };
+    let prerelease = versions.iter().any(|v| !v.pre.is_empty());
+
+    let mut builds = Vec::new();
+    for target in &targets {
+        let mut packages = Vec::new();
+        let mut binaries = Vec::new();
+        let mut outputs = Vec::new();
+        for (package, bins) in &apps {
+            packages.push(package.name.clone());
+            for bin in bins {
+                binaries.push(bin.clone());
+                let file_name = format!("{bin}{}", exe_suffix(target));
+                let absolute_path = workspace
+                    .target_dir
+                    .join(target)
+                    .join(DIST_PROFILE)
+                    .join(&file_name);
+                outputs.push(BuildOutput {
+                    binary: bin.clone(),
+                    path: workspace.display_path(&absolute_path),
+                    file_name,
+                    absolute_path,
+                });
+            }
+        }
+        binaries.sort();
+        outputs.sort_by(|a, b| a.binary.cmp(&b.binary));
+        builds.push(BuildPlan {
+            target: target.clone(),
+            packages,
+            binaries,
+            outputs,
+        });
+    }
+
+    let mut artifacts = Vec::new();
+    for (package, bins) in &apps {
+        for target in &targets {
+            let format = if is_windows(target) {
+                workspace.config.windows_archive
+            } else {
+                workspace.config.unix_archive
+            };
+            let top = format!("{}-{}-{}", package.name, package.version, target);
+            let file_name = format!("{top}.{}", format.extension());
+            let mut contents: BTreeMap<String, ArchiveContent> = BTreeMap::new();
+            let mut add = |content: ArchiveContent| -> Result<(), Error> {
+                match contents.get(&content.path) {
+                    Some(existing) if existing.absolute_source != content.absolute_source => {
+                        Err(Error::ArchiveClash {
+                            archive: file_name.clone(),
+                            path: content.path.clone(),
+                            first: existing.source.clone(),
+                            second: content.source,
+                        })
+                    }
+                    Some(_) => Ok(()),
+                    None => {
+                        contents.insert(content.path.clone(), content);
+                        Ok(())
+                    }
+                }
+            };
+            for bin in bins {
+                let file = format!("{bin}{}", exe_suffix(target));
+                let absolute_source = workspace
+                    .target_dir
+                    .join(target)
+                    .join(DIST_PROFILE)
+                    .join(&file);
+                add(ArchiveContent {
+                    path: format!("{top}/{file}"),
+                    source: workspace.display_path(&absolute_source),
+                    executable: true,
+                    absolute_source,
+                })?;
+            }
+            for file in package
+                .documents
+                .iter()
+                .chain(&workspace.includes)
+                .chain(&package.includes)
+            {
+                add(ArchiveContent {
+                    path: format!("{top}/{}", file.archive_path),
+                    source: workspace.display_path(&file.source),
+                    executable: file.executable,
+                    absolute_source: file.source.clone(),
+                })?;
+            }
+            artifacts.push(ArtifactPlan {
+                kind: ArtifactKind::Archive,
+                app: Some(package.name.clone()),
+                target: Some(target.clone()),
+                format: Some(format),
+                contents: contents.into_values().collect(),
+                covers: Vec::new(),
+                file_name: file_name.clone(),
+            });
+            artifacts.push(ArtifactPlan {
+                file_name: format!("{file_name}.sha256"),
+                kind: ArtifactKind::Checksum,
+                app: Some(package.name.clone()),
+                target: Some(target.clone()),
+                format: None,
+                contents: Vec::new(),
+                covers: vec![file_name],
+            });
+        }
+    }
+    let mut covered: Vec<String> = artifacts.iter().map(|a| a.file_name.clone()).collect();
+    covered.sort();
+    artifacts.push(ArtifactPlan {
+        file_name: CHECKSUMS_FILE_NAME.to_owned(),
+        kind: ArtifactKind::Checksums,
+        app: None,
+        target: None,
+        format: None,
+        contents: Vec::new(),
+        covers: covered,
+    });
+
+    Ok(Plan {
+        tag: options.tag.clone(),
+        version,
+        prerelease,
+        profile: DIST_PROFILE.to_owned(),
+        targets: targets.into_iter().collect(),
+        apps: apps
+            .iter()
+            .map(|(package, bins)| AppPlan {
+                name: package.name.clone(),
+                version: package.version.to_string(),
+                binaries: bins.clone(),
+                description: package.description.clone(),
+                license: package.license.clone(),
+                repository: package.repository.clone(),
+                homepage: package.homepage.clone(),
+            })
+            .collect(),
+        builds,
+        artifacts,
+    })
+}
+
+/// Whether a target triple is a Windows target (zip archives, `.exe` binaries).
+pub fn is_windows(target: &str) -> bool {
+    target.contains("-windows")
+}
+
+/// `.exe` for Windows targets, nothing otherwise.
+pub fn exe_suffix(target: &str) -> &'static str {
+    if is_windows(target) { ".exe" } else { "" }
+}
+
+/// The apps to ship with their binaries: configuration first, then the tag narrows.
+fn select_apps<'w>(
+    workspace: &'w Workspace,
+    tag: Option<&str>,
+) -> Result<Vec<(&'w Package, Vec<String>)>, Error> {
+    let with_binaries: Vec<&Package> = workspace
+        .packages
+        .iter()
+        .filter(|p| !p.binaries.is_empty())
+        .collect();
+    if with_binaries.is_empty() {
+        return Err(Error::NoBinaries);
+    }
+    let mut selected: Vec<&Package> = match &workspace.config.apps {
+        Some(names) => {
+            let mut chosen = Vec::new();
+            for name in names {
+                let package = with_binaries
+                    .iter()
+                    .find(|p| &p.name == name)
+                    .ok_or_else(|| Error::UnknownApp {
+                        name: name.clone(),
+                        available: with_binaries
+                            .iter()
+                            .map(|p| p.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?;
+                chosen.push(*package);
+            }
+            chosen.sort_by(|a, b| a.name.cmp(&b.name));
+            chosen.dedup_by(|a, b| a.name == b.name);
+            chosen
+        }
+        None => with_binaries
+            .iter()
+            .copied()
+            .filter(|p| p.config.dist != Some(false))
+            .collect(),
+    };
+    if selected.is_empty() {
+        return Err(Error::NoBinaries);
+    }
+
+    if let Some(tag) = tag {
+        let (package, version) = parse_tag(tag, &selected)?;
+        let mismatch = |apps: &[&Package]| Error::TagMismatch {
+            tag: tag.to_owned(),
+            versions: apps
+                .iter()
+                .map(|p| format!("{} {}", p.name, p.version))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let all = selected.clone();
+        selected.retain(|p| p.version == version && package.is_none_or(|name| p.name == name));
+        if selected.is_empty() {
+            let named: Vec<&Package> = match package {
+                Some(name) => all.into_iter().filter(|p| p.name == name).collect(),
+                None => all,
+            };
+            return Err(mismatch(&named));
+        }
+    }
+
+    selected
+        .into_iter()
+        .map(|package| {
+            let binaries = match &package.config.binaries {
+                None => package.binaries.clone(),
+                Some(names) => {
+                    let mut chosen = Vec::new();
+                    for name in names {
+                        if !package.binaries.contains(name) {
+                            return Err(Error::UnknownBinary {
+                                package: package.name.clone(),
+                                name: name.clone(),
+                                available: package.binaries.join(", "),
+                            });
+                        }
+                        chosen.push(name.clone());
+                    }
+                    chosen.sort();
+                    chosen.dedup();
+                    chosen
+                }
+            };
+            Ok((package, binaries))
+        })
+        .collect()
+}
+
+/// Splits `v1.2.3` into (None, 1.2.3) and `<package>-v1.2.3` into (Some(package), 1.2.3).
+fn parse_tag<'t>(
+    tag: &'t str,
+    apps: &[&Package],
+) -> Result<(Option<&'t str>, semver::Version), Error> {
+    let bad = || Error::TagFormat {
+        tag: tag.to_owned(),
+    };
+    if let Some(version) = tag.strip_prefix('v') {
+        return semver::Version::parse(version)
+            .map(|v| (None, v))
+            .map_err(|_| bad());
+    }
+    // A package name may itself contain `-v`: try every split, preferring a known package.
+    let mut fallback = None;
+    for (index, _) in tag.match_indices("-v") {
+        let (name, rest) = (&tag[..index], &tag[index + 2..]);
+        let Ok(version) = semver::Version::parse(rest) else {
+            continue;
+        };
+        if apps.iter().any(|p| p.name == name) {
+            return Ok((Some(name), version));
+        }
+        fallback.get_or_insert((Some(name), version));
+    }
+    fallback.ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_workspace::{PackageConfig, WorkspaceConfig};
+
+    fn package(name: &str, version: &str, bins: &[&str]) -> Package {
+        Package {
+            name: name.into(),
+            version: version.parse().unwrap(),
+            dir: PathBuf::from("/ws").join(name),
+            binaries: bins.iter().map(|b| b.to_string()).collect(),
+            description: None,
+            license: None,
+            repository: None,
+            homepage: None,
+            config: PackageConfig::default(),
+            documents: vec![],
+            includes: vec![],
+        }
+    }
+
+    fn workspace(packages: Vec<Package>) -> Workspace {
+        Workspace {
+            root: "/ws".into(),
+            manifest_path: "/ws/Cargo.toml".into(),
+            target_dir: "/ws/target".into(),
+            config: WorkspaceConfig::default(),
+            packages,
+            includes: vec![],
+            has_dist_profile: true,
+            has_lockfile: true,
+        }
+    }
+
+    fn options(tag: Option<&str>) -> PlanOptions {
+        PlanOptions {
+            host: "x86_64-unknown-linux-gnu".into(),
+            targets: vec![],
+            tag: tag.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn zero_config_ships_every_binary_for_the_host() {
+        let ws = workspace(vec![
+            package("a", "1.0.0", &["a", "a-admin"]),
+            package("lib", "1.0.0", &[]),
+        ]);
+        let plan = plan(&ws, &options(None)).unwrap();
+        assert_eq!(plan.targets, ["x86_64-unknown-linux-gnu"]);
+        assert_eq!(plan.apps.len(), 1);
+        assert_eq!(plan.apps[0].binaries, ["a", "a-admin"]);
+        let names: Vec<_> = plan
+            .artifacts
+            .iter()
+            .map(|a| a.file_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "a-1.0.0-x86_64-unknown-linux-gnu.tar.gz",
+                "a-1.0.0-x86_64-unknown-linux-gnu.tar.gz.sha256",
+                "SHA256SUMS"
+            ]
+        );
+        assert_eq!(
+            plan.builds[0].outputs[0].path,
+            "target/x86_64-unknown-linux-gnu/dist/a"
+        );
+    }
+
+    #[test]
+    fn windows_targets_get_zip_and_exe() {
+        let ws = workspace(vec![package("a", "1.0.0", &["a"])]);
+        let mut opts = options(None);
+        opts.targets = vec!["x86_64-pc-windows-msvc".into()];
+        let plan = plan(&ws, &opts).unwrap();
+        let archive = &plan.artifacts[0];
+        assert_eq!(archive.file_name, "a-1.0.0-x86_64-pc-windows-msvc.zip");
+        assert_eq!(
+            archive.contents[0].path,
+            "a-1.0.0-x86_64-pc-windows-msvc/a.exe"
+        );
+    }
+
+    #[test]
+    fn tags_must_match_the_version() {
+        let ws = workspace(vec![package("a", "1.2.3", &["a"])]);
+        assert!(plan(&ws, &options(Some("v1.2.3"))).is_ok());
+        assert!(plan(&ws, &options(Some("a-v1.2.3"))).is_ok());
+        let err = plan(&ws, &options(Some("v1.2.4"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tag `v1.2.4` does not match the version in Cargo.toml (a 1.2.3)"
+        );
+        assert!(matches!(
+            plan(&ws, &options(Some("b-v1.2.3"))),
+            Err(Error::TagMismatch { .. })
+        ));
+        assert!(matches!(
+            plan(&ws, &options(Some("1.2.3"))),
+            Err(Error::TagFormat { .. })
+        ));
+        assert!(matches!(
+            plan(&ws, &options(Some("v1.2"))),
+            Err(Error::TagFormat { .. })
+        ));
+    }
+
+    #[test]
+    fn a_package_tag_selects_that_package() {
+        let ws = workspace(vec![
+            package("my-validator", "2.0.0", &["mv"]),
+            package("b", "1.0.0", &["b"]),
+        ]);
+        let plan = plan(&ws, &options(Some("my-validator-v2.0.0"))).unwrap();
+        assert_eq!(plan.apps.len(), 1);
+        assert_eq!(plan.apps[0].name, "my-validator");
+        assert_eq!(plan.version.as_deref(), Some("2.0.0"));
+    }
+
+    #[test]
+    fn prerelease_versions_set_the_flag() {
+        let ws = workspace(vec![package("a", "1.0.0-rc.1", &["a"])]);
+        let plan = plan(&ws, &options(Some("v1.0.0-rc.1"))).unwrap();
+        assert!(plan.prerelease);
+        let ws = workspace(vec![package("a", "1.0.0", &["a"])]);
+        assert!(!super::plan(&ws, &options(None)).unwrap().prerelease);
+    }
+
+    #[test]
+    fn no_binaries_and_unknown_names_are_errors() {
+        let ws = workspace(vec![package("lib", "1.0.0", &[])]);
+        assert!(matches!(plan(&ws, &options(None)), Err(Error::NoBinaries)));
+        let mut ws = workspace(vec![package("a", "1.0.0", &["a"])]);
+        ws.config.apps = Some(vec!["nope".into()]);
+        assert!(matches!(
+            plan(&ws, &options(None)),
+            Err(Error::UnknownApp { .. })
+        ));
+        let mut ws = workspace(vec![package("a", "1.0.0", &["a"])]);
+        ws.packages[0].config.binaries = Some(vec!["nope".into()]);
+        assert!(matches!(
+            plan(&ws, &options(None)),
+            Err(Error::UnknownBinary { .. })
+        ));
+    }
+
+    #[test]
+    fn checksum_list_covers_every_other_artifact() {
+        let ws = workspace(vec![
+            package("a", "1.0.0", &["a"]),
+            package("b", "1.0.0", &["b"]),
+        ]);
+        let plan = plan(&ws, &options(None)).unwrap();
+        let sums = plan.artifacts.last().unwrap();
+        assert_eq!(sums.kind, ArtifactKind::Checksums);
+        assert_eq!(sums.covers.len(), plan.artifacts.len() - 1);
+    }
+}

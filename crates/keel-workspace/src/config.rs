@@ -1,0 +1,91 @@
+//! The keel configuration: `[workspace.metadata.keel]` and `[package.metadata.keel]`.
+//!
+//! Raw TOML (seen through `cargo metadata` as JSON) is parsed strictly, so a misspelt key is an
+//! error that names it, not a silently ignored setting.
+
+use keel_schema::ArchiveFormat;
+use serde::Deserialize;
+
+/// `[workspace.metadata.keel]`: settings for the whole release. Every key is optional; with none
+/// at all, every binary of every member is shipped for the host target.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WorkspaceConfig {
+    /// The packages to ship; default: every member with a binary target.
+    #[serde(default)]
+    pub apps: Option<Vec<String>>,
+    /// The target triples to build; default: the host.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// The archive format for Unix targets.
+    #[serde(default = "default_unix_archive")]
+    pub unix_archive: ArchiveFormat,
+    /// The archive format for Windows targets.
+    #[serde(default = "default_windows_archive")]
+    pub windows_archive: ArchiveFormat,
+    /// Extra files or folders, relative to the workspace root, put in every app's archive.
+    #[serde(default)]
+    pub include: Vec<String>,
+}
+
+impl Default for WorkspaceConfig {
+    fn default() -> Self {
+        WorkspaceConfig {
+            apps: None,
+            targets: Vec::new(),
+            unix_archive: default_unix_archive(),
+            windows_archive: default_windows_archive(),
+            include: Vec::new(),
+        }
+    }
+}
+
+fn default_unix_archive() -> ArchiveFormat {
+    ArchiveFormat::TarGz
+}
+
+fn default_windows_archive() -> ArchiveFormat {
+    ArchiveFormat::Zip
+}
+
+/// `[package.metadata.keel]`: settings for one app.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PackageConfig {
+    /// `false` leaves the package out of releases even though it has binaries.
+    #[serde(default)]
+    pub dist: Option<bool>,
+    /// The binaries to ship; default: every binary target of the package.
+    #[serde(default)]
+    pub binaries: Option<Vec<String>>,
+    /// Extra files or folders, relative to the package's directory, put in its archive.
+    #[serde(default)]
+    pub include: Vec<String>,
+}
+
+/// The commented block `keel init` writes as `[workspace.metadata.keel]`: the defaults, spelt
+/// out, so that the file explains itself.
+pub const INIT_CONFIG: &str = r#"[workspace.metadata.keel]
+# keel release settings; `keel plan` shows what they produce. Every key is optional.
+# The packages to ship (default: every workspace member with a binary target):
+# apps = ["my-app"]
+# The targets to build (default: the host only). Targets other than the host are built
+# on CI runners, for example:
+# targets = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-apple-darwin",
+#            "aarch64-apple-darwin", "x86_64-pc-windows-msvc", "aarch64-pc-windows-msvc"]
+# Archive formats: "tar.gz", "tar.xz" or "tar.zst" for Unix targets, "zip" for Windows.
+unix-archive = "tar.gz"
+windows-archive = "zip"
+# Extra files or folders (relative to the workspace root) put in every archive, beside the
+# binaries and the README*, LICENSE*, COPYING* and CHANGELOG* files always included:
+include = []
+"#;
+
+/// The `[profile.dist]` that `keel init` writes: the profile `keel build` uses.
+pub const INIT_PROFILE: &str = r#"[profile.dist]
+# The profile `keel build` uses for release binaries: smaller and faster than `release`.
+inherits = "release"
+lto = "thin"
+codegen-units = 1
+strip = "symbols"
+"#;
