@@ -23,7 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use keel_schema::{ArchiveFormat, ArtifactKind, CHECKSUMS_FILE_NAME};
-use keel_workspace::{DIST_PROFILE, Package, Workspace};
+pub use keel_workspace::DIST_PROFILE;
+use keel_workspace::{Package, Workspace};
 use serde::Serialize;
 
 /// What the command line adds to the workspace's configuration.
@@ -141,9 +142,23 @@ pub struct ArchiveContent {
     pub source: String,
     /// Whether it is stored with mode 0755.
     pub executable: bool,
+    /// Why it is in the archive.
+    pub role: ContentRole,
     /// The same source, as an absolute path.
     #[serde(skip)]
     pub absolute_source: PathBuf,
+}
+
+/// Why a file is in an archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContentRole {
+    /// A binary built by the release.
+    Binary,
+    /// A README, LICENSE, COPYING or CHANGELOG file.
+    Document,
+    /// A file named by an `include` setting.
+    Include,
 }
 
 /// Why no plan could be made.
@@ -312,19 +327,19 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                     path: format!("{top}/{file}"),
                     source: workspace.display_path(&absolute_source),
                     executable: true,
+                    role: ContentRole::Binary,
                     absolute_source,
                 })?;
             }
-            for file in package
-                .documents
-                .iter()
-                .chain(&workspace.includes)
-                .chain(&package.includes)
-            {
+            let documents = package.documents.iter().map(|f| (f, ContentRole::Document));
+            let includes = (workspace.includes.iter().chain(&package.includes))
+                .map(|f| (f, ContentRole::Include));
+            for (file, role) in documents.chain(includes) {
                 add(ArchiveContent {
                     path: format!("{top}/{}", file.archive_path),
                     source: workspace.display_path(&file.source),
                     executable: file.executable,
+                    role,
                     absolute_source: file.source.clone(),
                 })?;
             }

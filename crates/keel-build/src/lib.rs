@@ -1,0 +1,393 @@
+//! Builders: they turn one [`BuildPlan`] (a target and its binaries) into files on disk.
+//!
+//! [`CargoBuilder`] runs `cargo build --profile dist --locked --target <triple>` in the
+//! workspace, streaming cargo's output to a [`BuildReporter`] and keeping its tail for the error
+//! when the build fails. Before building it checks, with [`Toolchain::check_target`], that the
+//! target's standard library is installed, so a missing target fails with a clear message
+//! instead of a page of compiler errors. [`FakeBuilder`] writes placeholder binaries: it lets
+//! the whole pipeline run in tests for targets this machine cannot compile for.
+//!
+//! This crate never prints; the binary decides what to show.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use keel_plan::BuildPlan;
+
+/// How many of cargo's last output lines a failed build keeps for its error.
+const KEPT_LINES: usize = 60;
+
+/// The settings that make `dist` a release profile when the workspace defines none.
+pub const DEFAULT_DIST_PROFILE: &[(&str, &str)] = &[
+    ("inherits", "\"release\""),
+    ("lto", "\"thin\""),
+    ("codegen-units", "1"),
+    ("strip", "\"symbols\""),
+];
+
+/// Receives the progress of a build.
+pub trait BuildReporter {
+    /// One line of the builder's output.
+    fn output_line(&self, target: &str, line: &str);
+}
+
+/// A reporter that discards everything.
+pub struct NoReporter;
+
+impl BuildReporter for NoReporter {
+    fn output_line(&self, _target: &str, _line: &str) {}
+}
+
+/// Builds the binaries of one target.
+pub trait Builder {
+    /// The builder's name, recorded in the manifest.
+    fn name(&self) -> &'static str;
+    /// Checks, before anything is built, that this builder can build for `target`.
+    fn check_target(&self, target: &str) -> Result<(), Error>;
+    /// Builds every output of `build`.
+    fn build(&self, build: &BuildPlan, reporter: &dyn BuildReporter) -> Result<(), Error>;
+}
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A tool could not be started.
+    #[error("could not run `{tool}`")]
+    Spawn {
+        /// The tool.
+        tool: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `rustc` does not know the target triple.
+    #[error("unknown target `{target}`: rustc has no such target")]
+    UnknownTarget {
+        /// The triple.
+        target: String,
+    },
+    /// The target's standard library is not installed.
+    #[error("the standard library for target `{target}` is not installed")]
+    TargetNotInstalled {
+        /// The triple.
+        target: String,
+    },
+    /// A tool failed in a way keel did not expect.
+    #[error("`{command}` failed: {stderr}")]
+    ToolFailed {
+        /// The command line.
+        command: String,
+        /// What it printed.
+        stderr: String,
+    },
+    /// cargo build failed.
+    #[error("cargo build failed for target `{target}` ({status})\n{output}")]
+    CargoFailed {
+        /// The triple.
+        target: String,
+        /// How cargo exited.
+        status: String,
+        /// The last lines cargo printed.
+        output: String,
+    },
+    /// The build succeeded but an expected binary is missing.
+    #[error("the build for `{target}` did not produce {}", path.display())]
+    MissingOutput {
+        /// The triple.
+        target: String,
+        /// The binary expected.
+        path: PathBuf,
+    },
+    /// The fake builder could not write a binary.
+    #[error("could not write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The Rust toolchain that builds a workspace (the one its `rust-toolchain.toml` selects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toolchain {
+    /// `rustc`, or `$RUSTC`.
+    pub rustc: OsString,
+    /// The directory rustc runs in, so that rustup picks the workspace's toolchain.
+    pub dir: PathBuf,
+    /// The host triple.
+    pub host: String,
+    /// The version, as `rustc -V` prints it.
+    pub version: String,
+}
+
+impl Toolchain {
+    /// Asks `rustc -vV` for the host triple and version, running it in `dir`.
+    pub fn detect(dir: &Path) -> Result<Toolchain, Error> {
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        let text = run_capture(
+            Command::new(&rustc).arg("-vV").current_dir(dir),
+            "rustc -vV",
+        )?;
+        let version = text.lines().next().unwrap_or_default().trim().to_owned();
+        let host = text
+            .lines()
+            .find_map(|line| line.strip_prefix("host: "))
+            .map(str::trim)
+            .ok_or_else(|| Error::ToolFailed {
+                command: "rustc -vV".into(),
+                stderr: format!("no `host:` line in its output:\n{text}"),
+            })?
+            .to_owned();
+        Ok(Toolchain {
+            rustc,
+            dir: dir.to_owned(),
+            host,
+            version,
+        })
+    }
+
+    /// Checks that `target` is known to rustc and its standard library is installed.
+    pub fn check_target(&self, target: &str) -> Result<(), Error> {
+        let output = Command::new(&self.rustc)
+            .args(["--print", "target-libdir", "--target", target])
+            .current_dir(&self.dir)
+            .output()
+            .map_err(|source| Error::Spawn {
+                tool: "rustc".into(),
+                source,
+            })?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if stderr.contains("target specification") || stderr.contains("unknown target") {
+                return Err(Error::UnknownTarget {
+                    target: target.to_owned(),
+                });
+            }
+            return Err(Error::ToolFailed {
+                command: format!("rustc --print target-libdir --target {target}"),
+                stderr: stderr.trim().to_owned(),
+            });
+        }
+        let libdir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        let has_core = fs_err::read_dir(&libdir).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|entry| {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("libcore-") && name.ends_with(".rlib")
+            })
+        });
+        if has_core {
+            Ok(())
+        } else {
+            Err(Error::TargetNotInstalled {
+                target: target.to_owned(),
+            })
+        }
+    }
+}
+
+fn run_capture(command: &mut Command, what: &str) -> Result<String, Error> {
+    let output = command.output().map_err(|source| Error::Spawn {
+        tool: what.split(' ').next().unwrap_or(what).to_owned(),
+        source,
+    })?;
+    if !output.status.success() {
+        return Err(Error::ToolFailed {
+            command: what.to_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Builds with `cargo build`.
+#[derive(Debug, Clone)]
+pub struct CargoBuilder {
+    /// `cargo`, or `$CARGO`.
+    pub cargo: OsString,
+    /// The workspace's root `Cargo.toml`.
+    pub manifest_path: PathBuf,
+    /// The workspace root; cargo runs there.
+    pub root: PathBuf,
+    /// Whether the workspace defines `[profile.dist]`; if not, [`DEFAULT_DIST_PROFILE`] is
+    /// passed with `--config`.
+    pub has_dist_profile: bool,
+    /// `SOURCE_DATE_EPOCH` for build scripts that stamp times.
+    pub source_date_epoch: u64,
+    /// The toolchain, to check targets.
+    pub toolchain: Toolchain,
+}
+
+impl CargoBuilder {
+    /// The `cargo build` command for one build.
+    pub fn command(&self, build: &BuildPlan) -> Command {
+        let mut command = Command::new(&self.cargo);
+        command
+            .current_dir(&self.root)
+            .args(["build", "--profile", keel_plan::DIST_PROFILE, "--locked"])
+            .args(["--color", "never", "--target", &build.target])
+            .arg("--manifest-path")
+            .arg(&self.manifest_path)
+            .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string());
+        if !self.has_dist_profile {
+            for (key, value) in DEFAULT_DIST_PROFILE {
+                command
+                    .arg("--config")
+                    .arg(format!("profile.dist.{key}={value}"));
+            }
+        }
+        for package in &build.packages {
+            command.args(["--package", package]);
+        }
+        for binary in &build.binaries {
+            command.args(["--bin", binary]);
+        }
+        command
+    }
+}
+
+impl Builder for CargoBuilder {
+    fn name(&self) -> &'static str {
+        "cargo"
+    }
+
+    fn check_target(&self, target: &str) -> Result<(), Error> {
+        self.toolchain.check_target(target)
+    }
+
+    fn build(&self, build: &BuildPlan, reporter: &dyn BuildReporter) -> Result<(), Error> {
+        let mut child = self
+            .command(build)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| Error::Spawn {
+                tool: "cargo".into(),
+                source,
+            })?;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let mut tail = VecDeque::with_capacity(KEPT_LINES);
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            reporter.output_line(&build.target, &line);
+            if tail.len() == KEPT_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+        let status = child.wait().map_err(|source| Error::Spawn {
+            tool: "cargo".into(),
+            source,
+        })?;
+        if !status.success() {
+            return Err(Error::CargoFailed {
+                target: build.target.clone(),
+                status: status.to_string(),
+                output: Vec::from(tail).join("\n"),
+            });
+        }
+        for output in &build.outputs {
+            if !output.absolute_path.is_file() {
+                return Err(Error::MissingOutput {
+                    target: build.target.clone(),
+                    path: output.absolute_path.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a small placeholder file for every binary, for any target, without compiling.
+///
+/// Each placeholder is a shell script that prints `<binary> <target> (fake build)`, so tests
+/// can tell which build an archive holds.
+#[derive(Debug, Clone, Default)]
+pub struct FakeBuilder;
+
+impl Builder for FakeBuilder {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+
+    fn check_target(&self, _target: &str) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn build(&self, build: &BuildPlan, reporter: &dyn BuildReporter) -> Result<(), Error> {
+        for output in &build.outputs {
+            let path = &output.absolute_path;
+            let write_err = |source| Error::Write {
+                path: path.clone(),
+                source,
+            };
+            let dir = path
+                .parent()
+                .expect("a build output has a parent directory");
+            fs_err::create_dir_all(dir).map_err(write_err)?;
+            let contents = format!(
+                "#!/bin/sh\necho '{} {} (fake build)'\n",
+                output.binary, build.target
+            );
+            fs_err::write(path, contents).map_err(write_err)?;
+            set_executable(path).map_err(write_err)?;
+            reporter.output_line(&build.target, &format!("wrote placeholder {}", output.path));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_toolchain_is_detected_and_its_target_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        let toolchain = Toolchain::detect(dir.path()).unwrap();
+        assert!(
+            toolchain.version.starts_with("rustc "),
+            "{}",
+            toolchain.version
+        );
+        toolchain.check_target(&toolchain.host).unwrap();
+    }
+
+    #[test]
+    fn unknown_and_missing_targets_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let toolchain = Toolchain::detect(dir.path()).unwrap();
+        assert!(matches!(
+            toolchain.check_target("not-a-real-target"),
+            Err(Error::UnknownTarget { .. })
+        ));
+        // This machine has only the host's standard library (and CI the same).
+        let other = if toolchain.host.starts_with("x86_64") {
+            "aarch64-unknown-linux-gnu"
+        } else {
+            "x86_64-unknown-linux-gnu"
+        };
+        assert!(matches!(
+            toolchain.check_target(other),
+            Err(Error::TargetNotInstalled { .. })
+        ));
+    }
+}

@@ -1,0 +1,112 @@
+//! The command line: clap definitions only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// keel: reproducible, checksummed releases of Rust programs.
+///
+/// Run `keel plan` to see what a release of your workspace contains, and `keel release` to
+/// build it: one archive per app and target, a .sha256 beside each, SHA256SUMS over all of
+/// them, and keel-manifest.json describing the whole release. Two runs on the same commit
+/// give byte-identical files.
+#[derive(Debug, Parser)]
+#[command(name = "keel", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to the workspace's Cargo.toml (default: the nearest one at or above the current
+    /// directory)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Print no progress and no summary; errors are still printed
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// Output format: `text` for people, `json` for programs
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add keel's settings and a `dist` profile to the workspace's Cargo.toml
+    ///
+    /// Writes `[workspace.metadata.keel]` with every setting and its default, commented, and
+    /// `[profile.dist]` (thin LTO, one codegen unit, stripped symbols). Tables that already
+    /// exist are kept as they are; nothing else in the file changes.
+    Init,
+
+    /// Show the release plan: apps, targets, builds and every artifact with its contents
+    ///
+    /// Nothing is built or written. `keel release` carries out exactly this plan.
+    Plan(PlanArgs),
+
+    /// Build the release binaries for each target with the `dist` profile
+    Build(BuildArgs),
+
+    /// Build and package a release: archives, checksums and keel-manifest.json
+    ///
+    /// Everything is written to a staging folder beside the output folder and moved into
+    /// place at the end, so a failed release leaves the output folder as it was. Archive
+    /// times come from SOURCE_DATE_EPOCH, or else the last commit's time.
+    Release(ReleaseArgs),
+
+    /// Print the JSON Schema of keel-manifest.json
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A target triple to build; repeat for several (default: the configured targets, or the
+    /// host)
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+
+    /// The tag being released (`v1.2.3` or `<package>-v1.2.3`); it must match the version in
+    /// Cargo.toml. Default: GITHUB_REF_NAME when GitHub Actions runs for a tag
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+
+    /// How to build: `cargo`, or `fake` to write placeholder binaries without compiling
+    /// (for trying out a pipeline for targets this machine cannot build)
+    #[arg(long, value_enum, default_value_t = BuilderKind::Cargo, env = "KEEL_BUILDER")]
+    pub builder: BuilderKind,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// The output folder (default: target/keel/dist in the workspace's target directory).
+    /// It is replaced as a whole; keel refuses to replace a folder it did not write
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderKind {
+    Cargo,
+    Fake,
+}

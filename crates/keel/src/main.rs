@@ -1,0 +1,176 @@
+//! The `keel` command: clap arguments and the commands that connect keel's crates.
+//!
+//! Libraries never print; this binary owns stdout (results: text, or JSON with `--format
+//! json`) and stderr (progress, warnings and errors). Errors print as one `error:` line with
+//! their causes, any long output of a failed tool below it, and a `hint:` where one helps.
+//! Exit codes: 0 success, 1 failure, 2 usage error.
+
+mod cli;
+mod progress;
+mod release;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use cli::{Cli, Command, Format, GlobalArgs};
+
+/// An error type that knows what the user can do about it.
+pub trait Hint {
+    fn hint(&self) -> Option<String>;
+}
+
+/// An error raised by the binary itself, with its hint.
+#[derive(Debug)]
+pub struct Hinted {
+    message: String,
+    hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
+/// An error with a hint.
+pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hinted {
+        message: message.into(),
+        hint: hint.into(),
+    })
+}
+
+fn hint_of(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| {
+        if let Some(h) = cause.downcast_ref::<Hinted>() {
+            Some(h.hint.clone())
+        } else if let Some(e) = cause.downcast_ref::<keel_plan::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_build::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_workspace::Error>() {
+            e.hint()
+        } else {
+            None
+        }
+    })
+}
+
+/// Writes one line to stdout; a closed pipe (`keel plan | head`) ends the program quietly.
+pub fn out(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = writeln!(stdout, "{line}") {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) {
+    let text = serde_json::to_string_pretty(value).expect("keel's outputs are plain JSON data");
+    out(&text);
+}
+
+/// Prints a warning on stderr.
+pub fn warn(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
+}
+
+fn report(err: &anyhow::Error) {
+    let mut causes: Vec<String> = Vec::new();
+    let mut details: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default().trim().to_owned();
+        // Wrapped errors often repeat their cause's text at the end of their own.
+        if !first.is_empty() && !causes.iter().any(|c| c.ends_with(&first)) {
+            causes.push(first);
+        }
+        details.extend(lines.map(|l| format!("  {l}")));
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {}", causes.join(": "));
+    for line in details {
+        let _ = writeln!(stderr, "{line}");
+    }
+    if let Some(hint) = hint_of(err) {
+        let _ = writeln!(stderr, "hint: {hint}");
+    }
+}
+
+fn run_init(global: &GlobalArgs) -> anyhow::Result<()> {
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let manifest = keel_workspace::find_manifest(global.manifest_path.as_deref(), &cwd)?;
+    let workspace = keel_workspace::Workspace::load(&manifest)?;
+    let path = &workspace.manifest_path;
+    let text = fs_err::read_to_string(path)?;
+    let outcome = keel_workspace::init_manifest(&text, path)?;
+    if outcome.added_config || outcome.added_profile {
+        let dir = path.parent().expect("a manifest has a parent directory");
+        let mut temp = tempfile::Builder::new()
+            .prefix(".Cargo.toml.keel-")
+            .tempfile_in(dir)
+            .with_context(|| format!("could not write to {}", dir.display()))?;
+        temp.write_all(outcome.text.as_bytes())?;
+        temp.as_file().sync_all()?;
+        let permissions = fs_err::metadata(path)?.permissions();
+        fs_err::set_permissions(temp.path(), permissions)?;
+        temp.persist(path)
+            .with_context(|| format!("could not replace {}", path.display()))?;
+    }
+    let shown = workspace.display_path(path);
+    match global.format {
+        Format::Json => print_json(&serde_json::json!({
+            "manifest": shown,
+            "added_config": outcome.added_config,
+            "added_profile": outcome.added_profile,
+        })),
+        Format::Text if global.quiet => {}
+        Format::Text => {
+            let added: Vec<&str> = [
+                (outcome.added_config, "[workspace.metadata.keel]"),
+                (outcome.added_profile, "[profile.dist]"),
+            ]
+            .into_iter()
+            .filter_map(|(added, name)| added.then_some(name))
+            .collect();
+            if added.is_empty() {
+                out(&format!(
+                    "{shown} already has [workspace.metadata.keel] and [profile.dist]; nothing changed"
+                ));
+            } else {
+                out(&format!("Added {} to {shown}", added.join(" and ")));
+            }
+            out("Next: `keel plan` shows what a release contains; `keel release` builds it.");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Init => run_init(&cli.global),
+        Command::Plan(args) => release::run_plan(&cli.global, args),
+        Command::Build(args) => release::run_build(&cli.global, args),
+        Command::Release(args) => release::run_release(&cli.global, args),
+        Command::Schema => {
+            out(keel_schema::manifest_schema().trim_end());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report(&err);
+            ExitCode::from(1)
+        }
+    }
+}
