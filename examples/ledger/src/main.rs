@@ -1,0 +1,101 @@
+//! ledger: a small bookkeeping program with a SQLite database; keel's example app.
+
+mod db;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A small bookkeeping program that keeps its records in SQLite.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// The database file
+    #[arg(long, global = true, env = "LEDGER_DB", default_value = "ledger.db")]
+    db: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database or bring its schema up to date
+    Migrate,
+    /// Check the database: integrity, foreign keys, schema version (exit 1 on a problem)
+    Doctor,
+    /// Record an amount on an account
+    Add {
+        /// The account, created on first use
+        account: String,
+        /// The amount, for example 12, -950.50
+        #[arg(allow_negative_numbers = true)]
+        amount: String,
+        /// A note on the entry
+        #[arg(long, default_value = "")]
+        memo: String,
+    },
+    /// List every entry
+    List,
+}
+
+fn run(cli: Cli) -> db::Result<()> {
+    let mut conn = db::open(&cli.db)?;
+    match cli.command {
+        Command::Migrate => {
+            let applied = db::migrate(&mut conn)?;
+            match (applied.first(), applied.last()) {
+                (Some(first), Some(last)) => println!(
+                    "migrated {} from schema version {} to {last}",
+                    cli.db,
+                    first - 1
+                ),
+                _ => println!(
+                    "{} is up to date (schema version {})",
+                    cli.db,
+                    db::latest_version()
+                ),
+            }
+        }
+        Command::Doctor => {
+            let problems = db::doctor(&conn)?;
+            if !problems.is_empty() {
+                return Err(problems.join("; "));
+            }
+            println!("{}: ok (schema version {})", cli.db, db::version(&conn)?);
+        }
+        Command::Add {
+            account,
+            amount,
+            memo,
+        } => {
+            db::require_current(&conn)?;
+            let cents = db::parse_amount(&amount)?;
+            let id = db::add(&mut conn, &account, cents, &memo)?;
+            println!("entry {id}: {account} {}", db::format_amount(cents));
+        }
+        Command::List => {
+            db::require_current(&conn)?;
+            for entry in db::list(&conn)? {
+                println!(
+                    "{:>5}  {:<16} {:>12}  {}",
+                    entry.id,
+                    entry.account,
+                    db::format_amount(entry.cents),
+                    entry.memo
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
