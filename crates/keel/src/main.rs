@@ -64,10 +64,10 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
 /// Writes one line to stdout; a closed pipe (`keel plan | head`) ends the program quietly.
 pub fn out(line: &str) {
     let mut stdout = std::io::stdout().lock();
-    if let Err(err) = writeln!(stdout, "{line}") {
-        if err.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+    if let Err(err) = writeln!(stdout, "{line}")
+        && err.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
     }
 }
 

@@ -348,9 +348,6 @@ pub fn run_release(global: &GlobalArgs, args: &crate::cli::ReleaseArgs) -> anyho
     };
     let out_dir = OutDir::prepare(out)?;
     let progress = Progress::new(global.quiet);
-    if !global.quiet && loaded.git.as_ref().is_some_and(|g| g.dirty) {
-        crate::warn("the work tree has uncommitted changes; the manifest records `dirty: true`");
-    }
     let builder = build(&loaded, &plan, args.build.builder, epoch, &progress)?;
     let artifacts = package(&plan, out_dir.path(), epoch, &progress)?;
     let manifest = manifest(&loaded, &plan, builder, epoch, artifacts);
@@ -361,6 +358,9 @@ pub fn run_release(global: &GlobalArgs, args: &crate::cli::ReleaseArgs) -> anyho
     )?;
     let out = out_dir.out.clone();
     out_dir.commit()?;
+    if !global.quiet && manifest.source.dirty {
+        crate::warn("the work tree has uncommitted changes; the manifest records `dirty: true`");
+    }
 
     match global.format {
         crate::cli::Format::Json => crate::print_json(&serde_json::json!({
@@ -470,7 +470,7 @@ pub fn run_plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<()> {
     let plan = make_plan(&loaded, args)?;
     match global.format {
         crate::cli::Format::Json => crate::print_json(&plan),
-        crate::cli::Format::Text => crate::out(&render_plan(&plan).trim_end().to_owned()),
+        crate::cli::Format::Text => crate::out(render_plan(&plan).trim_end()),
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! keel-archive against the real `tar` and `unzip`: what they list and extract is what was
 //! written, and the same inputs give the same bytes.
+#![allow(clippy::unwrap_used)] // Test helpers fail the test on unexpected errors.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

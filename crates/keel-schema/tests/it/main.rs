@@ -1,4 +1,5 @@
 //! Integration tests of keel-schema: the checked-in JSON Schema must match the Rust types.
+#![allow(clippy::unwrap_used)] // Test helpers fail the test on unexpected errors.
 
 use std::path::PathBuf;
 
