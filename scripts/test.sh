@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command: installs every real tool the tests use, then runs the whole suite.
+#   scripts/test.sh
+# Tools come from Debian's packages (apt-get) and PyPI (pip); nothing is skipped: a test whose
+# tool is missing fails and names it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command → Debian package
+tools=(
+  tar:tar gzip:gzip unzip:unzip zip:zip sha256sum:coreutils xz:xz-utils zstd:zstd
+  git:git script:bsdutils python3:python3
+)
+missing=()
+for pair in "${tools[@]}"; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if ((${#missing[@]})); then
+  echo "scripts/test.sh: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! python3 -c 'import jsonschema' >/dev/null 2>&1; then
+  echo "scripts/test.sh: installing the python package jsonschema"
+  python3 -m pip install --quiet jsonschema
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+cargo fmt --manifest-path examples/ledger/Cargo.toml --check
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --manifest-path examples/ledger/Cargo.toml --all-targets --locked -- -D warnings
+
+echo "==> tests: keel"
+cargo test --workspace --locked
+
+echo "==> tests: examples/ledger"
+cargo test --manifest-path examples/ledger/Cargo.toml --locked
+
+echo "==> the README walkthrough"
+scripts/walkthrough.sh target/debug/keel
