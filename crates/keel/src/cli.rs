@@ -66,6 +66,14 @@ pub enum Command {
     /// times come from SOURCE_DATE_EPOCH, or else the last commit's time.
     Release(ReleaseArgs),
 
+    /// Join partial releases (one per CI runner) into one release
+    ///
+    /// Each folder is the output of `keel release` for some targets of the same commit, tag
+    /// and version. Every file is checked against its manifest, the artifacts are copied into
+    /// the output folder, and one SHA256SUMS and one keel-manifest.json are written over all
+    /// of them.
+    Merge(MergeArgs),
+
     /// Print the JSON Schema of keel-manifest.json
     Schema,
 }
@@ -109,4 +117,15 @@ pub struct ReleaseArgs {
 pub enum BuilderKind {
     Cargo,
     Fake,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The output folder of the merged release
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The partial releases to join
+    #[arg(value_name = "PARTIAL", required = true)]
+    pub partials: Vec<PathBuf>,
 }

@@ -6,6 +6,7 @@
 //! Exit codes: 0 success, 1 failure, 2 usage error.
 
 mod cli;
+mod merge;
 mod progress;
 mod release;
 
@@ -161,6 +162,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => release::run_plan(&cli.global, args),
         Command::Build(args) => release::run_build(&cli.global, args),
         Command::Release(args) => release::run_release(&cli.global, args),
+        Command::Merge(args) => merge::run_merge(&cli.global, args),
         Command::Schema => {
             out(keel_schema::manifest_schema().trim_end());
             Ok(())

@@ -154,15 +154,15 @@ pub fn run_build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<()> {
 }
 
 /// The folder a release is written to, and the staging folder it is prepared in.
-struct OutDir {
-    out: PathBuf,
+pub(crate) struct OutDir {
+    pub(crate) out: PathBuf,
     staging: tempfile::TempDir,
 }
 
 impl OutDir {
     /// Checks `out` may be replaced and creates the staging folder beside it, before anything
     /// is built, so that an unusable output folder fails fast.
-    fn prepare(out: PathBuf) -> anyhow::Result<OutDir> {
+    pub(crate) fn prepare(out: PathBuf) -> anyhow::Result<OutDir> {
         let unusable_hint = "choose another folder with --out";
         if out.exists() {
             if !out.is_dir() {
@@ -200,12 +200,12 @@ impl OutDir {
         Ok(OutDir { out, staging })
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.staging.path()
     }
 
     /// Moves the staging folder into place, replacing the previous release.
-    fn commit(self) -> anyhow::Result<()> {
+    pub(crate) fn commit(self) -> anyhow::Result<()> {
         let staging = self.staging.keep();
         sync_dir(&staging)?;
         let parent = staging.parent().expect("the staging folder has a parent");
@@ -241,7 +241,7 @@ fn sync_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes `contents` to `dir/name` and flushes it to disk.
-fn write_synced(dir: &Path, name: &str, contents: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_synced(dir: &Path, name: &str, contents: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut file = fs_err::File::create_new(dir.join(name))?;
     file.write_all(contents)?;
@@ -249,7 +249,29 @@ fn write_synced(dir: &Path, name: &str, contents: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes every artifact of the plan and the manifest into `dir`.
+/// Writes a `sha256sum` file named `name` over the `covers` artifacts (already written and
+/// recorded); returns its size and sha256.
+pub(crate) fn write_checksums(
+    dir: &Path,
+    name: &str,
+    covers: &[String],
+    artifacts: &BTreeMap<String, Artifact>,
+) -> anyhow::Result<(u64, String)> {
+    let mut text = String::new();
+    for covered in covers {
+        let artifact = artifacts
+            .get(covered)
+            .with_context(|| format!("{covered} is checksummed before it is written"))?;
+        text.push_str(&format!("{}  {covered}\n", artifact.sha256));
+    }
+    write_synced(dir, name, text.as_bytes())?;
+    Ok((
+        text.len() as u64,
+        keel_verify::sha256_bytes(text.as_bytes()).to_hex(),
+    ))
+}
+
+/// Writes every artifact of the plan into `dir`.
 fn package(
     plan: &Plan,
     dir: &Path,
@@ -307,28 +329,14 @@ fn package(
                 progress.advance();
             }
             ArtifactKind::Checksum | ArtifactKind::Checksums => {
-                let mut text = String::new();
-                for covered in &artifact.covers {
-                    let sha = &artifacts
-                        .get(covered)
-                        .with_context(|| format!("{covered} is checksummed before it is written"))?
-                        .sha256;
-                    text.push_str(&format!("{sha}  {covered}\n"));
-                }
-                write_synced(dir, &artifact.file_name, text.as_bytes())?;
+                let (size, sha256) =
+                    write_checksums(dir, &artifact.file_name, &artifact.covers, &artifacts)?;
                 let checksum_of = (artifact.kind == ArtifactKind::Checksum)
                     .then(|| artifact.covers.first().cloned())
                     .flatten();
                 artifacts.insert(
                     artifact.file_name.clone(),
-                    record(
-                        artifact.kind,
-                        text.len() as u64,
-                        keel_verify::sha256_bytes(text.as_bytes()).to_hex(),
-                        None,
-                        Vec::new(),
-                        checksum_of,
-                    ),
+                    record(artifact.kind, size, sha256, None, Vec::new(), checksum_of),
                 );
             }
             other => bail!("keel cannot yet write artifacts of kind {other}"),
@@ -367,7 +375,7 @@ pub fn run_release(global: &GlobalArgs, args: &crate::cli::ReleaseArgs) -> anyho
             "out_dir": out,
             "manifest": manifest,
         })),
-        crate::cli::Format::Text if !global.quiet => print_summary(&plan, &manifest, &out),
+        crate::cli::Format::Text if !global.quiet => print_summary(&manifest, &out),
         crate::cli::Format::Text => {}
     }
     Ok(())
@@ -427,8 +435,8 @@ fn manifest(
     }
 }
 
-fn print_summary(plan: &Plan, manifest: &Manifest, out: &Path) {
-    let what = match (&plan.tag, &plan.version) {
+pub(crate) fn print_summary(manifest: &Manifest, out: &Path) {
+    let what = match (&manifest.tag, &manifest.version) {
         (Some(tag), _) => tag.clone(),
         (None, Some(version)) => format!("version {version}"),
         (None, None) => "release".to_owned(),

@@ -4,6 +4,7 @@
 
 mod errors;
 mod init;
+mod merge;
 mod plan;
 mod release;
 
