@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use keel_schema::{Artifact, ArtifactKind, CHECKSUMS_FILE_NAME, MANIFEST_FILE_NAME, Manifest};
 
-use crate::cli::{Format, GlobalArgs, MergeArgs};
+use crate::cli::{GlobalArgs, MergeArgs};
 use crate::hinted;
-use crate::release::{OutDir, print_summary, write_checksums, write_synced};
+use crate::release::{OutDir, report_release, write_checksums};
 
 /// Reads a partial release and checks that every file it lists is there, intact.
 fn read_partial(dir: &Path) -> anyhow::Result<Manifest> {
@@ -87,20 +87,7 @@ pub fn run_merge(global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<()> {
             checksum_of: None,
         },
     );
-    write_synced(
-        out_dir.path(),
-        MANIFEST_FILE_NAME,
-        manifest.to_json().as_bytes(),
-    )?;
-    let out = out_dir.out.clone();
-    out_dir.commit()?;
-    match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({
-            "out_dir": out,
-            "manifest": manifest,
-        })),
-        Format::Text if !global.quiet => print_summary(&manifest, &out),
-        Format::Text => {}
-    }
+    let out = out_dir.finish(&manifest)?;
+    report_release(global, &manifest, &out);
     Ok(())
 }

@@ -155,7 +155,7 @@ pub fn run_build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<()> {
 
 /// The folder a release is written to, and the staging folder it is prepared in.
 pub(crate) struct OutDir {
-    pub(crate) out: PathBuf,
+    out: PathBuf,
     staging: tempfile::TempDir,
 }
 
@@ -204,8 +204,21 @@ impl OutDir {
         self.staging.path()
     }
 
+    /// Writes the manifest last, then moves the staging folder into place; returns the output
+    /// folder.
+    pub(crate) fn finish(self, manifest: &Manifest) -> anyhow::Result<PathBuf> {
+        write_synced(
+            self.path(),
+            MANIFEST_FILE_NAME,
+            manifest.to_json().as_bytes(),
+        )?;
+        let out = self.out.clone();
+        self.commit()?;
+        Ok(out)
+    }
+
     /// Moves the staging folder into place, replacing the previous release.
-    pub(crate) fn commit(self) -> anyhow::Result<()> {
+    fn commit(self) -> anyhow::Result<()> {
         let staging = self.staging.keep();
         sync_dir(&staging)?;
         let parent = staging.parent().expect("the staging folder has a parent");
@@ -241,7 +254,7 @@ fn sync_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes `contents` to `dir/name` and flushes it to disk.
-pub(crate) fn write_synced(dir: &Path, name: &str, contents: &[u8]) -> anyhow::Result<()> {
+fn write_synced(dir: &Path, name: &str, contents: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut file = fs_err::File::create_new(dir.join(name))?;
     file.write_all(contents)?;
@@ -359,25 +372,12 @@ pub fn run_release(global: &GlobalArgs, args: &crate::cli::ReleaseArgs) -> anyho
     let builder = build(&loaded, &plan, args.build.builder, epoch, &progress)?;
     let artifacts = package(&plan, out_dir.path(), epoch, &progress)?;
     let manifest = manifest(&loaded, &plan, builder, epoch, artifacts);
-    write_synced(
-        out_dir.path(),
-        MANIFEST_FILE_NAME,
-        manifest.to_json().as_bytes(),
-    )?;
-    let out = out_dir.out.clone();
-    out_dir.commit()?;
+    let out = out_dir.finish(&manifest)?;
     if !global.quiet && manifest.source.dirty {
         crate::warn("the work tree has uncommitted changes; the manifest records `dirty: true`");
     }
 
-    match global.format {
-        crate::cli::Format::Json => crate::print_json(&serde_json::json!({
-            "out_dir": out,
-            "manifest": manifest,
-        })),
-        crate::cli::Format::Text if !global.quiet => print_summary(&manifest, &out),
-        crate::cli::Format::Text => {}
-    }
+    report_release(global, &manifest, &out);
     Ok(())
 }
 
@@ -435,7 +435,19 @@ fn manifest(
     }
 }
 
-pub(crate) fn print_summary(manifest: &Manifest, out: &Path) {
+/// Prints a written release: the manifest as JSON, or a summary for people.
+pub(crate) fn report_release(global: &GlobalArgs, manifest: &Manifest, out: &Path) {
+    match global.format {
+        crate::cli::Format::Json => crate::print_json(&serde_json::json!({
+            "out_dir": out,
+            "manifest": manifest,
+        })),
+        crate::cli::Format::Text if !global.quiet => print_summary(manifest, out),
+        crate::cli::Format::Text => {}
+    }
+}
+
+fn print_summary(manifest: &Manifest, out: &Path) {
     let what = match (&manifest.tag, &manifest.version) {
         (Some(tag), _) => tag.clone(),
         (None, Some(version)) => format!("version {version}"),
