@@ -318,36 +318,20 @@ fn write_tar<W: Write>(tree: &Tree<'_>, mtime: u64, out: W, out_path: &Path) -> 
 /// Converts seconds since the Unix epoch to a zip (MS-DOS) time stamp, which can only hold
 /// 1980 to 2107, in steps of two seconds.
 fn zip_time(mtime: u64) -> zip::DateTime {
-    let days = (mtime / 86_400) as i64;
-    let secs = mtime % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let keel_schema::time::Civil {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+    } = keel_schema::time::civil(mtime);
     let clamped = match year {
         ..1980 => zip::DateTime::from_date_and_time(1980, 1, 1, 0, 0, 0),
         2108.. => zip::DateTime::from_date_and_time(2107, 12, 31, 23, 59, 58),
-        _ => zip::DateTime::from_date_and_time(
-            year as u16,
-            month,
-            day,
-            (secs / 3600) as u8,
-            (secs % 3600 / 60) as u8,
-            (secs % 60) as u8,
-        ),
+        _ => zip::DateTime::from_date_and_time(year as u16, month, day, hour, minute, second),
     };
     clamped.unwrap_or_default()
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
-fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 fn write_zip(
@@ -432,14 +416,6 @@ fn copy_reporting_side(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-    }
 
     #[test]
     fn zip_time_is_clamped_to_what_dos_time_holds() {

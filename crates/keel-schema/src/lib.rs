@@ -24,6 +24,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod time;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -36,6 +38,9 @@ pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
 
 /// The file name of the manifest in a release's output directory.
 pub const MANIFEST_FILE_NAME: &str = "keel-manifest.json";
+
+/// The file name of a release's provenance.
+pub const PROVENANCE_FILE_NAME: &str = "keel-provenance.intoto.jsonl";
 
 /// The file name of the checksum list over every artifact of a release.
 pub const CHECKSUMS_FILE_NAME: &str = "SHA256SUMS";
@@ -134,6 +139,9 @@ pub struct Artifact {
     /// For checksum files: the file name of the artifact they cover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum_of: Option<String>,
+    /// For signatures: the file name of the artifact they sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_of: Option<String>,
 }
 
 /// What an artifact is.
@@ -149,6 +157,13 @@ pub enum ArtifactKind {
     Checksum,
     /// The `SHA256SUMS` file over every artifact of the release, in `sha256sum` format.
     Checksums,
+    /// A CycloneDX 1.5 JSON SBOM of one app for one target (`<archive stem>.cdx.json`).
+    Sbom,
+    /// An in-toto statement with SLSA provenance, in a DSSE envelope
+    /// (`keel-provenance.intoto.jsonl`).
+    Provenance,
+    /// A minisign signature (`<file>.minisig`).
+    Signature,
 }
 
 impl ArtifactKind {
@@ -158,6 +173,9 @@ impl ArtifactKind {
             ArtifactKind::Archive => "archive",
             ArtifactKind::Checksum => "checksum",
             ArtifactKind::Checksums => "checksums",
+            ArtifactKind::Sbom => "sbom",
+            ArtifactKind::Provenance => "provenance",
+            ArtifactKind::Signature => "signature",
         }
     }
 }
@@ -413,6 +431,7 @@ mod tests {
                         format: Some(ArchiveFormat::TarGz),
                         executables: vec![format!("app-1.0.0-{target}/app")],
                         checksum_of: None,
+                        signature_of: None,
                     },
                 ),
                 (
@@ -426,6 +445,7 @@ mod tests {
                         format: None,
                         executables: vec![],
                         checksum_of: None,
+                        signature_of: None,
                     },
                 ),
             ]),

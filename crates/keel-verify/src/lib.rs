@@ -4,6 +4,9 @@
 //! that writes it; [`sha256_file`] hashes a file that already exists. [`checksum_line`] and
 //! [`parse_checksums`] write and read `sha256sum` lines (`<hex>  <file name>`).
 //!
+//! [`minisign`] reads minisign public keys and signatures and verifies them, so that keel
+//! checks what `minisign -S` signs, and `minisign -V` checks what keel signs.
+//!
 //! This crate is shared with the updater that apps embed: it keeps a tiny dependency tree and
 //! never prints.
 //!
@@ -13,6 +16,8 @@
 //! assert_eq!(parsed[0].file_name, "abc.txt");
 //! ```
 #![deny(missing_docs)]
+
+pub mod minisign;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -55,6 +60,34 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A public key is not a minisign Ed25519 key.
+    #[error("not a minisign public key: {reason}")]
+    MalformedKey {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A signature file is not a minisign signature.
+    #[error("not a minisign signature: {reason}")]
+    MalformedSignature {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The signature was made by another key.
+    #[error("signed by key {signed_by}, not by the trusted key {expected}")]
+    KeyMismatch {
+        /// The key id in the signature.
+        signed_by: String,
+        /// The trusted key's id.
+        expected: String,
+    },
+    /// The signature does not match the data.
+    #[error(
+        "the signature does not match the file: the file was changed, or the signature is corrupt"
+    )]
+    BadSignature,
+    /// The trusted comment was altered.
+    #[error("the trusted comment does not match its signature")]
+    BadTrustedComment,
     /// A line of a checksum file is not in `sha256sum` format.
     #[error("line {line} is not a sha256sum line (`<64 hex digits>  <file name>`)")]
     Malformed {

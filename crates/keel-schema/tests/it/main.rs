@@ -28,7 +28,14 @@ fn checked_in_schema_matches_the_types() {
 fn schema_names_every_artifact_kind() {
     let schema: serde_json::Value = serde_json::from_str(&keel_schema::manifest_schema()).unwrap();
     let text = schema.to_string();
-    for kind in ["archive", "checksum", "checksums"] {
+    for kind in [
+        "archive",
+        "checksum",
+        "checksums",
+        "sbom",
+        "provenance",
+        "signature",
+    ] {
         assert!(
             text.contains(&format!("\"{kind}\"")),
             "kind {kind} missing from schema"
