@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use keel_schema::{ArchiveFormat, ArtifactKind, CHECKSUMS_FILE_NAME};
+use keel_schema::{ArchiveFormat, ArtifactKind, CHECKSUMS_FILE_NAME, PROVENANCE_FILE_NAME};
 pub use keel_workspace::DIST_PROFILE;
 use keel_workspace::{Package, Workspace};
 use serde::Serialize;
@@ -36,6 +36,9 @@ pub struct PlanOptions {
     pub targets: Vec<String>,
     /// The tag being released, if any: it must match the apps' versions.
     pub tag: Option<String>,
+    /// Whether a signing key is configured: the checksum list and the manifest get minisign
+    /// signatures, and the provenance a DSSE signature.
+    pub sign: bool,
 }
 
 /// The whole release, decided up front.
@@ -49,6 +52,8 @@ pub struct Plan {
     pub prerelease: bool,
     /// The Cargo profile built with.
     pub profile: String,
+    /// Whether the release is signed.
+    pub signed: bool,
     /// The targets built, sorted.
     pub targets: Vec<String>,
     /// The apps shipped, sorted by name.
@@ -352,34 +357,60 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                 covers: Vec::new(),
                 file_name: file_name.clone(),
             });
-            artifacts.push(ArtifactPlan {
-                file_name: format!("{file_name}.sha256"),
-                kind: ArtifactKind::Checksum,
+            let about = |file_name: String, kind, covers: Vec<String>| ArtifactPlan {
+                file_name,
+                kind,
                 app: Some(package.name.clone()),
                 target: Some(target.clone()),
                 format: None,
                 contents: Vec::new(),
-                covers: vec![file_name],
-            });
+                covers,
+            };
+            artifacts.push(about(
+                format!("{file_name}.sha256"),
+                ArtifactKind::Checksum,
+                vec![file_name],
+            ));
+            artifacts.push(about(
+                format!("{top}.cdx.json"),
+                ArtifactKind::Sbom,
+                Vec::new(),
+            ));
         }
     }
-    let mut covered: Vec<String> = artifacts.iter().map(|a| a.file_name.clone()).collect();
-    covered.sort();
-    artifacts.push(ArtifactPlan {
-        file_name: CHECKSUMS_FILE_NAME.to_owned(),
-        kind: ArtifactKind::Checksums,
+    let whole = |file_name: &str, kind, covers: Vec<String>| ArtifactPlan {
+        file_name: file_name.to_owned(),
+        kind,
         app: None,
         target: None,
         format: None,
         contents: Vec::new(),
-        covers: covered,
-    });
+        covers,
+    };
+    let mut covered: Vec<String> = artifacts.iter().map(|a| a.file_name.clone()).collect();
+    covered.sort();
+    artifacts.push(whole(CHECKSUMS_FILE_NAME, ArtifactKind::Checksums, covered));
+    let mut subjects: Vec<String> = artifacts.iter().map(|a| a.file_name.clone()).collect();
+    subjects.sort();
+    artifacts.push(whole(
+        PROVENANCE_FILE_NAME,
+        ArtifactKind::Provenance,
+        subjects,
+    ));
+    if options.sign {
+        artifacts.push(whole(
+            &format!("{CHECKSUMS_FILE_NAME}.minisig"),
+            ArtifactKind::Signature,
+            vec![CHECKSUMS_FILE_NAME.to_owned()],
+        ));
+    }
 
     Ok(Plan {
         tag: options.tag.clone(),
         version,
         prerelease,
         profile: DIST_PROFILE.to_owned(),
+        signed: options.sign,
         targets: targets.into_iter().collect(),
         apps: apps
             .iter()
@@ -567,6 +598,7 @@ mod tests {
             host: "x86_64-unknown-linux-gnu".into(),
             targets: vec![],
             tag: tag.map(str::to_owned),
+            sign: false,
         }
     }
 
@@ -590,7 +622,9 @@ mod tests {
             [
                 "a-1.0.0-x86_64-unknown-linux-gnu.tar.gz",
                 "a-1.0.0-x86_64-unknown-linux-gnu.tar.gz.sha256",
-                "SHA256SUMS"
+                "a-1.0.0-x86_64-unknown-linux-gnu.cdx.json",
+                "SHA256SUMS",
+                "keel-provenance.intoto.jsonl",
             ]
         );
         assert_eq!(
@@ -677,14 +711,33 @@ mod tests {
     }
 
     #[test]
-    fn checksum_list_covers_every_other_artifact() {
+    fn checksums_and_provenance_cover_every_artifact_before_them() {
         let ws = workspace(vec![
             package("a", "1.0.0", &["a"]),
             package("b", "1.0.0", &["b"]),
         ]);
-        let plan = plan(&ws, &options(None)).unwrap();
-        let sums = plan.artifacts.last().unwrap();
-        assert_eq!(sums.kind, ArtifactKind::Checksums);
-        assert_eq!(sums.covers.len(), plan.artifacts.len() - 1);
+        let mut opts = options(None);
+        opts.sign = true;
+        let plan = plan(&ws, &opts).unwrap();
+        let kinds: Vec<ArtifactKind> = plan.artifacts.iter().map(|a| a.kind).collect();
+        let n = kinds.len();
+        assert_eq!(
+            kinds[n - 3..],
+            [
+                ArtifactKind::Checksums,
+                ArtifactKind::Provenance,
+                ArtifactKind::Signature
+            ]
+        );
+        assert_eq!(plan.artifacts[n - 3].covers.len(), n - 3);
+        assert_eq!(plan.artifacts[n - 2].covers.len(), n - 2);
+        assert_eq!(plan.artifacts[n - 1].covers, ["SHA256SUMS"]);
+        assert_eq!(
+            plan.artifacts
+                .iter()
+                .filter(|a| a.kind == ArtifactKind::Sbom)
+                .count(),
+            2
+        );
     }
 }

@@ -167,6 +167,15 @@ pub enum ArtifactKind {
 }
 
 impl ArtifactKind {
+    /// Whether the artifact is derived from the whole release (`SHA256SUMS`, the provenance,
+    /// signatures), and so is written anew when partial releases are merged.
+    pub fn covers_release(self) -> bool {
+        matches!(
+            self,
+            ArtifactKind::Checksums | ArtifactKind::Provenance | ArtifactKind::Signature
+        )
+    }
+
     /// The name used in the manifest (`archive`, `checksum`, `checksums`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -311,8 +320,9 @@ impl Manifest {
     ///
     /// Both must describe the same release (schema version, tag, version, source); apps are
     /// joined, a target may appear in one manifest only, and an artifact file name in both only
-    /// when its contents are identical. `SHA256SUMS` entries are dropped, because the list must
-    /// be written anew over the merged set of artifacts.
+    /// when its contents are identical. What covers a whole release (`SHA256SUMS`, the
+    /// provenance, signatures) is dropped, because it must be written anew over the merged set
+    /// of artifacts.
     pub fn merge(&mut self, other: Manifest) -> Result<(), Error> {
         fn same<T: PartialEq + fmt::Debug>(what: &str, left: &T, right: &T) -> Result<(), Error> {
             if left == right {
@@ -352,9 +362,9 @@ impl Manifest {
             self.targets.insert(triple, build);
         }
         self.artifacts
-            .retain(|_, artifact| artifact.kind != ArtifactKind::Checksums);
+            .retain(|_, artifact| !artifact.kind.covers_release());
         for (name, artifact) in other.artifacts {
-            if artifact.kind == ArtifactKind::Checksums {
+            if artifact.kind.covers_release() {
                 continue;
             }
             match self.artifacts.get(&name) {

@@ -31,14 +31,24 @@ pub struct GithubRun {
 pub struct ProvenanceInput<'a> {
     /// The release so far: every artifact listed becomes a subject.
     pub manifest: &'a Manifest,
-    /// The source repository URL (credentials are removed).
-    pub repository: Option<&'a str>,
-    /// The command that built the release, without host paths.
-    pub command: &'a [String],
     /// keel's version.
     pub tool_version: &'a str,
     /// The GitHub Actions run, when there is one.
     pub github: Option<&'a GithubRun>,
+}
+
+/// The command that builds `manifest`'s release, as keel would be asked for it: derived from
+/// the release itself, so that it holds no host path and a merged release records what a
+/// single run would have.
+pub fn release_command(manifest: &Manifest) -> Vec<String> {
+    let mut command = vec!["keel".to_owned(), "release".to_owned()];
+    if let Some(tag) = &manifest.tag {
+        command.extend(["--tag".to_owned(), tag.clone()]);
+    }
+    for target in manifest.targets.keys() {
+        command.extend(["--target".to_owned(), target.clone()]);
+    }
+    command
 }
 
 /// The statement as one line of JSON.
@@ -49,11 +59,16 @@ pub fn statement(input: &ProvenanceInput<'_>) -> String {
         .iter()
         .map(|(name, artifact)| json!({ "name": name, "digest": { "sha256": artifact.sha256 } }))
         .collect();
-    let repository = input.repository.map(redact_url).or_else(|| {
-        input
-            .github
-            .map(|run| format!("{}/{}", run.server_url, run.repository))
-    });
+    let repository = manifest
+        .apps
+        .values()
+        .find_map(|app| app.repository.as_deref())
+        .map(redact_url)
+        .or_else(|| {
+            input
+                .github
+                .map(|run| format!("{}/{}", run.server_url, run.repository))
+        });
     let mut source = json!({});
     if let Some(repository) = &repository {
         source["uri"] = json!(format!("git+{repository}"));
@@ -110,7 +125,7 @@ pub fn statement(input: &ProvenanceInput<'_>) -> String {
             "buildDefinition": {
                 "buildType": BUILD_TYPE,
                 "externalParameters": {
-                    "command": input.command,
+                    "command": release_command(manifest),
                     "tag": manifest.tag,
                     "apps": manifest.apps.keys().collect::<Vec<_>>(),
                     "targets": manifest.targets.keys().collect::<Vec<_>>(),

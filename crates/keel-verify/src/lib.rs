@@ -164,7 +164,12 @@ impl<W: Write> Write for Sha256Writer<W> {
 
 /// One line of a checksum file, as `sha256sum` writes it: `<hex>  <file name>\n`.
 pub fn checksum_line(digest: &Sha256Digest, file_name: &str) -> String {
-    format!("{}  {}\n", digest.to_hex(), file_name)
+    checksum_line_hex(&digest.to_hex(), file_name)
+}
+
+/// One line of a checksum file for a digest already in hex.
+pub fn checksum_line_hex(sha256_hex: &str, file_name: &str) -> String {
+    format!("{sha256_hex}  {file_name}\n")
 }
 
 /// One entry of a checksum file.

@@ -299,6 +299,53 @@ impl Workspace {
     }
 }
 
+/// `cargo metadata --filter-platform <target>` with dependencies: the crates resolved for
+/// that target, as an SBOM needs them.
+pub fn resolve_for_target(
+    manifest_path: &Path,
+    target: &str,
+) -> Result<cargo_metadata::Metadata, Error> {
+    cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest_path)
+        .other_options(vec![
+            "--filter-platform".to_owned(),
+            target.to_owned(),
+            "--locked".to_owned(),
+        ])
+        .exec()
+        .map_err(|err| Error::Metadata {
+            manifest_path: manifest_path.to_owned(),
+            source: CargoOutput(match err {
+                cargo_metadata::Error::CargoMetadata { stderr } => stderr,
+                other => other.to_string(),
+            }),
+        })
+}
+
+/// The checksums `Cargo.lock` records, by (name, version, source); crates without a source
+/// (path dependencies) or without a checksum are left out.
+pub fn lock_checksums(
+    root: &Path,
+) -> Result<std::collections::BTreeMap<(String, String, String), String>, Error> {
+    let path = root.join("Cargo.lock");
+    let doc = read_toml(&path)?;
+    let mut checksums = std::collections::BTreeMap::new();
+    if let Some(packages) = doc.get("package").and_then(|p| p.as_array_of_tables()) {
+        for package in packages {
+            let field = |key: &str| package.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+            if let (Some(name), Some(version), Some(source), Some(checksum)) = (
+                field("name"),
+                field("version"),
+                field("source"),
+                field("checksum"),
+            ) {
+                checksums.insert((name, version, source), checksum);
+            }
+        }
+    }
+    Ok(checksums)
+}
+
 /// `path` relative to `base` with `/` separators when it is inside `base`, else as is.
 pub fn relative_display(path: &Path, base: &Path) -> String {
     match path.strip_prefix(base) {

@@ -66,6 +66,25 @@ pub enum Command {
     /// times come from SOURCE_DATE_EPOCH, or else the last commit's time.
     Release(ReleaseArgs),
 
+    /// Create a minisign key pair for signing releases
+    ///
+    /// Writes PREFIX.pub (share it: it checks signatures) and PREFIX.key (keep it secret),
+    /// in minisign's formats. The secret key is encrypted with a password, taken from
+    /// KEEL_SIGNING_KEY_PASSWORD or asked for on a terminal, unless --unencrypted.
+    Keygen(KeygenArgs),
+
+    /// Sign files with minisign signatures (FILE.minisig beside each FILE)
+    Sign(SignFilesArgs),
+
+    /// Check a release: checksums, signatures, SBOMs and provenance
+    ///
+    /// Every artifact must match the manifest's size and sha256, every checksum file must
+    /// agree with the manifest, no file may be missing or unlisted, the SBOMs must describe
+    /// the archives' apps and targets, and the provenance must list every artifact. With
+    /// --key, every signature (manifest, SHA256SUMS, provenance) must verify. Nothing is
+    /// modified. Exit 0 only when every check holds.
+    Verify(VerifyArgs),
+
     /// Join partial releases (one per CI runner) into one release
     ///
     /// Each folder is the output of `keel release` for some targets of the same commit, tag
@@ -78,7 +97,7 @@ pub enum Command {
     Schema,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     /// A target triple to build; repeat for several (default: the configured targets, or the
     /// host)
@@ -89,6 +108,10 @@ pub struct PlanArgs {
     /// Cargo.toml. Default: GITHUB_REF_NAME when GitHub Actions runs for a tag
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
+
+    /// Whether the release is signed (set from the key, not the command line).
+    #[arg(skip)]
+    pub sign: bool,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +134,18 @@ pub struct ReleaseArgs {
     /// It is replaced as a whole; keel refuses to replace a folder it did not write
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// A minisign secret key file to sign with (from `keel keygen`). Default: the key in
+    /// KEEL_SIGNING_KEY (the key file's contents), if set. An encrypted key's password comes
+    /// from KEEL_SIGNING_KEY_PASSWORD, or is asked for on a terminal
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,4 +163,48 @@ pub struct MergeArgs {
     /// The partial releases to join
     #[arg(value_name = "PARTIAL", required = true)]
     pub partials: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the keys: PREFIX.pub and PREFIX.key
+    #[arg(long, value_name = "PREFIX")]
+    pub out: PathBuf,
+
+    /// Store the secret key without a password (for throw-away keys and tests)
+    #[arg(long)]
+    pub unencrypted: bool,
+
+    /// Replace existing key files
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignFilesArgs {
+    /// The files to sign
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The trusted comment, covered by the signature (default: `file=<name>`)
+    #[arg(long, value_name = "TEXT")]
+    pub trusted_comment: Option<String>,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The release folder (default: the current folder when it holds keel-manifest.json,
+    /// else the workspace's target/keel/dist)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The maintainer's public key (PREFIX.pub from `keel keygen`, or a minisign public key)
+    #[arg(long, value_name = "PUB")]
+    pub key: Option<PathBuf>,
 }

@@ -5,10 +5,13 @@
 //! their causes, any long output of a failed tool below it, and a `hint:` where one helps.
 //! Exit codes: 0 success, 1 failure, 2 usage error.
 
+mod artifacts;
 mod cli;
 mod merge;
 mod progress;
 mod release;
+mod signing;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -55,6 +58,10 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
         } else if let Some(e) = cause.downcast_ref::<keel_build::Error>() {
             e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_workspace::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_sign::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_verify::Error>() {
             e.hint()
         } else {
             None
@@ -162,6 +169,9 @@ fn main() -> ExitCode {
         Command::Plan(args) => release::run_plan(&cli.global, args),
         Command::Build(args) => release::run_build(&cli.global, args),
         Command::Release(args) => release::run_release(&cli.global, args),
+        Command::Keygen(args) => signing::run_keygen(&cli.global, args),
+        Command::Sign(args) => signing::run_sign(&cli.global, args),
+        Command::Verify(args) => verify::run_verify(&cli.global, args),
         Command::Merge(args) => merge::run_merge(&cli.global, args),
         Command::Schema => {
             out(keel_schema::manifest_schema().trim_end());

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use keel_schema::{Artifact, ArtifactKind, CHECKSUMS_FILE_NAME, MANIFEST_FILE_NAME, Manifest};
+use keel_schema::{MANIFEST_FILE_NAME, Manifest};
 
+use crate::artifacts;
 use crate::cli::{GlobalArgs, MergeArgs};
 use crate::hinted;
-use crate::release::{OutDir, report_release, write_checksums};
+use crate::release::{OutDir, report_release};
 
 /// Reads a partial release and checks that every file it lists is there, intact.
 fn read_partial(dir: &Path) -> anyhow::Result<Manifest> {
@@ -39,13 +40,14 @@ fn read_partial(dir: &Path) -> anyhow::Result<Manifest> {
 
 pub fn run_merge(global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
     let partials: Vec<PathBuf> = args.partials.iter().map(|p| cwd.join(p)).collect();
     let mut sources: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut merged: Option<Manifest> = None;
     for dir in &partials {
         let manifest = read_partial(dir)?;
         for (name, artifact) in &manifest.artifacts {
-            if artifact.kind != ArtifactKind::Checksums {
+            if !artifact.kind.covers_release() {
                 sources.entry(name.clone()).or_insert_with(|| dir.clone());
             }
         }
@@ -59,7 +61,7 @@ pub fn run_merge(global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<()> {
     let mut manifest = merged.context("no partial release given")?;
     manifest
         .artifacts
-        .retain(|_, artifact| artifact.kind != ArtifactKind::Checksums);
+        .retain(|_, artifact| !artifact.kind.covers_release());
 
     let out_dir = OutDir::prepare(cwd.join(&args.out))?;
     for (name, dir) in &sources {
@@ -67,27 +69,8 @@ pub fn run_merge(global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<()> {
         fs_err::copy(dir.join(name), &target)?;
         fs_err::File::open(&target)?.sync_all()?;
     }
-    let covers: Vec<String> = manifest.artifacts.keys().cloned().collect();
-    let (size, sha256) = write_checksums(
-        out_dir.path(),
-        CHECKSUMS_FILE_NAME,
-        &covers,
-        &manifest.artifacts,
-    )?;
-    manifest.artifacts.insert(
-        CHECKSUMS_FILE_NAME.to_owned(),
-        Artifact {
-            kind: ArtifactKind::Checksums,
-            app: None,
-            target: None,
-            size,
-            sha256,
-            format: None,
-            executables: Vec::new(),
-            checksum_of: None,
-        },
-    );
-    let out = out_dir.finish(&manifest)?;
+    artifacts::write_release_files(out_dir.path(), &mut manifest, key.as_ref())?;
+    let out = out_dir.finish(&manifest, key.as_ref())?;
     report_release(global, &manifest, &out);
     Ok(())
 }

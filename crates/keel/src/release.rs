@@ -8,9 +8,11 @@ use keel_archive::{Entry, write_archive};
 use keel_build::{Builder, CargoBuilder, FakeBuilder, Toolchain};
 use keel_plan::{Plan, PlanOptions};
 use keel_schema::{
-    App, Artifact, ArtifactKind, MANIFEST_FILE_NAME, MANIFEST_SCHEMA_VERSION, Manifest, Source,
-    TargetBuild,
+    App, ArtifactKind, MANIFEST_FILE_NAME, MANIFEST_SCHEMA_VERSION, Manifest, Source, TargetBuild,
 };
+use keel_sign::SigningKey;
+
+use crate::artifacts;
 use keel_workspace::{GitInfo, Workspace};
 
 use crate::cli::{BuildArgs, BuilderKind, GlobalArgs, PlanArgs};
@@ -58,6 +60,7 @@ pub fn make_plan(loaded: &Loaded, args: &PlanArgs) -> anyhow::Result<Plan> {
         host: loaded.toolchain.host.clone(),
         targets: args.targets.clone(),
         tag: resolve_tag(args),
+        sign: args.sign,
     };
     Ok(keel_plan::plan(&loaded.workspace, &options)?)
 }
@@ -204,14 +207,14 @@ impl OutDir {
         self.staging.path()
     }
 
-    /// Writes the manifest last, then moves the staging folder into place; returns the output
-    /// folder.
-    pub(crate) fn finish(self, manifest: &Manifest) -> anyhow::Result<PathBuf> {
-        write_synced(
-            self.path(),
-            MANIFEST_FILE_NAME,
-            manifest.to_json().as_bytes(),
-        )?;
+    /// Writes the manifest (and its signature) last, then moves the staging folder into
+    /// place; returns the output folder.
+    pub(crate) fn finish(
+        self,
+        manifest: &Manifest,
+        key: Option<&SigningKey>,
+    ) -> anyhow::Result<PathBuf> {
+        crate::artifacts::write_manifest(self.path(), manifest, key)?;
         let out = self.out.clone();
         self.commit()?;
         Ok(out)
@@ -253,63 +256,27 @@ fn sync_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `contents` to `dir/name` and flushes it to disk.
-fn write_synced(dir: &Path, name: &str, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut file = fs_err::File::create_new(dir.join(name))?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    Ok(())
-}
-
-/// Writes a `sha256sum` file named `name` over the `covers` artifacts (already written and
-/// recorded); returns its size and sha256.
-pub(crate) fn write_checksums(
-    dir: &Path,
-    name: &str,
-    covers: &[String],
-    artifacts: &BTreeMap<String, Artifact>,
-) -> anyhow::Result<(u64, String)> {
-    let mut text = String::new();
-    for covered in covers {
-        let artifact = artifacts
-            .get(covered)
-            .with_context(|| format!("{covered} is checksummed before it is written"))?;
-        text.push_str(&format!("{}  {covered}\n", artifact.sha256));
-    }
-    write_synced(dir, name, text.as_bytes())?;
-    Ok((
-        text.len() as u64,
-        keel_verify::sha256_bytes(text.as_bytes()).to_hex(),
-    ))
-}
-
-/// Writes every artifact of the plan into `dir`.
+/// Writes every artifact of the plan into `dir`, recording each in `manifest`.
 fn package(
+    loaded: &Loaded,
     plan: &Plan,
     dir: &Path,
-    epoch: u64,
+    manifest: &mut Manifest,
+    key: Option<&SigningKey>,
     progress: &Progress,
-) -> anyhow::Result<BTreeMap<String, Artifact>> {
+) -> anyhow::Result<()> {
+    let epoch = manifest.source.source_date_epoch;
     let archives = plan
         .artifacts
         .iter()
         .filter(|a| a.kind == ArtifactKind::Archive)
         .count();
     progress.counted("Packaging".into(), archives as u64);
-    let mut artifacts: BTreeMap<String, Artifact> = BTreeMap::new();
+    let lock_checksums = keel_workspace::lock_checksums(&loaded.workspace.root)?;
+    let mut resolved: BTreeMap<&str, cargo_metadata::Metadata> = BTreeMap::new();
     for artifact in &plan.artifacts {
-        let record = |kind, size, sha256: String, format, executables, checksum_of| Artifact {
-            kind,
-            app: artifact.app.clone(),
-            target: artifact.target.clone(),
-            size,
-            sha256,
-            format,
-            executables,
-            checksum_of,
-        };
-        match artifact.kind {
+        let (app, target) = (artifact.app.clone(), artifact.target.clone());
+        let record = match artifact.kind {
             ArtifactKind::Archive => {
                 progress.message(artifact.file_name.clone());
                 let format = artifact
@@ -322,46 +289,85 @@ fn package(
                     .collect();
                 let written =
                     write_archive(format, &entries, epoch, &dir.join(&artifact.file_name))?;
-                let executables = artifact
+                progress.advance();
+                let mut record = artifacts::record(
+                    ArtifactKind::Archive,
+                    app,
+                    target,
+                    (written.size, written.sha256.to_hex()),
+                );
+                record.format = Some(format);
+                record.executables = artifact
                     .contents
                     .iter()
                     .filter(|c| c.role == keel_plan::ContentRole::Binary)
                     .map(|c| c.path.clone())
                     .collect();
-                artifacts.insert(
-                    artifact.file_name.clone(),
-                    record(
-                        ArtifactKind::Archive,
-                        written.size,
-                        written.sha256.to_hex(),
-                        Some(format),
-                        executables,
-                        None,
-                    ),
-                );
-                progress.advance();
+                record
             }
-            ArtifactKind::Checksum | ArtifactKind::Checksums => {
-                let (size, sha256) =
-                    write_checksums(dir, &artifact.file_name, &artifact.covers, &artifacts)?;
-                let checksum_of = (artifact.kind == ArtifactKind::Checksum)
-                    .then(|| artifact.covers.first().cloned())
-                    .flatten();
-                artifacts.insert(
-                    artifact.file_name.clone(),
-                    record(artifact.kind, size, sha256, None, Vec::new(), checksum_of),
-                );
+            ArtifactKind::Checksum => {
+                let written = artifacts::write_checksums(
+                    dir,
+                    &artifact.file_name,
+                    &artifact.covers,
+                    manifest,
+                )?;
+                let mut record = artifacts::record(ArtifactKind::Checksum, app, target, written);
+                record.checksum_of = artifact.covers.first().cloned();
+                record
             }
-            other => bail!("keel cannot yet write artifacts of kind {other}"),
-        }
+            ArtifactKind::Sbom => {
+                let triple = artifact.target.as_deref().expect("an SBOM has a target");
+                let package = artifact.app.as_deref().expect("an SBOM has an app");
+                if !resolved.contains_key(triple) {
+                    progress.message(format!("resolving dependencies for {triple}"));
+                    let metadata = keel_workspace::resolve_for_target(
+                        &loaded.workspace.manifest_path,
+                        triple,
+                    )?;
+                    resolved.insert(triple, metadata);
+                }
+                let sbom = keel_sign::sbom::cyclonedx(&keel_sign::sbom::SbomInput {
+                    metadata: &resolved[triple],
+                    package,
+                    target: triple,
+                    lock_checksums: &lock_checksums,
+                    source_date_epoch: epoch,
+                    tool_version: env!("CARGO_PKG_VERSION"),
+                })?;
+                let written = artifacts::write_synced(dir, &artifact.file_name, sbom.as_bytes())?;
+                artifacts::record(ArtifactKind::Sbom, app, target, written)
+            }
+            // The files over the whole release come last, written as `keel merge` writes them.
+            _ => continue,
+        };
+        manifest
+            .artifacts
+            .insert(artifact.file_name.clone(), record);
     }
+    artifacts::write_release_files(dir, manifest, key)?;
     progress.finish();
-    Ok(artifacts)
+    let planned: Vec<&str> = plan
+        .artifacts
+        .iter()
+        .map(|a| a.file_name.as_str())
+        .collect();
+    let written: Vec<&str> = manifest.artifacts.keys().map(String::as_str).collect();
+    let mut planned_sorted = planned.clone();
+    planned_sorted.sort_unstable();
+    anyhow::ensure!(
+        planned_sorted == written,
+        "internal error: the release wrote {written:?}, but the plan said {planned:?}"
+    );
+    Ok(())
 }
 
 pub fn run_release(global: &GlobalArgs, args: &crate::cli::ReleaseArgs) -> anyhow::Result<()> {
     let loaded = load(global)?;
-    let plan = make_plan(&loaded, &args.build.plan)?;
+    let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
+    let mut plan_args = args.build.plan.clone();
+    plan_args.sign = key.is_some();
+    let plan = make_plan(&loaded, &plan_args)?;
     let epoch = source_date_epoch(loaded.git.as_ref())?;
     let out = match &args.out {
         Some(out) => std::env::current_dir()?.join(out),
@@ -370,24 +376,25 @@ pub fn run_release(global: &GlobalArgs, args: &crate::cli::ReleaseArgs) -> anyho
     let out_dir = OutDir::prepare(out)?;
     let progress = Progress::new(global.quiet);
     let builder = build(&loaded, &plan, args.build.builder, epoch, &progress)?;
-    let artifacts = package(&plan, out_dir.path(), epoch, &progress)?;
-    let manifest = manifest(&loaded, &plan, builder, epoch, artifacts);
-    let out = out_dir.finish(&manifest)?;
+    let mut manifest = manifest(&loaded, &plan, builder, epoch);
+    package(
+        &loaded,
+        &plan,
+        out_dir.path(),
+        &mut manifest,
+        key.as_ref(),
+        &progress,
+    )?;
+    let out = out_dir.finish(&manifest, key.as_ref())?;
     if !global.quiet && manifest.source.dirty {
         crate::warn("the work tree has uncommitted changes; the manifest records `dirty: true`");
     }
-
     report_release(global, &manifest, &out);
     Ok(())
 }
 
-fn manifest(
-    loaded: &Loaded,
-    plan: &Plan,
-    builder: &str,
-    epoch: u64,
-    artifacts: BTreeMap<String, Artifact>,
-) -> Manifest {
+/// The manifest of the plan, before any artifact is written.
+fn manifest(loaded: &Loaded, plan: &Plan, builder: &str, epoch: u64) -> Manifest {
     Manifest {
         schema_version: MANIFEST_SCHEMA_VERSION,
         tag: plan.tag.clone(),
@@ -431,7 +438,7 @@ fn manifest(
                 )
             })
             .collect(),
-        artifacts,
+        artifacts: BTreeMap::new(),
     }
 }
 
@@ -515,6 +522,10 @@ pub fn render_plan(plan: &Plan) -> String {
     };
     line(format!("Release: {release}{pre}"));
     line(format!("Profile: {}", plan.profile));
+    line(format!(
+        "Signed: {}",
+        if plan.signed { "yes" } else { "no" }
+    ));
     line("Apps:".into());
     for app in &plan.apps {
         line(format!(
@@ -553,6 +564,9 @@ pub fn render_plan(plan: &Plan) -> String {
         }
     }
     line(format!("  {MANIFEST_FILE_NAME} (manifest)"));
+    if plan.signed {
+        line(format!("  {MANIFEST_FILE_NAME}.minisig (signature)"));
+    }
     text
 }
 

@@ -7,6 +7,7 @@ mod init;
 mod merge;
 mod plan;
 mod release;
+mod signing;
 
 use keel_test::TestWorkspace;
 
