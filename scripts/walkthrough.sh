@@ -11,22 +11,31 @@ fi
 
 example=examples/ledger
 dist=$example/target/keel/dist
-"$keel" plan --manifest-path $example/Cargo.toml
-"$keel" release --manifest-path $example/Cargo.toml
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# A signing key; CI would hold it in KEEL_SIGNING_KEY and KEEL_SIGNING_KEY_PASSWORD.
+export KEEL_SIGNING_KEY_PASSWORD=walkthrough-password
+"$keel" keygen --out "$work/keys/release"
+
+"$keel" plan --manifest-path $example/Cargo.toml --sign-key "$work/keys/release.key"
+"$keel" release --manifest-path $example/Cargo.toml --sign-key "$work/keys/release.key"
+"$keel" verify $dist --key "$work/keys/release.pub"
+(cd $dist && minisign -Vm SHA256SUMS -p "$work/keys/release.pub")
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' $example/Cargo.toml | head -n 1)
 archive=ledger-$version-$host.tar.gz
 (cd $dist && sha256sum -c SHA256SUMS && sha256sum -c "$archive.sha256")
 
-unpacked=$(mktemp -d)
-trap 'rm -rf "$unpacked"' EXIT
+unpacked=$work/unpacked
+mkdir -p "$unpacked"
 tar -xzf "$dist/$archive" -C "$unpacked"
 "$unpacked/ledger-$version-$host/demo/demo.sh"
 
 # A second release of the same commit is byte-identical.
 before=$(cd $dist && sha256sum ./*)
-"$keel" release --quiet --manifest-path $example/Cargo.toml
+"$keel" release --quiet --manifest-path $example/Cargo.toml --sign-key "$work/keys/release.key"
 after=$(cd $dist && sha256sum ./*)
 [ "$before" = "$after" ] || { echo "walkthrough: the second release differs" >&2; exit 1; }
 echo "walkthrough: ok"

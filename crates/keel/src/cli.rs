@@ -54,7 +54,7 @@ pub enum Command {
     /// Show the release plan: apps, targets, builds and every artifact with its contents
     ///
     /// Nothing is built or written. `keel release` carries out exactly this plan.
-    Plan(PlanArgs),
+    Plan(PlanCommandArgs),
 
     /// Build the release binaries for each target with the `dist` profile
     Build(BuildArgs),
@@ -95,6 +95,15 @@ pub enum Command {
 
     /// Print the JSON Schema of keel-manifest.json
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanCommandArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
 }
 
 #[derive(Debug, Clone, Args)]

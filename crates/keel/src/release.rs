@@ -492,9 +492,12 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-pub fn run_plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<()> {
+pub fn run_plan(global: &GlobalArgs, args: &crate::cli::PlanCommandArgs) -> anyhow::Result<()> {
     let loaded = load(global)?;
-    let plan = make_plan(&loaded, args)?;
+    let mut plan_args = args.plan.clone();
+    // Planning needs to know that a key is configured, not the key itself.
+    plan_args.sign = args.sign.sign_key.is_some() || crate::signing::key_in_environment();
+    let plan = make_plan(&loaded, &plan_args)?;
     match global.format {
         crate::cli::Format::Json => crate::print_json(&plan),
         crate::cli::Format::Text => crate::out(render_plan(&plan).trim_end()),

@@ -23,6 +23,11 @@ fn env_secret(key: &str) -> Option<Secret> {
         .map(Secret::new)
 }
 
+/// Whether `KEEL_SIGNING_KEY` holds a key.
+pub fn key_in_environment() -> bool {
+    env_secret(KEY_ENV).is_some()
+}
+
 /// The password: from the environment, else asked for on a terminal.
 fn read_password(confirm: bool) -> anyhow::Result<Secret> {
     if let Some(password) = env_secret(PASSWORD_ENV) {
