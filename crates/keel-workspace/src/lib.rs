@@ -199,13 +199,7 @@ impl Workspace {
             .manifest_path(manifest_path)
             .no_deps()
             .exec()
-            .map_err(|err| Error::Metadata {
-                manifest_path: manifest_path.to_owned(),
-                source: CargoOutput(match err {
-                    cargo_metadata::Error::CargoMetadata { stderr } => stderr,
-                    other => other.to_string(),
-                }),
-            })?;
+            .map_err(|err| metadata_error(manifest_path, err))?;
         let root = PathBuf::from(metadata.workspace_root.as_std_path());
         let root_manifest = root.join("Cargo.toml");
         let root_toml = read_toml(&root_manifest)?;
@@ -313,13 +307,18 @@ pub fn resolve_for_target(
             "--locked".to_owned(),
         ])
         .exec()
-        .map_err(|err| Error::Metadata {
-            manifest_path: manifest_path.to_owned(),
-            source: CargoOutput(match err {
-                cargo_metadata::Error::CargoMetadata { stderr } => stderr,
-                other => other.to_string(),
-            }),
-        })
+        .map_err(|err| metadata_error(manifest_path, err))
+}
+
+/// A failed `cargo metadata`, with what cargo printed.
+fn metadata_error(manifest_path: &Path, err: cargo_metadata::Error) -> Error {
+    Error::Metadata {
+        manifest_path: manifest_path.to_owned(),
+        source: CargoOutput(match err {
+            cargo_metadata::Error::CargoMetadata { stderr } => stderr,
+            other => other.to_string(),
+        }),
+    }
 }
 
 /// The checksums `Cargo.lock` records, by (name, version, source); crates without a source
