@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # command → Debian package
 tools=(
   tar:tar gzip:gzip unzip:unzip zip:zip sha256sum:coreutils xz:xz-utils zstd:zstd
-  git:git script:bsdutils python3:python3 minisign:minisign
+  git:git script:bsdutils python3:python3 minisign:minisign sqlite3:sqlite3
 )
 missing=()
 for pair in "${tools[@]}"; do
@@ -35,10 +35,14 @@ cargo fmt --manifest-path examples/ledger/Cargo.toml --check
 
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p keel-update --features crash-points --all-targets --locked -- -D warnings
 cargo clippy --manifest-path examples/ledger/Cargo.toml --all-targets --locked -- -D warnings
 
 echo "==> tests: keel"
 cargo test --workspace --locked
+
+echo "==> tests: update crash safety (the test-only crash-points build)"
+cargo test -p keel-update --features crash-points --locked --test it crash
 
 echo "==> tests: examples/ledger"
 cargo test --manifest-path examples/ledger/Cargo.toml --locked

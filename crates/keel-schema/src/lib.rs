@@ -24,6 +24,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod receipt;
 pub mod time;
 
 use std::collections::BTreeMap;

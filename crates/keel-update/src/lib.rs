@@ -1,0 +1,794 @@
+//! Safe updates for apps shipped with keel: an update is a journaled transaction that never
+//! loses data.
+//!
+//! An [`AppHome`] is the folder keel keeps for one installed app (`$KEEL_HOME/<app>`): its
+//! install [`Receipt`], the binaries of the current and the previous version, the snapshot of
+//! the databases taken before the last update, and, while a transaction runs, its journal.
+//! [`AppHome::update`] installs a verified release in seven steps:
+//!
+//! 1. **prepare**: copy the new binaries into the home (journal: `prepared`);
+//! 2. **snapshot** every database with SQLite's online backup API, flushed to disk
+//!    (`snapshotted`);
+//! 3. **swap** each binary atomically: a copy beside it, flushed, renamed over it, the folder
+//!    flushed (`swapped`);
+//! 4. **migrate** with the new binary's migrate hook (`migrated`);
+//! 5. **check** with its check hook (`checked`);
+//! 6. **commit**: the new receipt is written (`committed`) and old versions pruned;
+//! 7. or, when a hook fails, **roll back**: the previous binaries and every database are put
+//!    back from the snapshot, and the hook's output is reported.
+//!
+//! A crash or power cut at any instant leaves a journal; [`AppHome::recover`], which every
+//! command runs first, finishes a transaction that passed its check and undoes any other, so
+//! the app is always either its old version with its old data or its new version with its
+//! migrated data. An [`AppLock`] keeps two transactions on one app from running at once.
+//!
+//! This crate is what apps embed to update themselves: it depends only on keel's schema and
+//! checksum crates and on SQLite, and never prints; progress goes to an [`UpdateReporter`].
+
+#![deny(missing_docs)]
+
+mod fsx;
+mod sqlite;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use keel_schema::receipt::{RECEIPT_SCHEMA_VERSION, Receipt, UpdateHooks};
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::integrity_check;
+
+use fsx::{copy_atomic, create_dir, io_err, remove_dir, write_atomic};
+
+/// Why an install, update, rollback or recovery failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file operation failed.
+    #[error("could not {what} {}", path.display())]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A database operation failed.
+    #[error("could not {what} the database {}", path.display())]
+    Database {
+        /// What was being done.
+        what: &'static str,
+        /// The database.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Another program holds a lock on a database.
+    #[error("the database {} is locked by another program", path.display())]
+    DatabaseLocked {
+        /// The database.
+        path: PathBuf,
+    },
+    /// `PRAGMA integrity_check` found problems.
+    #[error("the database {} is damaged: {detail}", path.display())]
+    Corrupt {
+        /// The database.
+        path: PathBuf,
+        /// What SQLite reported.
+        detail: String,
+    },
+    /// Another keel process is changing this app.
+    #[error("another keel process is installing or updating `{app}`")]
+    Busy {
+        /// The app.
+        app: String,
+    },
+    /// The app is not installed.
+    #[error("`{app}` is not installed")]
+    NotInstalled {
+        /// The app.
+        app: String,
+    },
+    /// The app is installed already.
+    #[error("`{app}` {version} is installed already")]
+    AlreadyInstalled {
+        /// The app.
+        app: String,
+        /// Its version.
+        version: String,
+    },
+    /// There is no previous version to return to.
+    #[error("`{app}` has no previous version to roll back to")]
+    NothingToRollBack {
+        /// The app.
+        app: String,
+    },
+    /// A hook failed; the update was rolled back.
+    #[error("the new version's {hook} hook failed ({status}); rolled back to {restored}\n{output}")]
+    HookFailed {
+        /// `migrate` or `check`.
+        hook: &'static str,
+        /// How it exited.
+        status: String,
+        /// What it printed.
+        output: String,
+        /// The version restored.
+        restored: String,
+    },
+    /// A hook could not be started, or names a database that is not recorded.
+    #[error("cannot run the {hook} hook: {detail}")]
+    Hook {
+        /// `migrate` or `check`.
+        hook: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A file keel wrote is unreadable.
+    #[error("{} is damaged: {detail}", path.display())]
+    BadState {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The release has no binaries.
+    #[error("the release has no binaries")]
+    NoBinaries,
+}
+
+/// The steps of a transaction, as reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Copying the new binaries into the app's home.
+    Prepare,
+    /// Snapshotting a database.
+    Snapshot(PathBuf),
+    /// Swapping the binaries.
+    Swap,
+    /// Running the migrate hook.
+    Migrate,
+    /// Running the check hook.
+    Check,
+    /// Writing the receipt.
+    Commit,
+    /// Restoring the previous version and its data.
+    RollBack(String),
+    /// Finishing or undoing a transaction a crash interrupted.
+    Recover,
+}
+
+/// Receives a transaction's progress.
+pub trait UpdateReporter {
+    /// A step begins.
+    fn step(&self, step: &Step);
+}
+
+/// A reporter that ignores everything.
+pub struct Silent;
+
+impl UpdateReporter for Silent {
+    fn step(&self, _step: &Step) {}
+}
+
+/// A release ready to install: verified binaries on disk and the release's hooks.
+#[derive(Debug, Clone)]
+pub struct NewRelease {
+    /// The version.
+    pub version: String,
+    /// The target triple.
+    pub target: String,
+    /// Each binary's file name and where its verified file is.
+    pub binaries: BTreeMap<String, PathBuf>,
+    /// The release's hooks.
+    pub hooks: UpdateHooks,
+}
+
+/// What [`AppHome::recover`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovery {
+    /// An interrupted update was undone: the app is at `version` with its data as before.
+    RolledBack {
+        /// The version restored.
+        version: String,
+    },
+    /// An interrupted transaction was completed: the app is at `version`.
+    Completed {
+        /// The version now installed.
+        version: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Phase {
+    Prepared,
+    Snapshotted,
+    Swapped,
+    Migrated,
+    Checked,
+    Committed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Kind {
+    Update,
+    Rollback,
+}
+
+/// The journal of a transaction, rewritten atomically at each step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Journal {
+    kind: Kind,
+    phase: Phase,
+    /// The receipt before the transaction.
+    before: Receipt,
+    /// The receipt the transaction commits.
+    after: Receipt,
+    /// For each database, whether it existed when the snapshot was taken.
+    snapshotted: Vec<bool>,
+    /// The process group of a hook while it runs: recovery stops it before touching the data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hook_group: Option<u32>,
+}
+
+/// Holds the lock on one app's home; released when dropped.
+#[derive(Debug)]
+pub struct AppLock {
+    _file: std::fs::File,
+}
+
+/// The folder keel keeps for one installed app.
+#[derive(Debug, Clone)]
+pub struct AppHome {
+    app: String,
+    dir: PathBuf,
+}
+
+/// Kills the process at a named point of a transaction when `KEEL_CRASH_AT` names it: the
+/// crash tests' way to stop an update at every step.
+#[cfg(feature = "crash-points")]
+fn crash_point(name: &str) {
+    if std::env::var("KEEL_CRASH_AT").is_ok_and(|at| at == name) {
+        let pid = std::process::id().to_string();
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        std::process::abort();
+    }
+}
+
+#[cfg(not(feature = "crash-points"))]
+fn crash_point(_name: &str) {}
+
+impl AppHome {
+    /// The home of `app` under `keel_home`.
+    pub fn new(keel_home: &Path, app: &str) -> AppHome {
+        AppHome {
+            app: app.to_owned(),
+            dir: keel_home.join(app),
+        }
+    }
+
+    /// The home's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn receipt_path(&self) -> PathBuf {
+        self.dir.join("receipt.json")
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.dir.join("journal.json")
+    }
+
+    fn version_dir(&self, version: &str) -> PathBuf {
+        self.dir.join("versions").join(version)
+    }
+
+    fn snapshot_dir(&self, version: &str) -> PathBuf {
+        self.dir.join("snapshots").join(version)
+    }
+
+    fn snapshot_path(&self, version: &str, index: usize) -> PathBuf {
+        self.snapshot_dir(version)
+            .join(format!("db-{index}.sqlite"))
+    }
+
+    /// Takes the app's lock, failing at once when another process holds it.
+    pub fn lock(&self) -> Result<AppLock, Error> {
+        create_dir(&self.dir)?;
+        let path = self.dir.join("lock");
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path, "open"))?
+            .into_file();
+        match file.try_lock() {
+            Ok(()) => Ok(AppLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+                app: self.app.clone(),
+            }),
+            Err(std::fs::TryLockError::Error(err)) => Err(io_err(&path, "lock")(err)),
+        }
+    }
+
+    /// The install receipt, if the app is installed.
+    pub fn receipt(&self) -> Result<Option<Receipt>, Error> {
+        read_json(&self.receipt_path())
+    }
+
+    /// Whether a transaction was interrupted and awaits [`AppHome::recover`].
+    pub fn pending(&self) -> bool {
+        self.journal_path().exists()
+    }
+
+    fn write_journal(&self, journal: &Journal) -> Result<(), Error> {
+        let text = serde_json::to_vec_pretty(journal).expect("a journal is plain JSON data");
+        write_atomic(&self.journal_path(), &text, None)
+    }
+
+    fn write_receipt(&self, receipt: &Receipt) -> Result<(), Error> {
+        let text = serde_json::to_vec_pretty(receipt).expect("a receipt is plain JSON data");
+        write_atomic(&self.receipt_path(), &text, None)
+    }
+
+    /// Installs a first version: copies its binaries into `bin_dir` and writes the receipt.
+    pub fn install(
+        &self,
+        _lock: &AppLock,
+        release: &NewRelease,
+        bin_dir: &Path,
+        databases: &[PathBuf],
+        store_url: Option<String>,
+        reporter: &dyn UpdateReporter,
+    ) -> Result<Receipt, Error> {
+        if let Some(receipt) = self.receipt()? {
+            return Err(Error::AlreadyInstalled {
+                app: self.app.clone(),
+                version: receipt.version,
+            });
+        }
+        if release.binaries.is_empty() {
+            return Err(Error::NoBinaries);
+        }
+        reporter.step(&Step::Prepare);
+        let binaries = self.stage(release)?;
+        create_dir(bin_dir)?;
+        reporter.step(&Step::Swap);
+        for name in binaries.keys() {
+            copy_atomic(
+                &self.version_dir(&release.version).join(name),
+                &bin_dir.join(name),
+                Some(0o755),
+            )?;
+        }
+        let receipt = Receipt {
+            schema_version: RECEIPT_SCHEMA_VERSION,
+            app: self.app.clone(),
+            version: release.version.clone(),
+            target: release.target.clone(),
+            store_url,
+            channel: None,
+            bin_dir: bin_dir.display().to_string(),
+            binaries,
+            databases: databases.iter().map(|d| d.display().to_string()).collect(),
+            hooks: release.hooks.clone(),
+            previous: None,
+        };
+        reporter.step(&Step::Commit);
+        self.write_receipt(&receipt)?;
+        Ok(receipt)
+    }
+
+    /// Copies a release's binaries into `versions/<version>`; returns their sha256.
+    fn stage(&self, release: &NewRelease) -> Result<BTreeMap<String, String>, Error> {
+        let dir = self.version_dir(&release.version);
+        create_dir(&dir)?;
+        let mut binaries = BTreeMap::new();
+        for (name, source) in &release.binaries {
+            let digest = copy_atomic(source, &dir.join(name), Some(0o755))?;
+            binaries.insert(name.clone(), digest);
+        }
+        Ok(binaries)
+    }
+
+    /// Updates the installed app to `release`: prepare, snapshot, swap, migrate, check,
+    /// commit; or, when a hook fails, roll back and report it. Run [`AppHome::recover`] first.
+    pub fn update(
+        &self,
+        _lock: &AppLock,
+        release: &NewRelease,
+        reporter: &dyn UpdateReporter,
+    ) -> Result<Receipt, Error> {
+        let before = self.receipt()?.ok_or_else(|| Error::NotInstalled {
+            app: self.app.clone(),
+        })?;
+        if release.binaries.is_empty() {
+            return Err(Error::NoBinaries);
+        }
+        if release.version == before.version {
+            return Err(Error::AlreadyInstalled {
+                app: self.app.clone(),
+                version: before.version,
+            });
+        }
+        // The previous version's binaries are kept for rollback.
+        let old_dir = self.version_dir(&before.version);
+        create_dir(&old_dir)?;
+        for name in before.binaries.keys() {
+            if !old_dir.join(name).exists() {
+                copy_atomic(
+                    &Path::new(&before.bin_dir).join(name),
+                    &old_dir.join(name),
+                    Some(0o755),
+                )?;
+            }
+        }
+        reporter.step(&Step::Prepare);
+        let binaries = self.stage(release)?;
+        let after = Receipt {
+            version: release.version.clone(),
+            target: release.target.clone(),
+            binaries,
+            hooks: release.hooks.clone(),
+            previous: Some(before.version.clone()),
+            ..before.clone()
+        };
+        let mut journal = Journal {
+            kind: Kind::Update,
+            phase: Phase::Prepared,
+            before: before.clone(),
+            after,
+            snapshotted: Vec::new(),
+            hook_group: None,
+        };
+        self.write_journal(&journal)?;
+        crash_point("prepared");
+
+        remove_dir(&self.snapshot_dir(&before.version))?;
+        create_dir(&self.snapshot_dir(&before.version))?;
+        for (index, db) in before.databases.iter().enumerate() {
+            reporter.step(&Step::Snapshot(PathBuf::from(db)));
+            let existed =
+                sqlite::snapshot(Path::new(db), &self.snapshot_path(&before.version, index));
+            let existed = match existed {
+                Ok(existed) => existed,
+                Err(err) => {
+                    // Nothing live has changed yet: undoing is forgetting.
+                    self.undo(&journal, reporter)?;
+                    return Err(err);
+                }
+            };
+            journal.snapshotted.push(existed);
+            crash_point("snapshot-db");
+        }
+        journal.phase = Phase::Snapshotted;
+        self.write_journal(&journal)?;
+        crash_point("snapshotted");
+
+        reporter.step(&Step::Swap);
+        for name in journal.after.binaries.keys() {
+            copy_atomic(
+                &self.version_dir(&release.version).join(name),
+                &Path::new(&before.bin_dir).join(name),
+                Some(0o755),
+            )?;
+            crash_point("swap-binary");
+        }
+        journal.phase = Phase::Swapped;
+        self.write_journal(&journal)?;
+        crash_point("swapped");
+
+        for (hook, phase, step) in [
+            ("migrate", Phase::Migrated, Step::Migrate),
+            ("check", Phase::Checked, Step::Check),
+        ] {
+            reporter.step(&step);
+            if let Err(err) = self.run_hook(hook, &mut journal) {
+                self.undo(&journal, reporter)?;
+                return Err(err);
+            }
+            crash_point(hook);
+            journal.phase = phase;
+            self.write_journal(&journal)?;
+            crash_point(match phase {
+                Phase::Migrated => "migrated",
+                _ => "checked",
+            });
+        }
+        self.commit(&mut journal, reporter)?;
+        Ok(journal.after)
+    }
+
+    /// Runs a hook of the journal's new receipt with its main binary, in a process group of
+    /// its own that the journal records, so that recovery can stop a hook left running by a
+    /// killed updater. A failure carries the hook's output.
+    fn run_hook(&self, hook: &'static str, journal: &mut Journal) -> Result<(), Error> {
+        let receipt = &journal.after;
+        let args = match hook {
+            "migrate" => &receipt.hooks.migrate,
+            _ => &receipt.hooks.check,
+        };
+        let Some(args) = args else {
+            return Ok(());
+        };
+        let args = UpdateHooks::expand(args, &receipt.databases).map_err(|err| Error::Hook {
+            hook,
+            detail: err.to_string(),
+        })?;
+        let binary = Path::new(&receipt.bin_dir).join(main_binary(receipt));
+        let mut command = Command::new(&binary);
+        command
+            .args(&args)
+            .env("KEEL_UPDATE_HOOK", hook)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().map_err(|err| Error::Hook {
+            hook,
+            detail: format!("{}: {err}", binary.display()),
+        })?;
+        journal.hook_group = Some(child.id());
+        self.write_journal(journal)?;
+        let output = child.wait_with_output().map_err(|err| Error::Hook {
+            hook,
+            detail: format!("{}: {err}", binary.display()),
+        })?;
+        journal.hook_group = None;
+        if output.status.success() {
+            return Ok(());
+        }
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        Err(Error::HookFailed {
+            hook,
+            status: output.status.to_string(),
+            output: text.trim_end().to_owned(),
+            restored: journal.before.version.clone(),
+        })
+    }
+
+    /// Puts back the binaries and, once the swap may have begun, the databases of the journal's
+    /// `before` receipt; then forgets the transaction.
+    fn undo(&self, journal: &Journal, reporter: &dyn UpdateReporter) -> Result<(), Error> {
+        let before = &journal.before;
+        reporter.step(&Step::RollBack(before.version.clone()));
+        if journal.phase >= Phase::Snapshotted {
+            // The swap may have begun: every binary goes back (copying an unchanged one is
+            // harmless).
+            for name in before.binaries.keys() {
+                copy_atomic(
+                    &self.version_dir(&before.version).join(name),
+                    &Path::new(&before.bin_dir).join(name),
+                    Some(0o755),
+                )?;
+            }
+        }
+        if journal.phase >= Phase::Swapped {
+            self.restore_databases(before, &journal.snapshotted)?;
+        }
+        if journal.after.version != before.version {
+            remove_dir(&self.version_dir(&journal.after.version))?;
+        }
+        self.forget_journal()
+    }
+
+    fn restore_databases(&self, receipt: &Receipt, snapshotted: &[bool]) -> Result<(), Error> {
+        for (index, db) in receipt.databases.iter().enumerate() {
+            let snapshot = self.snapshot_path(&receipt.version, index);
+            let existed = snapshotted.get(index).copied().unwrap_or(true);
+            sqlite::restore(existed.then_some(snapshot.as_path()), Path::new(db))?;
+        }
+        Ok(())
+    }
+
+    fn forget_journal(&self) -> Result<(), Error> {
+        let path = self.journal_path();
+        match fs_err::remove_file(&path) {
+            Ok(()) => fsx::sync_dir(&self.dir),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(io_err(&path, "remove")(err)),
+        }
+    }
+
+    /// Writes the new receipt, prunes what is no longer kept, forgets the journal.
+    fn commit(&self, journal: &mut Journal, reporter: &dyn UpdateReporter) -> Result<(), Error> {
+        reporter.step(&Step::Commit);
+        self.write_receipt(&journal.after)?;
+        journal.phase = Phase::Committed;
+        self.write_journal(journal)?;
+        crash_point("committed");
+        self.prune(&journal.after)?;
+        self.forget_journal()
+    }
+
+    /// Keeps the binaries of the current and previous versions and the previous version's
+    /// snapshot; removes the rest.
+    fn prune(&self, receipt: &Receipt) -> Result<(), Error> {
+        let keep: Vec<&str> = std::iter::once(receipt.version.as_str())
+            .chain(receipt.previous.as_deref())
+            .collect();
+        for (folder, keep) in [
+            ("versions", keep.clone()),
+            ("snapshots", keep[1..].to_vec()),
+        ] {
+            let dir = self.dir.join(folder);
+            let Ok(entries) = fs_err::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !keep.contains(&name.as_str()) {
+                    remove_dir(&entry.path())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns to the previous version with the database snapshot taken before the update
+    /// that left it; changes made to the databases since then are lost.
+    pub fn rollback(
+        &self,
+        _lock: &AppLock,
+        reporter: &dyn UpdateReporter,
+    ) -> Result<Receipt, Error> {
+        let before = self.receipt()?.ok_or_else(|| Error::NotInstalled {
+            app: self.app.clone(),
+        })?;
+        let previous = before
+            .previous
+            .clone()
+            .filter(|v| self.version_dir(v).is_dir())
+            .ok_or_else(|| Error::NothingToRollBack {
+                app: self.app.clone(),
+            })?;
+        let binaries = fs_err::read_dir(self.version_dir(&previous))
+            .map_err(io_err(&self.version_dir(&previous), "read"))?
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                keel_verify::sha256_file(&e.path())
+                    .map(|(digest, _)| (name, digest.to_hex()))
+                    .map_err(|err| Error::BadState {
+                        path: e.path(),
+                        detail: err.to_string(),
+                    })
+            })
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        let snapshotted = (0..before.databases.len())
+            .map(|i| self.snapshot_path(&previous, i).exists())
+            .collect();
+        let mut journal = Journal {
+            kind: Kind::Rollback,
+            phase: Phase::Prepared,
+            after: Receipt {
+                version: previous,
+                binaries,
+                previous: None,
+                ..before.clone()
+            },
+            before,
+            snapshotted,
+            hook_group: None,
+        };
+        self.write_journal(&journal)?;
+        crash_point("rollback-prepared");
+        self.finish_rollback(&mut journal, reporter)?;
+        Ok(journal.after)
+    }
+
+    /// Restores the rollback's target version and data, then commits; safe to repeat.
+    fn finish_rollback(
+        &self,
+        journal: &mut Journal,
+        reporter: &dyn UpdateReporter,
+    ) -> Result<(), Error> {
+        let target = &journal.after;
+        reporter.step(&Step::RollBack(target.version.clone()));
+        for name in target.binaries.keys() {
+            copy_atomic(
+                &self.version_dir(&target.version).join(name),
+                &Path::new(&target.bin_dir).join(name),
+                Some(0o755),
+            )?;
+        }
+        crash_point("rollback-swapped");
+        self.restore_databases(target, &journal.snapshotted)?;
+        crash_point("rollback-restored");
+        self.commit(journal, reporter)
+    }
+
+    /// Finishes or undoes a transaction that a crash interrupted; does nothing when there is
+    /// none. Every command runs this first, holding the lock.
+    pub fn recover(
+        &self,
+        _lock: &AppLock,
+        reporter: &dyn UpdateReporter,
+    ) -> Result<Option<Recovery>, Error> {
+        let Some(mut journal) = read_json::<Journal>(&self.journal_path())? else {
+            return Ok(None);
+        };
+        reporter.step(&Step::Recover);
+        if let Some(group) = journal.hook_group.take() {
+            stop_process_group(group);
+        }
+        let version = journal.after.version.clone();
+        match (journal.kind, journal.phase) {
+            (_, Phase::Committed) => {
+                self.prune(&journal.after)?;
+                self.forget_journal()?;
+                Ok(Some(Recovery::Completed { version }))
+            }
+            (Kind::Rollback, _) => {
+                self.finish_rollback(&mut journal, reporter)?;
+                Ok(Some(Recovery::Completed { version }))
+            }
+            (Kind::Update, Phase::Checked) => {
+                self.commit(&mut journal, reporter)?;
+                Ok(Some(Recovery::Completed { version }))
+            }
+            (Kind::Update, _) => {
+                self.undo(&journal, reporter)?;
+                Ok(Some(Recovery::RolledBack {
+                    version: journal.before.version,
+                }))
+            }
+        }
+    }
+}
+
+/// Kills a hook's process group left running by a killed updater, and waits (up to ten
+/// seconds) for it to be gone, so that nothing writes to the databases while they are restored.
+#[cfg(unix)]
+fn stop_process_group(group: u32) {
+    use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
+    let Some(pid) = i32::try_from(group).ok().and_then(Pid::from_raw) else {
+        return;
+    };
+    if kill_process_group(pid, Signal::KILL).is_err() {
+        return; // Already gone.
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while test_kill_process_group(pid).is_ok() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_process_group(_group: u32) {}
+
+/// The binary hooks run: the one named like the app, else the first.
+fn main_binary(receipt: &Receipt) -> String {
+    let exe = |name: &str| format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    receipt
+        .binaries
+        .keys()
+        .find(|name| **name == receipt.app || **name == exe(&receipt.app))
+        .or_else(|| receipt.binaries.keys().next())
+        .cloned()
+        .unwrap_or_else(|| exe(&receipt.app))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Error> {
+    match fs_err::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|err| Error::BadState {
+                path: path.to_owned(),
+                detail: err.to_string(),
+            }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(io_err(path, "read")(err)),
+    }
+}

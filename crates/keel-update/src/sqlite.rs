@@ -1,0 +1,116 @@
+//! Database snapshots with SQLite's online backup API: consistent while the database is in
+//! use, correct for WAL databases (never a bare copy of a file whose latest pages may still
+//! sit in `-wal`), and written to a temporary file that is flushed and renamed into place.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::Error;
+use crate::fsx::{io_err, sync_dir};
+
+/// How long to wait for another program's lock before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+fn db_err(path: &Path, what: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::Database { what, path, source }
+}
+
+/// Copies every page of `from` into `to` in one step, waiting out other programs' locks.
+fn copy_pages(
+    from: &Connection,
+    to: &mut Connection,
+    locked: &Path,
+    what: &'static str,
+) -> Result<(), Error> {
+    let backup = Backup::new(from, to).map_err(db_err(locked, what))?;
+    let started = Instant::now();
+    loop {
+        match backup.step(-1).map_err(db_err(locked, what))? {
+            StepResult::Done => return Ok(()),
+            StepResult::More => {}
+            StepResult::Busy | StepResult::Locked => {
+                if started.elapsed() > LOCK_WAIT {
+                    return Err(Error::DatabaseLocked {
+                        path: locked.to_owned(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Snapshots the database at `db` into `dest`. Returns `false`, writing nothing, when the
+/// database does not exist (yet): restoring that snapshot removes the database.
+pub(crate) fn snapshot(db: &Path, dest: &Path) -> Result<bool, Error> {
+    if !db.exists() {
+        return Ok(false);
+    }
+    let source = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(db_err(db, "open"))?;
+    source.busy_timeout(LOCK_WAIT).map_err(db_err(db, "open"))?;
+    let temp = dest.with_extension("keel-new");
+    let _ = fs_err::remove_file(&temp);
+    {
+        let mut target = Connection::open(&temp).map_err(db_err(&temp, "create"))?;
+        copy_pages(&source, &mut target, db, "snapshot")?;
+        target
+            .close()
+            .map_err(|(_, source)| db_err(&temp, "close")(source))?;
+    }
+    fs_err::File::open(&temp)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err(&temp, "flush"))?;
+    fs_err::rename(&temp, dest).map_err(io_err(dest, "replace"))?;
+    if let Some(dir) = dest.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(true)
+}
+
+/// Puts the snapshot `from` back into the database at `db`, in one transaction (a crash
+/// leaves the database as it was or as the snapshot); with no snapshot (`None`), removes the
+/// database, which did not exist when the snapshot was taken.
+pub(crate) fn restore(from: Option<&Path>, db: &Path) -> Result<(), Error> {
+    let Some(from) = from else {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+            match fs_err::remove_file(&path) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io_err(&path, "remove")(err)),
+            }
+        }
+        return match db.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+            _ => Ok(()),
+        };
+    };
+    let snapshot = Connection::open(from).map_err(db_err(from, "open"))?;
+    let mut live = Connection::open(db).map_err(db_err(db, "open"))?;
+    live.busy_timeout(LOCK_WAIT).map_err(db_err(db, "open"))?;
+    copy_pages(&snapshot, &mut live, db, "restore")?;
+    Ok(())
+}
+
+/// `PRAGMA integrity_check`: `Ok(())` or the problems it reports.
+pub fn integrity_check(db: &Path) -> Result<(), Error> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(db_err(db, "open"))?;
+    let result: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .map_err(db_err(db, "check"))?;
+    if result == "ok" {
+        Ok(())
+    } else {
+        Err(Error::Corrupt {
+            path: db.to_owned(),
+            detail: result,
+        })
+    }
+}

@@ -1,0 +1,262 @@
+//! Update, failure, rollback, locking.
+
+use keel_update::{AppHome, Error, Silent};
+
+use crate::{Fixture, Migration};
+
+/// Installs version 1.0 over a database at schema 1.
+fn installed() -> (Fixture, AppHome) {
+    let fx = Fixture::new();
+    fx.create_database();
+    let home = AppHome::new(&fx.home(), "app");
+    let lock = home.lock().unwrap();
+    let v1 = fx.release("1.0", Migration::Sql("SELECT 1"), 1);
+    home.install(&lock, &v1, &fx.bin_dir(), &[fx.db()], None, &Silent)
+        .unwrap();
+    drop(lock);
+    (fx, home)
+}
+
+const ADD_COLUMN: &str =
+    "BEGIN; ALTER TABLE t ADD COLUMN y INTEGER DEFAULT 7; PRAGMA user_version=2; COMMIT;";
+
+#[test]
+fn an_update_swaps_the_binary_and_migrates_the_data() {
+    let (fx, home) = installed();
+    assert_eq!(fx.installed_version(), "app 1.0");
+    let lock = home.lock().unwrap();
+    let v2 = fx.release("2.0", Migration::Sql(ADD_COLUMN), 2);
+    let receipt = home.update(&lock, &v2, &Silent).unwrap();
+    assert_eq!(receipt.version, "2.0");
+    assert_eq!(receipt.previous.as_deref(), Some("1.0"));
+    assert_eq!(fx.installed_version(), "app 2.0");
+    assert_eq!(fx.sql("PRAGMA user_version").trim(), "2");
+    assert_eq!(fx.sql("SELECT x, y FROM t ORDER BY x"), "1|7\n2|7\n3|7\n");
+    assert!(!home.pending());
+    assert_eq!(home.receipt().unwrap().unwrap(), receipt);
+    keel_update::integrity_check(&fx.db()).unwrap();
+}
+
+#[test]
+fn a_migration_that_fails_halfway_leaves_binary_and_data_exactly_as_they_were() {
+    let (fx, home) = installed();
+    let lock = home.lock().unwrap();
+    home.update(
+        &lock,
+        &fx.release("2.0", Migration::Sql(ADD_COLUMN), 2),
+        &Silent,
+    )
+    .unwrap();
+    fx.sql("INSERT INTO t (x) VALUES (4)");
+    let before = fx.dump();
+    let receipt_before = home.receipt().unwrap();
+
+    let bad = fx.release(
+        "3.0",
+        Migration::SqlThenFail("CREATE TABLE t3 (z); PRAGMA user_version=3;"),
+        3,
+    );
+    let err = home.update(&lock, &bad, &Silent).unwrap_err();
+    match &err {
+        Error::HookFailed {
+            hook,
+            output,
+            restored,
+            ..
+        } => {
+            assert_eq!(*hook, "migrate");
+            assert!(output.contains("migration step 2 failed"), "{output}");
+            assert_eq!(restored, "2.0");
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+    assert_eq!(fx.installed_version(), "app 2.0");
+    assert_eq!(fx.dump(), before, "the database changed");
+    assert_eq!(home.receipt().unwrap(), receipt_before);
+    assert!(!home.pending());
+    assert!(!home.dir().join("versions/3.0").exists());
+    keel_update::integrity_check(&fx.db()).unwrap();
+}
+
+#[test]
+fn a_failing_check_rolls_back_too() {
+    let (fx, home) = installed();
+    let before = fx.dump();
+    let lock = home.lock().unwrap();
+    // Migrates to 2 but checks for 5.
+    let bad = fx.release("2.0", Migration::Sql(ADD_COLUMN), 5);
+    let err = home.update(&lock, &bad, &Silent).unwrap_err();
+    assert!(
+        matches!(err, Error::HookFailed { hook: "check", .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("schema version is 2, expected 5"),
+        "{err}"
+    );
+    assert_eq!(fx.installed_version(), "app 1.0");
+    assert_eq!(fx.dump(), before);
+}
+
+#[test]
+fn rollback_returns_the_previous_version_and_its_data() {
+    let (fx, home) = installed();
+    let before = fx.dump();
+    let lock = home.lock().unwrap();
+    home.update(
+        &lock,
+        &fx.release("2.0", Migration::Sql(ADD_COLUMN), 2),
+        &Silent,
+    )
+    .unwrap();
+    fx.sql("INSERT INTO t (x, y) VALUES (9, 9)");
+    let receipt = home.rollback(&lock, &Silent).unwrap();
+    assert_eq!(receipt.version, "1.0");
+    assert_eq!(receipt.previous, None);
+    assert_eq!(fx.installed_version(), "app 1.0");
+    assert_eq!(fx.dump(), before);
+    assert!(matches!(
+        home.rollback(&lock, &Silent),
+        Err(Error::NothingToRollBack { .. })
+    ));
+    // Only the current version is kept after a rollback.
+    assert!(!home.dir().join("versions/2.0").exists());
+}
+
+#[test]
+fn two_versions_and_one_snapshot_are_kept() {
+    let (fx, home) = installed();
+    let lock = home.lock().unwrap();
+    home.update(
+        &lock,
+        &fx.release("2.0", Migration::Sql(ADD_COLUMN), 2),
+        &Silent,
+    )
+    .unwrap();
+    home.update(
+        &lock,
+        &fx.release("3.0", Migration::Sql("PRAGMA user_version=3"), 3),
+        &Silent,
+    )
+    .unwrap();
+    let mut versions: Vec<String> = fs_err::read_dir(home.dir().join("versions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    versions.sort();
+    assert_eq!(versions, ["2.0", "3.0"]);
+    let snapshots: Vec<String> = fs_err::read_dir(home.dir().join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(snapshots, ["2.0"]);
+}
+
+#[test]
+fn one_update_at_a_time() {
+    let (_fx, home) = installed();
+    let _lock = home.lock().unwrap();
+    assert!(matches!(home.lock(), Err(Error::Busy { .. })));
+}
+
+#[test]
+fn a_database_locked_by_a_running_program_stops_the_update_before_anything_changes() {
+    let fx = Fixture::new();
+    fs_err::create_dir_all(fx.db().parent().unwrap()).unwrap();
+    // A rollback-journal database, held by another program in an exclusive transaction.
+    fx.sql("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1); PRAGMA user_version=1;");
+    let home = AppHome::new(&fx.home(), "app");
+    let lock = home.lock().unwrap();
+    home.install(
+        &lock,
+        &fx.release("1.0", Migration::Sql("SELECT 1"), 1),
+        &fx.bin_dir(),
+        &[fx.db()],
+        None,
+        &Silent,
+    )
+    .unwrap();
+    let before = fx.dump();
+    let mut holder = std::process::Command::new("sqlite3")
+        .arg(fx.db())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let stdin = holder.stdin.as_mut().unwrap();
+        stdin
+            .write_all(b"BEGIN EXCLUSIVE; INSERT INTO t VALUES (2); SELECT 'held';\n")
+            .unwrap();
+        stdin.flush().unwrap();
+    }
+    // Wait until the other program holds the lock.
+    {
+        use std::io::Read;
+        let mut buf = [0u8; 5];
+        holder
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut buf)
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let err = home
+        .update(
+            &lock,
+            &fx.release("2.0", Migration::Sql(ADD_COLUMN), 2),
+            &Silent,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::DatabaseLocked { .. }), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    assert_eq!(fx.installed_version(), "app 1.0");
+    assert_eq!(fx.dump(), before);
+    assert!(!home.pending());
+}
+
+#[test]
+fn a_database_created_by_the_new_version_is_removed_on_rollback() {
+    let fx = Fixture::new();
+    let home = AppHome::new(&fx.home(), "app");
+    let lock = home.lock().unwrap();
+    home.install(
+        &lock,
+        &fx.release("1.0", Migration::Sql("SELECT 1"), 0),
+        &fx.bin_dir(),
+        &[fx.db()],
+        None,
+        &Silent,
+    )
+    .unwrap();
+    fs_err::create_dir_all(fx.db().parent().unwrap()).unwrap();
+    assert!(!fx.db().exists());
+    let bad = fx.release(
+        "2.0",
+        Migration::SqlThenFail("CREATE TABLE t (x); PRAGMA user_version=2;"),
+        2,
+    );
+    home.update(&lock, &bad, &Silent).unwrap_err();
+    assert!(
+        !fx.db().exists(),
+        "the database the failed version created is still there"
+    );
+}
+
+#[test]
+fn the_same_version_is_not_installed_twice() {
+    let (fx, home) = installed();
+    let lock = home.lock().unwrap();
+    let err = home
+        .update(
+            &lock,
+            &fx.release("1.0", Migration::Sql("SELECT 1"), 1),
+            &Silent,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::AlreadyInstalled { .. }), "{err}");
+}
