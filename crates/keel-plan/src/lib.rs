@@ -85,6 +85,9 @@ pub struct AppPlan {
     /// `package.homepage`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub homepage: Option<String>,
+    /// The update hooks from `[package.metadata.keel.update]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<keel_schema::receipt::UpdateHooks>,
 }
 
 /// One build: the packages and binaries compiled for one target.
@@ -422,6 +425,7 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                 license: package.license.clone(),
                 repository: package.repository.clone(),
                 homepage: package.homepage.clone(),
+                update: package.config.update.clone(),
             })
             .collect(),
         builds,

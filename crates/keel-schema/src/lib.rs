@@ -100,6 +100,9 @@ pub struct App {
     /// The package's home page URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub homepage: Option<String>,
+    /// The commands the new binary runs when an update installs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<receipt::UpdateHooks>,
 }
 
 /// How one target was built.
@@ -419,6 +422,7 @@ mod tests {
                     license: None,
                     repository: None,
                     homepage: None,
+                    update: None,
                 },
             )]),
             targets: BTreeMap::from([(

@@ -4,6 +4,7 @@
 //! error that names it, not a silently ignored setting.
 
 use keel_schema::ArchiveFormat;
+use keel_schema::receipt::UpdateHooks;
 use serde::Deserialize;
 
 /// `[workspace.metadata.keel]`: settings for the whole release. Every key is optional; with none
@@ -61,6 +62,10 @@ pub struct PackageConfig {
     /// Extra files or folders, relative to the package's directory, put in its archive.
     #[serde(default)]
     pub include: Vec<String>,
+    /// `[package.metadata.keel.update]`: the commands the new binary runs when an update
+    /// installs it (`migrate`, `check`).
+    #[serde(default)]
+    pub update: Option<UpdateHooks>,
 }
 
 /// The commented block `keel init` writes as `[workspace.metadata.keel]`: the defaults, spelt

@@ -419,6 +419,7 @@ fn manifest(loaded: &Loaded, plan: &Plan, builder: &str, epoch: u64) -> Manifest
                         license: app.license.clone(),
                         repository: app.repository.clone(),
                         homepage: app.homepage.clone(),
+                        update: app.update.clone(),
                     },
                 )
             })

@@ -439,3 +439,37 @@ fn progress_shows_on_a_terminal_only() {
         piped.stdout
     );
 }
+
+#[test]
+fn update_hooks_are_recorded_in_the_manifest() {
+    let ws = single("hooked", "1.0.0");
+    ws.write(
+        "Cargo.toml",
+        &(ws.read("Cargo.toml")
+            + "\n[package.metadata.keel.update]\nmigrate = [\"--db\", \"{db}\", \"migrate\"]\ncheck = [\"--db\", \"{db}\", \"doctor\"]\n"),
+    );
+    ws.commit("hooks");
+    ws.run(&["release", "--builder", "fake", "--out", "dist"])
+        .success();
+    let m = manifest(&ws.path("dist"));
+    assert_eq!(
+        m["apps"]["hooked"]["update"]["migrate"],
+        serde_json::json!(["--db", "{db}", "migrate"])
+    );
+    assert_eq!(
+        m["apps"]["hooked"]["update"]["check"],
+        serde_json::json!(["--db", "{db}", "doctor"])
+    );
+
+    ws.write(
+        "Cargo.toml",
+        &ws.read("Cargo.toml").replace("check = ", "chek = "),
+    );
+    let result = ws.run(&["plan"]);
+    assert_eq!(result.code, 1);
+    assert!(
+        result.stderr.contains("unknown field `chek`"),
+        "{}",
+        result.stderr
+    );
+}
