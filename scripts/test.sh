@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # command → Debian package
 tools=(
   tar:tar gzip:gzip unzip:unzip zip:zip sha256sum:coreutils xz:xz-utils zstd:zstd
-  git:git script:bsdutils python3:python3 minisign:minisign sqlite3:sqlite3
+  git:git script:bsdutils python3:python3 minisign:minisign sqlite3:sqlite3 nginx:nginx-light
 )
 missing=()
 for pair in "${tools[@]}"; do
@@ -23,10 +23,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 # jsonschema validates the manifest; cyclonedx-python-lib carries the official CycloneDX 1.5
-# schema and validator; cryptography checks provenance signatures independently.
-if ! python3 -c 'import jsonschema, cryptography; from cyclonedx.validation.json import JsonStrictValidator' >/dev/null 2>&1; then
+# schema and validator; cryptography checks provenance signatures independently; tuf is the
+# reference TUF client that reads keel's release stores.
+if ! python3 -c 'import jsonschema, cryptography, tuf.ngclient; from cyclonedx.validation.json import JsonStrictValidator' >/dev/null 2>&1; then
   echo "scripts/test.sh: installing the python packages the tests use"
-  python3 -m pip install --quiet jsonschema "cyclonedx-python-lib[json-validation]" cryptography
+  python3 -m pip install --quiet jsonschema "cyclonedx-python-lib[json-validation]" cryptography tuf
 fi
 
 echo "==> cargo fmt --check"

@@ -242,6 +242,12 @@ impl SigningKey {
         })
     }
 
+    /// The Ed25519 seed, for handing this key to another signer (the TUF repository editor).
+    /// It is wiped from memory when dropped; never print it.
+    pub fn ed25519_seed(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.key.to_bytes())
+    }
+
     /// A plain Ed25519 signature of `message` (for DSSE envelopes).
     pub fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
         self.key.sign(message).to_bytes()

@@ -1,0 +1,281 @@
+//! keel stores read by python's reference TUF client (`tuf.ngclient`), over nginx.
+#![allow(clippy::unwrap_used)] // Test helpers fail the test on unexpected errors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use keel_schema::receipt::UpdateHooks;
+use keel_schema::{App, Artifact, ArtifactKind, Manifest, Source};
+use keel_sign::SigningKey;
+use keel_store::{Expiry, publish, refresh};
+use keel_test::{Nginx, RunResult, require_tool, run_command};
+
+const TRIPLE: &str = "x86_64-unknown-linux-gnu";
+
+/// A release folder holding one archive of `app` at `version`.
+fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
+    let dir = parent.join(format!("release-{version}"));
+    fs_err::create_dir_all(&dir).unwrap();
+    let name = format!("{app}-{version}-{TRIPLE}.tar.gz");
+    let contents = format!("archive of {app} {version}\n").repeat(100);
+    fs_err::write(dir.join(&name), &contents).unwrap();
+    let manifest = Manifest {
+        schema_version: keel_schema::MANIFEST_SCHEMA_VERSION,
+        tag: Some(format!("v{version}")),
+        version: Some(version.into()),
+        prerelease: false,
+        source: Source {
+            commit: Some("abc123".into()),
+            dirty: false,
+            source_date_epoch: 0,
+        },
+        apps: BTreeMap::from([(
+            app.to_owned(),
+            App {
+                package: app.into(),
+                version: version.into(),
+                binaries: vec![app.into()],
+                description: None,
+                license: None,
+                repository: None,
+                homepage: None,
+                update: Some(UpdateHooks {
+                    migrate: Some(vec!["--db".into(), "{db}".into(), "migrate".into()]),
+                    check: None,
+                }),
+            },
+        )]),
+        targets: BTreeMap::new(),
+        artifacts: BTreeMap::from([(
+            name,
+            Artifact {
+                kind: ArtifactKind::Archive,
+                app: Some(app.into()),
+                target: Some(TRIPLE.into()),
+                size: contents.len() as u64,
+                sha256: keel_verify::sha256_bytes(contents.as_bytes()).to_hex(),
+                format: Some(keel_schema::ArchiveFormat::TarGz),
+                executables: vec![format!("{app}-{version}-{TRIPLE}/{app}")],
+                checksum_of: None,
+                signature_of: None,
+            },
+        )]),
+    };
+    fs_err::write(dir.join("keel-manifest.json"), manifest.to_json()).unwrap();
+    dir
+}
+
+const CLIENT: &str = r#"
+import json, os, sys
+try:
+    from tuf.ngclient import Updater
+except ImportError:
+    sys.exit("the python package tuf is not installed; run scripts/test.sh")
+metadata_dir, base, root, target_dir, name = sys.argv[1:6]
+os.makedirs(metadata_dir, exist_ok=True)
+os.makedirs(target_dir, exist_ok=True)
+# The first run trusts the given root; later runs keep what the client already trusts.
+first = not os.path.exists(os.path.join(metadata_dir, "root.json"))
+bootstrap = open(root, "rb").read() if first else None
+updater = Updater(metadata_dir=metadata_dir, metadata_base_url=base + "/metadata/",
+                  target_dir=target_dir, target_base_url=base + "/targets/", bootstrap=bootstrap)
+updater.refresh()
+info = updater.get_targetinfo(name)
+if info is None:
+    sys.exit(f"no target {name}")
+path = updater.download_target(info)
+timestamp = json.load(open(os.path.join(metadata_dir, "timestamp.json")))["signed"]["version"]
+print(json.dumps({"path": path, "custom": info.custom, "timestamp": timestamp}))
+"#;
+
+fn reference_client(state: &Path, nginx: &Nginx, root: &Path, name: &str) -> RunResult {
+    run_command(
+        Command::new(require_tool("python3"))
+            .arg("-c")
+            .arg(CLIENT)
+            .arg(state.join("metadata"))
+            .arg(nginx.url("").trim_end_matches('/'))
+            .arg(root)
+            .arg(state.join("downloads"))
+            .arg(name),
+    )
+}
+
+#[test]
+fn the_reference_client_reads_a_keel_store_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let key = SigningKey::generate().unwrap();
+    let now = jiff::Timestamp::now();
+    let published = publish(
+        &store,
+        &release(dir.path(), "ledger", "1.0.0"),
+        &key,
+        None,
+        "stable",
+        &Expiry::default(),
+        now,
+    )
+    .unwrap();
+    assert!(published.created_root);
+    assert_eq!(published.version, 1);
+
+    let nginx = Nginx::serve(&store);
+    let root = store.join("metadata/1.root.json");
+    let state = dir.path().join("client");
+    let v1 = format!("ledger-1.0.0-{TRIPLE}.tar.gz");
+    let out = reference_client(&state, &nginx, &root, &v1).success();
+    let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let downloaded = fs_err::read(result["path"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        downloaded,
+        fs_err::read(dir.path().join(format!("release-1.0.0/{v1}"))).unwrap()
+    );
+    let custom = &result["custom"]["keel"];
+    assert_eq!(custom["app"], "ledger");
+    assert_eq!(custom["version"], "1.0.0");
+    assert_eq!(custom["target"], TRIPLE);
+    assert_eq!(custom["channel"], "stable");
+    assert_eq!(
+        custom["hooks"]["migrate"],
+        serde_json::json!(["--db", "{db}", "migrate"])
+    );
+
+    // A second release: the client's next refresh sees newer metadata and both releases.
+    let published = publish(
+        &store,
+        &release(dir.path(), "ledger", "1.1.0"),
+        &key,
+        None,
+        "stable",
+        &Expiry::default(),
+        now,
+    )
+    .unwrap();
+    assert!(!published.created_root);
+    assert_eq!(published.version, 2);
+    let v2 = format!("ledger-1.1.0-{TRIPLE}.tar.gz");
+    let out = reference_client(&state, &nginx, &root, &v2).success();
+    let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(result["timestamp"], 2);
+    reference_client(&state, &nginx, &root, &v1).success();
+
+    // A refresh re-signs with a new version; releases stay.
+    assert_eq!(refresh(&store, &key, &Expiry::default(), now).unwrap(), 3);
+    let out = reference_client(&state, &nginx, &root, &v2).success();
+    let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(result["timestamp"], 3);
+}
+
+#[test]
+fn expired_metadata_is_refused_by_the_reference_client_until_refreshed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let key = SigningKey::generate().unwrap();
+    let long_ago = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 30))
+        .unwrap();
+    publish(
+        &store,
+        &release(dir.path(), "app", "1.0.0"),
+        &key,
+        None,
+        "stable",
+        &Expiry::default(),
+        long_ago,
+    )
+    .unwrap();
+    let nginx = Nginx::serve(&store);
+    let name = format!("app-1.0.0-{TRIPLE}.tar.gz");
+    let state = dir.path().join("client");
+    let root = store.join("metadata/1.root.json");
+    let expired = reference_client(&state, &nginx, &root, &name);
+    assert_ne!(expired.code, 0, "expired timestamp accepted");
+    assert!(expired.stderr.contains("xpired"), "{}", expired.stderr);
+    refresh(&store, &key, &Expiry::default(), jiff::Timestamp::now()).unwrap();
+    reference_client(&state, &nginx, &root, &name).success();
+}
+
+#[test]
+fn another_key_or_a_tampered_release_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let key = SigningKey::generate().unwrap();
+    let now = jiff::Timestamp::now();
+    publish(
+        &store,
+        &release(dir.path(), "app", "1.0.0"),
+        &key,
+        None,
+        "stable",
+        &Expiry::default(),
+        now,
+    )
+    .unwrap();
+    let before = keel_test::snapshot_dir(&store);
+
+    let other = SigningKey::generate().unwrap();
+    let err = publish(
+        &store,
+        &release(dir.path(), "app", "1.1.0"),
+        &other,
+        None,
+        "stable",
+        &Expiry::default(),
+        now,
+    )
+    .unwrap_err();
+    assert!(matches!(err, keel_store::Error::WrongKey { .. }), "{err}");
+
+    let tampered = release(dir.path(), "app", "1.2.0");
+    fs_err::write(tampered.join(format!("app-1.2.0-{TRIPLE}.tar.gz")), "evil").unwrap();
+    let err = publish(
+        &store,
+        &tampered,
+        &key,
+        None,
+        "stable",
+        &Expiry::default(),
+        now,
+    )
+    .unwrap_err();
+    assert!(matches!(err, keel_store::Error::Mismatch { .. }), "{err}");
+    assert!(
+        keel_test::snapshot_dir(&store) == before,
+        "the store changed"
+    );
+}
+
+#[test]
+fn a_separate_root_key_holds_the_root_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let key = SigningKey::generate().unwrap();
+    let root_key = SigningKey::generate().unwrap();
+    let now = jiff::Timestamp::now();
+    publish(
+        &store,
+        &release(dir.path(), "app", "1.0.0"),
+        &key,
+        Some(&root_key),
+        "stable",
+        &Expiry::default(),
+        now,
+    )
+    .unwrap();
+    let root: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(store.join("metadata/root.json")).unwrap())
+            .unwrap();
+    let roles = &root["signed"]["roles"];
+    assert_ne!(roles["root"]["keyids"], roles["targets"]["keyids"]);
+    assert_eq!(roles["targets"]["keyids"], roles["timestamp"]["keyids"]);
+    let nginx = Nginx::serve(&store);
+    reference_client(
+        &dir.path().join("client"),
+        &nginx,
+        &store.join("metadata/root.json"),
+        &format!("app-1.0.0-{TRIPLE}.tar.gz"),
+    )
+    .success();
+}
