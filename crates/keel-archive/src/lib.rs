@@ -1,4 +1,5 @@
-//! Reproducible release archives: `tar.gz`, `tar.xz`, `tar.zst` and `zip`.
+//! Reproducible release archives: `tar.gz`, `tar.xz`, `tar.zst` and `zip`, and their safe
+//! extraction ([`extract`]).
 //!
 //! [`write_archive`] turns a list of [`Entry`] values into an archive whose bytes depend only on
 //! the entries' paths, contents and executable bits and on the given modification time: entries
@@ -20,6 +21,10 @@
 //! assert_eq!(written.size, std::fs::metadata(&out).unwrap().len());
 //! ```
 #![deny(missing_docs)]
+
+mod extract;
+
+pub use extract::extract;
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
@@ -110,6 +115,22 @@ pub enum Error {
         /// The cause.
         #[source]
         source: io::Error,
+    },
+    /// An archive entry would write outside the destination, or is not a plain file or folder.
+    #[error("refusing to extract `{entry}` from {}: {reason}", archive.display())]
+    UnsafeEntry {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's path as stored.
+        entry: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// The archive's contents exceed the size cap.
+    #[error("{} holds more than the size limit allows", archive.display())]
+    TooLarge {
+        /// The archive.
+        archive: PathBuf,
     },
     /// The archive could not be written.
     #[error("could not write {}", path.display())]

@@ -195,3 +195,114 @@ fn a_missing_source_file_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn extraction_returns_what_was_written_in_every_format() {
+    for format in ArchiveFormat::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join(format!("app.{}", format.extension()));
+        write_archive(format, &entries(dir.path()), MTIME, &out).unwrap();
+        let dest = dir.path().join("x");
+        let files = keel_archive::extract(format, &out, &dest, 10 << 20).unwrap();
+        assert_eq!(files.len(), 3, "{format}: {files:?}");
+        let bin = dest.join("app-1.0.0-x86_64-unknown-linux-gnu/app");
+        assert_eq!(
+            fs_err::read(&bin).unwrap(),
+            vec![0x7fu8; 200_000],
+            "{format}"
+        );
+        assert_eq!(
+            fs_err::metadata(&bin).unwrap().permissions().mode() & 0o777,
+            0o755,
+            "{format}"
+        );
+        let readme = dest.join("app-1.0.0-x86_64-unknown-linux-gnu/README.md");
+        assert_eq!(
+            fs_err::metadata(&readme).unwrap().permissions().mode() & 0o777,
+            0o644,
+            "{format}"
+        );
+    }
+}
+
+/// Builds a hostile archive with python's own tarfile or zipfile module.
+fn hostile(dir: &Path, kind: &str) -> (ArchiveFormat, std::path::PathBuf) {
+    let script = r#"
+import io, sys, tarfile, zipfile
+kind, out = sys.argv[1], sys.argv[2]
+def tar(entries):
+    with tarfile.open(out, "w:gz") as t:
+        for name, typ, link in entries:
+            info = tarfile.TarInfo(name)
+            info.type = typ
+            info.linkname = link
+            data = b"" if typ != tarfile.REGTYPE else b"pwned\n"
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+if kind == "dotdot":
+    tar([("app/ok.txt", tarfile.REGTYPE, ""), ("app/../../evil.txt", tarfile.REGTYPE, "")])
+elif kind == "absolute":
+    tar([("/tmp/keel-evil-absolute.txt", tarfile.REGTYPE, "")])
+elif kind == "symlink":
+    tar([("app/link", tarfile.SYMTYPE, "/etc"), ("app/link/passwd", tarfile.REGTYPE, "")])
+elif kind == "hardlink":
+    tar([("app/hard", tarfile.LNKTYPE, "/etc/passwd")])
+elif kind == "zip-dotdot":
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("../evil.txt", "pwned\n")
+elif kind == "bomb":
+    with tarfile.open(out, "w:gz") as t:
+        data = b"\0" * (4 << 20)
+        info = tarfile.TarInfo("app/big")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+"#;
+    let (format, name) = if kind.starts_with("zip") {
+        (ArchiveFormat::Zip, format!("{kind}.zip"))
+    } else {
+        (ArchiveFormat::TarGz, format!("{kind}.tar.gz"))
+    };
+    let out = dir.join(name);
+    run_ok(
+        Command::new(require_tool("python3"))
+            .arg("-c")
+            .arg(script)
+            .arg(kind)
+            .arg(&out),
+    );
+    (format, out)
+}
+
+#[test]
+fn hostile_archives_are_refused_and_nothing_lands_outside() {
+    for kind in ["dotdot", "absolute", "symlink", "hardlink", "zip-dotdot"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (format, archive) = hostile(dir.path(), kind);
+        let inner = dir.path().join("a/b");
+        fs_err::create_dir_all(&inner).unwrap();
+        let dest = inner.join("dest");
+        let err = keel_archive::extract(format, &archive, &dest, 10 << 20).unwrap_err();
+        assert!(
+            matches!(err, keel_archive::Error::UnsafeEntry { .. }),
+            "{kind}: {err}"
+        );
+        assert!(
+            err.to_string().contains("refusing to extract"),
+            "{kind}: {err}"
+        );
+        assert!(
+            !dir.path().join("a/evil.txt").exists() && !dir.path().join("evil.txt").exists(),
+            "{kind}"
+        );
+        assert!(!Path::new("/tmp/keel-evil-absolute.txt").exists(), "{kind}");
+    }
+}
+
+#[test]
+fn an_archive_larger_than_the_cap_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (format, archive) = hostile(dir.path(), "bomb");
+    let err =
+        keel_archive::extract(format, &archive, &dir.path().join("dest"), 1 << 20).unwrap_err();
+    assert!(matches!(err, keel_archive::Error::TooLarge { .. }), "{err}");
+}
