@@ -29,6 +29,7 @@
 
 mod fsx;
 mod sqlite;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -138,6 +139,40 @@ pub enum Error {
     /// The release has no binaries.
     #[error("the release has no binaries")]
     NoBinaries,
+    /// The store's metadata or a download failed verification or could not be fetched.
+    #[error("could not {what} the store {url}")]
+    Store {
+        /// What was being done.
+        what: &'static str,
+        /// The store's URL, without credentials.
+        url: String,
+        /// The cause, from the TUF client.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A store URL is malformed.
+    #[error("`{url}` is not a store URL: {detail}")]
+    BadUrl {
+        /// The URL, without credentials.
+        url: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The store has no release that fits.
+    #[error("{detail}")]
+    NoRelease {
+        /// What was looked for.
+        detail: String,
+    },
+    /// A downloaded archive could not be unpacked.
+    #[error("could not unpack {}", path.display())]
+    Archive {
+        /// The archive.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: keel_archive::Error,
+    },
 }
 
 /// The steps of a transaction, as reported.

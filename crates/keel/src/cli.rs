@@ -93,6 +93,37 @@ pub enum Command {
     /// of them.
     Merge(MergeArgs),
 
+    /// Add a release to a release store (a TUF repository served as static files)
+    ///
+    /// The first publish creates the store and its root of trust (root.json: give it to
+    /// operators for `keel install --root`). Each archive becomes a signed target with its app,
+    /// version, target triple, channel and update hooks. Metadata expires (timestamp after 7
+    /// days by default): run `keel store refresh` on a schedule.
+    Publish(PublishArgs),
+
+    /// Maintain a release store
+    #[command(subcommand)]
+    Store(StoreCommand),
+
+    /// Install an app from a release store, verifying everything against a trusted root
+    #[command(disable_version_flag = true)]
+    Install(InstallArgs),
+
+    /// Update an installed app: verify, snapshot, swap, migrate, check, or roll back
+    ///
+    /// The new version's migrate and check hooks run with the new binary; when either fails,
+    /// the previous binary and every database are put back exactly as they were.
+    Update(UpdateArgs),
+
+    /// Return an installed app to its previous version and the data it had then
+    Rollback(RollbackArgs),
+
+    /// Check an install: receipt, binaries, trusted metadata, databases, pending transaction
+    Doctor(AppArgs),
+
+    /// Finish or undo an update that a crash interrupted (every command does this first)
+    Recover(AppArgs),
+
     /// Print the JSON Schema of keel-manifest.json
     Schema,
 }
@@ -153,7 +184,7 @@ pub struct SignArgs {
     /// A minisign secret key file to sign with (from `keel keygen`). Default: the key in
     /// KEEL_SIGNING_KEY (the key file's contents), if set. An encrypted key's password comes
     /// from KEEL_SIGNING_KEY_PASSWORD, or is asked for on a terminal
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "key", value_name = "FILE")]
     pub sign_key: Option<PathBuf>,
 }
 
@@ -216,4 +247,151 @@ pub struct VerifyArgs {
     /// The maintainer's public key (PREFIX.pub from `keel keygen`, or a minisign public key)
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The release to publish (default: the workspace's target/keel/dist)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The store's folder (created on first publish)
+    #[arg(long, value_name = "STORE_DIR")]
+    pub to: PathBuf,
+
+    /// The channel operators follow (`stable`, `beta`, ...)
+    #[arg(long, default_value = "stable")]
+    pub channel: String,
+
+    /// A separate key for the store's root role, used when the store is created
+    #[arg(long, value_name = "FILE")]
+    pub root_key: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExpiryArgs {
+    /// Days the timestamp metadata stays valid
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub timestamp_days: u32,
+
+    /// Days the snapshot metadata stays valid
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub snapshot_days: u32,
+
+    /// Days the targets metadata stays valid
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub targets_days: u32,
+
+    /// Days a new root stays valid
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    pub root_days: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Re-sign the store's metadata with new expiry times (run on a schedule)
+    Refresh(RefreshArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// The store's folder
+    #[arg(value_name = "STORE_DIR")]
+    pub store: PathBuf,
+
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// The app's name
+    #[arg(long)]
+    pub app: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The store: `file:///path/to/store` or `https://host/path`
+    #[arg(long, value_name = "STORE_URL")]
+    pub from: String,
+
+    /// The app's name
+    #[arg(long)]
+    pub app: String,
+
+    /// The store's trusted root (the root.json its maintainer published)
+    #[arg(long, value_name = "ROOT_JSON")]
+    pub root: PathBuf,
+
+    /// The version (default: the newest on the channel)
+    #[arg(long)]
+    pub version: Option<String>,
+
+    /// The channel to follow
+    #[arg(long, default_value = "stable")]
+    pub channel: String,
+
+    /// Where the binaries go (default: ~/.local/bin)
+    #[arg(long, value_name = "BIN_DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// A database the app keeps; updates snapshot it and hooks name it `{db}`, `{db:1}`, ...
+    #[arg(long = "db", value_name = "PATH")]
+    pub databases: Vec<PathBuf>,
+
+    /// The target triple to install (default: this machine's)
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The app's name
+    #[arg(long)]
+    pub app: String,
+
+    /// The version to update to (default: the newest on the app's channel)
+    #[arg(long = "to", value_name = "VERSION")]
+    pub to: Option<String>,
+
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Say what would be installed, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The app's name
+    #[arg(long)]
+    pub app: String,
+
+    /// Do not ask for confirmation (changes made to the databases since the last update are
+    /// lost)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks of every command and argument.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -8,6 +8,7 @@
 mod artifacts;
 mod cli;
 mod merge;
+mod operate;
 mod progress;
 mod release;
 mod signing;
@@ -173,6 +174,13 @@ fn main() -> ExitCode {
         Command::Sign(args) => signing::run_sign(&cli.global, args),
         Command::Verify(args) => verify::run_verify(&cli.global, args),
         Command::Merge(args) => merge::run_merge(&cli.global, args),
+        Command::Publish(args) => operate::run_publish(&cli.global, args),
+        Command::Store(cli::StoreCommand::Refresh(args)) => operate::run_refresh(&cli.global, args),
+        Command::Install(args) => operate::run_install(&cli.global, args),
+        Command::Update(args) => operate::run_update(&cli.global, args),
+        Command::Rollback(args) => operate::run_rollback(&cli.global, args),
+        Command::Doctor(args) => operate::run_doctor(&cli.global, args),
+        Command::Recover(args) => operate::run_recover(&cli.global, args),
         Command::Schema => {
             out(keel_schema::manifest_schema().trim_end());
             Ok(())

@@ -8,6 +8,7 @@ mod merge;
 mod plan;
 mod release;
 mod signing;
+mod update;
 
 use keel_test::TestWorkspace;
 

@@ -1,0 +1,264 @@
+//! Safe updates end to end: the example `ledger`, released and published to a store that
+//! nginx serves, installed, updated with a migration, updated to a release whose migration
+//! fails halfway, and rolled back; every step checked against a dump of the database.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use keel_test::{Nginx, RunResult, TestWorkspace, require_tool, run_command, run_ok};
+
+use crate::keel_bin;
+
+const HOST: &str = "x86_64-unknown-linux-gnu";
+
+/// A copy of examples/ledger in a temporary git repository.
+fn ledger_workspace() -> TestWorkspace {
+    let ws = TestWorkspace::new(keel_bin());
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ledger");
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "README.md",
+        "LICENSE",
+        "src/main.rs",
+        "src/db.rs",
+        "demo/demo.sh",
+    ] {
+        ws.write(file, &fs_err::read_to_string(example.join(file)).unwrap());
+    }
+    crate::set_mode(&ws.path("demo/demo.sh"), 0o755);
+    ws.commit("ledger");
+    ws
+}
+
+/// Sets the version and appends migrations, then commits.
+fn next_version(ws: &TestWorkspace, version: &str, migrations: &[&str]) {
+    let cargo = ws.read("Cargo.toml");
+    let old = cargo
+        .lines()
+        .find(|l| l.starts_with("version = "))
+        .unwrap()
+        .to_owned();
+    ws.write(
+        "Cargo.toml",
+        &cargo.replacen(&old, &format!("version = \"{version}\""), 1),
+    );
+    let db = ws.read("src/db.rs");
+    let end = "\n];\n\n/// The schema version this program writes and reads.";
+    assert!(db.contains(end), "src/db.rs changed shape");
+    let added: String = migrations
+        .iter()
+        .map(|m| format!("\n    \"{m}\","))
+        .collect();
+    ws.write("src/db.rs", &db.replacen(end, &format!("{added}{end}"), 1));
+    // The lock file records the package version.
+    let lock = ws.read("Cargo.lock");
+    let at = lock.find("name = \"ledger\"\nversion = \"").unwrap()
+        + "name = \"ledger\"\nversion = \"".len();
+    let close = lock[at..].find('"').unwrap();
+    ws.write(
+        "Cargo.lock",
+        &format!("{}{version}{}", &lock[..at], &lock[at + close..]),
+    );
+    ws.commit(version);
+}
+
+struct Operator {
+    home: PathBuf,
+    bin: PathBuf,
+    db: PathBuf,
+}
+
+impl Operator {
+    fn keel(&self, ws: &TestWorkspace, args: &[&str]) -> RunResult {
+        run_command(ws.keel(args).env("KEEL_HOME", &self.home))
+    }
+
+    fn ledger(&self, args: &[&str]) -> String {
+        let out = run_ok(
+            Command::new(self.bin.join("ledger"))
+                .arg("--db")
+                .arg(&self.db)
+                .args(args),
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn version(&self) -> String {
+        let out = run_ok(Command::new(self.bin.join("ledger")).arg("--version"));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// The schema version and a full dump of the database.
+    fn dump(&self) -> String {
+        let sql = |arg: &str| {
+            let out = run_ok(Command::new(require_tool("sqlite3")).arg(&self.db).arg(arg));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        sql("PRAGMA user_version") + &sql(".dump")
+    }
+}
+
+#[test]
+fn ledger_installs_updates_refuses_a_broken_migration_and_rolls_back_over_http() {
+    let ws = ledger_workspace();
+    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+        .success();
+    let release_and_publish = |ws: &TestWorkspace| {
+        ws.run(&["release", "--quiet", "--out", "dist"]).success();
+        ws.run(&[
+            "publish",
+            "dist",
+            "--to",
+            "store",
+            "--key",
+            "keys/release.key",
+        ])
+        .success()
+    };
+    let published = release_and_publish(&ws);
+    assert!(
+        published
+            .stdout
+            .contains(&format!("Published ledger-1.0.0-{HOST}.tar.gz to `stable`")),
+        "{}",
+        published.stdout
+    );
+    let nginx = Nginx::serve(&ws.path("store"));
+
+    let op = Operator {
+        home: ws.path("operator/keel"),
+        bin: ws.path("operator/bin"),
+        db: ws.path("operator/data/books.db"),
+    };
+    fs_err::create_dir_all(op.db.parent().unwrap()).unwrap();
+    let store_url = nginx.url("");
+    let root = ws.path("store/metadata/root.json");
+    let installed = op.keel(
+        &ws,
+        &[
+            "install",
+            "--from",
+            &store_url,
+            "--app",
+            "ledger",
+            "--root",
+            root.to_str().unwrap(),
+            "--dir",
+            op.bin.to_str().unwrap(),
+            "--db",
+            op.db.to_str().unwrap(),
+        ],
+    );
+    let installed = installed.success();
+    assert!(
+        installed.stdout.contains("Installed ledger 1.0.0"),
+        "{}",
+        installed.stdout
+    );
+    assert_eq!(op.version(), "ledger 1.0.0");
+    op.ledger(&["migrate"]);
+    op.ledger(&["add", "salary", "3200", "--memo", "May"]);
+    op.ledger(&["add", "rent", "-950"]);
+    let dump_1_0 = op.dump();
+
+    // 1.1.0 adds a table: the update keeps the records and migrates the schema.
+    next_version(
+        &ws,
+        "1.1.0",
+        &[
+            "CREATE TABLE tags (entry_id INTEGER NOT NULL REFERENCES entries(id), tag TEXT NOT NULL);",
+        ],
+    );
+    release_and_publish(&ws);
+    let dry = op
+        .keel(&ws, &["update", "--app", "ledger", "--dry-run"])
+        .success();
+    assert!(
+        dry.stdout.contains("Would update ledger 1.0.0 to 1.1.0"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        op.version(),
+        "ledger 1.0.0",
+        "--dry-run changed the install"
+    );
+    let updated = op
+        .keel(&ws, &["update", "--app", "ledger", "--yes"])
+        .success();
+    assert!(
+        updated.stdout.contains("Updated ledger 1.0.0 to 1.1.0"),
+        "{}",
+        updated.stdout
+    );
+    assert_eq!(op.version(), "ledger 1.1.0");
+    let listed = op.ledger(&["list"]);
+    assert!(
+        listed.contains("salary") && listed.contains("-950.00"),
+        "{listed}"
+    );
+    let dump_1_1 = op.dump();
+    assert!(
+        dump_1_1.starts_with("3\n") && dump_1_1.contains("CREATE TABLE tags"),
+        "{dump_1_1}"
+    );
+    let again = op.keel(&ws, &["update", "--app", "ledger"]).success();
+    assert!(
+        again.stdout.contains("ledger 1.1.0 is up to date"),
+        "{}",
+        again.stdout
+    );
+
+    // 1.2.0's migrations commit one step, then fail: nothing of it remains.
+    next_version(
+        &ws,
+        "1.2.0",
+        &[
+            "CREATE TABLE notes (body TEXT);",
+            "INSERT INTO no_such_table VALUES (1);",
+        ],
+    );
+    release_and_publish(&ws);
+    let failed = op.keel(&ws, &["update", "--app", "ledger", "--yes"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .contains("the new version's migrate hook failed"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("no such table: no_such_table"),
+        "the hook's output is missing:\n{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("rolled back to 1.1.0"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(op.version(), "ledger 1.1.0");
+    assert_eq!(
+        op.dump(),
+        dump_1_1,
+        "the failed update changed the database"
+    );
+    op.keel(&ws, &["doctor", "--app", "ledger"]).success();
+
+    // Rollback returns 1.0.0 and the data it had.
+    let refused = op.keel(&ws, &["rollback", "--app", "ledger"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("changes made since then are lost")
+            && refused.stderr.contains("--yes"),
+        "{}",
+        refused.stderr
+    );
+    op.keel(&ws, &["rollback", "--app", "ledger", "--yes"])
+        .success();
+    assert_eq!(op.version(), "ledger 1.0.0");
+    assert_eq!(op.dump(), dump_1_0);
+    op.keel(&ws, &["doctor", "--app", "ledger"]).success();
+}
