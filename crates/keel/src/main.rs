@@ -64,6 +64,8 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
             e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_verify::Error>() {
             e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_update::Error>() {
+            e.hint()
         } else {
             None
         }

@@ -587,3 +587,38 @@ pub fn run_doctor(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+impl crate::Hint for keel_update::Error {
+    fn hint(&self) -> Option<String> {
+        use std::error::Error as _;
+        let mut causes = String::new();
+        let mut source = self.source();
+        while let Some(cause) = source {
+            causes.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        let lower = causes.to_lowercase();
+        Some(match self {
+            keel_update::Error::Store { .. } if lower.contains("hash mismatch") || lower.contains("exceeds") || lower.contains("max") => {
+                "the store's files do not match its signed metadata: nothing was installed; tell the store's maintainer".into()
+            }
+            keel_update::Error::Store { .. } if lower.contains("expired") => {
+                "the store's signed metadata has expired: its maintainer must run `keel store refresh`".into()
+            }
+            keel_update::Error::Store { .. } if lower.contains("older") || lower.contains("rollback") => {
+                "the store serves metadata older than this machine already trusts (a replay or a stale mirror): nothing was changed".into()
+            }
+            keel_update::Error::Store { .. } if lower.contains("signature") || lower.contains("verify") || lower.contains("threshold") => {
+                "the store's metadata is not signed by the keys this install trusts: check --root and the store URL".into()
+            }
+            keel_update::Error::Store { .. } if lower.contains("timed out") || lower.contains("timeout") || lower.contains("connect") => {
+                "the store did not answer in time; check the URL and the network (KEEL_HTTP_TIMEOUT sets the limit in seconds)".into()
+            }
+            keel_update::Error::Busy { .. } => "wait for the other keel process to finish".into(),
+            keel_update::Error::DatabaseLocked { .. } => {
+                "stop the program using the database, then update again; nothing was changed".into()
+            }
+            _ => return None,
+        })
+    }
+}

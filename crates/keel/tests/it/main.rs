@@ -8,6 +8,7 @@ mod merge;
 mod plan;
 mod release;
 mod signing;
+mod store;
 mod update;
 
 use keel_test::TestWorkspace;

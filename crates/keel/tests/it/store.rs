@@ -1,0 +1,320 @@
+//! Release stores under attack and failure, at the command line: each bad input gets a
+//! specific error and leaves the install exactly as it was.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use keel_test::{Nginx, RunResult, TestWorkspace, require_tool, run_command, run_ok};
+
+use crate::single;
+
+const HOST: &str = "x86_64-unknown-linux-gnu";
+
+/// A workspace whose release 1.0.0 (fake build) is published to `store`.
+fn published() -> TestWorkspace {
+    let ws = single("app", "1.0.0");
+    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+        .success();
+    ws.run(&["release", "--quiet", "--builder", "fake", "--out", "dist"])
+        .success();
+    ws.run(&[
+        "publish",
+        "dist",
+        "--to",
+        "store",
+        "--key",
+        "keys/release.key",
+    ])
+    .success();
+    ws
+}
+
+fn home(ws: &TestWorkspace) -> PathBuf {
+    ws.path("operator/keel")
+}
+
+fn install(ws: &TestWorkspace, url: &str) -> RunResult {
+    run_command(
+        ws.keel([
+            "install",
+            "--from",
+            url,
+            "--app",
+            "app",
+            "--root",
+            ws.path("store/metadata/root.json").to_str().unwrap(),
+            "--dir",
+            ws.path("operator/bin").to_str().unwrap(),
+            "--target",
+            HOST,
+        ])
+        .env("KEEL_HOME", home(ws))
+        .env("KEEL_HTTP_TIMEOUT", "3"),
+    )
+}
+
+fn update(ws: &TestWorkspace) -> RunResult {
+    run_command(
+        ws.keel(["update", "--app", "app", "--yes"])
+            .env("KEEL_HOME", home(ws))
+            .env("KEEL_HTTP_TIMEOUT", "3"),
+    )
+}
+
+/// The store file of a target (consistent snapshots prefix it with its sha256).
+fn target_file(ws: &TestWorkspace, name: &str) -> PathBuf {
+    fs_err::read_dir(ws.path("store/targets"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().ends_with(name))
+        .unwrap()
+}
+
+#[track_caller]
+fn assert_refused(result: &RunResult, expected: &str) {
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(result.stderr.starts_with("error: "), "{}", result.stderr);
+    assert!(
+        result.stderr.contains(expected),
+        "expected `{expected}` in:\n{}",
+        result.stderr
+    );
+}
+
+#[track_caller]
+fn assert_not_installed(ws: &TestWorkspace) {
+    assert!(
+        !ws.path("operator/bin/app").exists(),
+        "a binary was installed"
+    );
+    assert!(
+        !home(ws).join("app/receipt.json").exists(),
+        "a receipt was written"
+    );
+}
+
+fn archive() -> String {
+    format!("app-1.0.0-{HOST}.tar.gz")
+}
+
+#[test]
+fn a_tampered_artifact_is_refused() {
+    let ws = published();
+    let file = target_file(&ws, &archive());
+    let mut bytes = fs_err::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    fs_err::write(&file, bytes).unwrap();
+    let nginx = Nginx::serve(&ws.path("store"));
+    let result = install(&ws, &nginx.url(""));
+    assert_refused(&result, "could not download from the store");
+    assert!(
+        result.stderr.to_lowercase().contains("hash"),
+        "{}",
+        result.stderr
+    );
+    assert_not_installed(&ws);
+}
+
+#[test]
+fn a_store_signed_by_another_key_is_refused() {
+    let ws = published();
+    ws.run(&["keygen", "--out", "keys/attacker", "--unencrypted"])
+        .success();
+    ws.run(&[
+        "publish",
+        "dist",
+        "--to",
+        "evil-store",
+        "--key",
+        "keys/attacker.key",
+    ])
+    .success();
+    let nginx = Nginx::serve(&ws.path("evil-store"));
+    let result = install(&ws, &nginx.url(""));
+    assert_refused(&result, "could not verify the metadata of the store");
+    assert_not_installed(&ws);
+}
+
+#[test]
+fn expired_metadata_is_refused() {
+    let ws = single("app", "1.0.0");
+    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+        .success();
+    ws.run(&["release", "--quiet", "--builder", "fake", "--out", "dist"])
+        .success();
+    ws.run(&[
+        "publish",
+        "dist",
+        "--to",
+        "store",
+        "--key",
+        "keys/release.key",
+        "--timestamp-days",
+        "0",
+    ])
+    .success();
+    let nginx = Nginx::serve(&ws.path("store"));
+    let result = install(&ws, &nginx.url(""));
+    assert_refused(&result, "could not verify the metadata of the store");
+    assert!(result.stderr.contains("xpired"), "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .contains("hint: the store's signed metadata has expired"),
+        "{}",
+        result.stderr
+    );
+    assert_not_installed(&ws);
+    // A refresh revives the store.
+    ws.run(&["store", "refresh", "store", "--key", "keys/release.key"])
+        .success();
+    install(&ws, &nginx.url("")).success();
+}
+
+#[test]
+fn metadata_older_than_what_the_client_trusts_is_refused() {
+    let ws = published();
+    let nginx = Nginx::serve(&ws.path("store"));
+    install(&ws, &nginx.url("")).success();
+    let old = ws.path("store-v1");
+    run_ok(Command::new("cp").arg("-a").arg(ws.path("store")).arg(&old));
+    // 1.1.0 is published; the client sees it (and trusts the newer metadata) with --dry-run.
+    ws.write(
+        "Cargo.toml",
+        &ws.read("Cargo.toml")
+            .replace("version = \"1.0.0\"", "version = \"1.1.0\""),
+    );
+    ws.lock();
+    ws.commit("1.1.0");
+    ws.run(&["release", "--quiet", "--builder", "fake", "--out", "dist"])
+        .success();
+    ws.run(&[
+        "publish",
+        "dist",
+        "--to",
+        "store",
+        "--key",
+        "keys/release.key",
+    ])
+    .success();
+    run_command(
+        ws.keel(["update", "--app", "app", "--dry-run"])
+            .env("KEEL_HOME", home(&ws)),
+    )
+    .success();
+    // An attacker replays the old metadata.
+    let metadata = ws.path("store/metadata");
+    fs_err::remove_dir_all(&metadata).unwrap();
+    run_ok(
+        Command::new("cp")
+            .arg("-a")
+            .arg(old.join("metadata"))
+            .arg(&metadata),
+    );
+    let before = fs_err::read(ws.path("operator/bin/app")).unwrap();
+    let result = update(&ws);
+    assert_refused(&result, "could not verify the metadata of the store");
+    assert!(
+        result.stderr.to_lowercase().contains("older") || result.stderr.contains("version"),
+        "{}",
+        result.stderr
+    );
+    assert_eq!(fs_err::read(ws.path("operator/bin/app")).unwrap(), before);
+}
+
+#[test]
+fn more_bytes_than_the_metadata_says_are_refused() {
+    let ws = published();
+    let file = target_file(&ws, &archive());
+    let mut bytes = fs_err::read(&file).unwrap();
+    bytes.extend_from_slice(&[0u8; 4096]);
+    fs_err::write(&file, bytes).unwrap();
+    let nginx = Nginx::serve(&ws.path("store"));
+    let result = install(&ws, &nginx.url(""));
+    assert_refused(&result, "could not download from the store");
+    assert_not_installed(&ws);
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let ws = published();
+    fs_err::remove_file(target_file(&ws, &archive())).unwrap();
+    let nginx = Nginx::serve(&ws.path("store"));
+    let result = install(&ws, &nginx.url(""));
+    assert_refused(&result, "could not download from the store");
+    assert!(result.stderr.contains("404"), "{}", result.stderr);
+    assert_not_installed(&ws);
+}
+
+#[test]
+fn a_stalling_server_times_out() {
+    let ws = published();
+    // Accepts connections and never answers.
+    let script = "import socket, sys, time\n\
+        s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(16)\n\
+        print(s.getsockname()[1], flush=True)\n\
+        conns = []\n\
+        end = time.time() + 60\n\
+        s.settimeout(1)\n\
+        while time.time() < end:\n    try:\n        conns.append(s.accept())\n    except socket.timeout:\n        pass\n";
+    let mut server = Command::new(require_tool("python3"))
+        .arg("-c")
+        .arg(script)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    {
+        use std::io::BufRead;
+        std::io::BufReader::new(server.stdout.as_mut().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let result = install(&ws, &format!("http://127.0.0.1:{}/", port.trim()));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_refused(&result, "could not verify the metadata of the store");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the timeout did not hold"
+    );
+    assert_not_installed(&ws);
+}
+
+#[test]
+fn an_archive_escaping_the_install_folder_is_refused() {
+    let ws = published();
+    // A release whose archive holds `../escaped`: signed, so only extraction can catch it.
+    let archive_path = ws.path(&format!("dist/{}", archive()));
+    let script = "import io, sys, tarfile\n\
+        with tarfile.open(sys.argv[1], 'w:gz') as t:\n    data = b'pwned'\n    info = tarfile.TarInfo('app-1.0.0-x86_64-unknown-linux-gnu/../../../escaped')\n    info.size = len(data)\n    t.addfile(info, io.BytesIO(data))\n";
+    run_ok(
+        Command::new(require_tool("python3"))
+            .arg("-c")
+            .arg(script)
+            .arg(&archive_path),
+    );
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&ws.read("dist/keel-manifest.json")).unwrap();
+    let (digest, size) = keel_verify::sha256_file(&archive_path).unwrap();
+    manifest["artifacts"][archive()]["sha256"] = serde_json::Value::from(digest.to_hex());
+    manifest["artifacts"][archive()]["size"] = serde_json::Value::from(size);
+    fs_err::write(ws.path("dist/keel-manifest.json"), manifest.to_string()).unwrap();
+    fs_err::remove_dir_all(ws.path("store")).unwrap();
+    ws.run(&[
+        "publish",
+        "dist",
+        "--to",
+        "store",
+        "--key",
+        "keys/release.key",
+    ])
+    .success();
+    let nginx = Nginx::serve(&ws.path("store"));
+    let result = install(&ws, &nginx.url(""));
+    assert_refused(&result, "refusing to extract");
+    assert_not_installed(&ws);
+    assert!(!ws.path("operator/keel/escaped").exists() && !ws.path("escaped").exists());
+}
