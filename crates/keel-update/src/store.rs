@@ -129,6 +129,25 @@ impl Store {
         trusted_dir: &Path,
         options: &ClientOptions,
     ) -> Result<Store, Error> {
+        Store::open_urls(
+            &join(url, "metadata/")?,
+            &join(url, "targets/")?,
+            root,
+            trusted_dir,
+            options,
+        )
+    }
+
+    /// [`Store::open`] for a repository whose metadata and targets live at any two URLs (as
+    /// the TUF conformance suite serves them).
+    pub fn open_urls(
+        metadata_url: &url::Url,
+        targets_url: &url::Url,
+        root: &[u8],
+        trusted_dir: &Path,
+        options: &ClientOptions,
+    ) -> Result<Store, Error> {
+        let url = metadata_url.as_str();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -153,7 +172,7 @@ impl Store {
             max_root_updates: 1024,
         };
         let repository = runtime.block_on(
-            tough::RepositoryLoader::new(&root, join(url, "metadata/")?, join(url, "targets/")?)
+            tough::RepositoryLoader::new(&root, metadata_url.clone(), targets_url.clone())
                 .transport(transport)
                 .limits(limits)
                 .datastore(trusted_dir)
@@ -226,7 +245,12 @@ impl Store {
     /// Downloads `release` to `dest` (a new file), verified against the signed length and
     /// sha256 as it streams; a partial or wrong file is removed.
     pub fn download(&self, release: &Available, dest: &Path) -> Result<(), Error> {
-        let name = tough::TargetName::new(release.name.clone())
+        self.download_target(&release.name, dest)
+    }
+
+    /// Downloads the target `name` to `dest` (a new file), verified as it streams.
+    pub fn download_target(&self, target: &str, dest: &Path) -> Result<(), Error> {
+        let name = tough::TargetName::new(target.to_owned())
             .map_err(store_err("name a target of", &self.url))?;
         let result = self.runtime.block_on(async {
             let mut stream = self
@@ -235,7 +259,7 @@ impl Store {
                 .await
                 .map_err(store_err("download from", &self.url))?
                 .ok_or_else(|| Error::NoRelease {
-                    detail: format!("the store lists no {}", release.name),
+                    detail: format!("the store lists no {target}"),
                 })?;
             use std::io::Write;
             let mut file =

@@ -9,6 +9,7 @@ mod plan;
 mod release;
 mod signing;
 mod store;
+mod tuf;
 mod update;
 
 use keel_test::TestWorkspace;
