@@ -40,6 +40,19 @@ use serde::{Deserialize, Serialize};
 
 pub use sqlite::integrity_check;
 
+/// Snapshots the SQLite database at `db` into `dest` with the online backup API, flushed to
+/// disk, as an update does before it swaps anything. Returns `false` (writing nothing) when
+/// the database does not exist.
+pub fn snapshot_database(db: &Path, dest: &Path) -> Result<bool, Error> {
+    sqlite::snapshot(db, dest)
+}
+
+/// Replaces `to` with a copy of `from` as an update swaps a binary: a copy beside it, flushed,
+/// renamed over it, the folder flushed. `to` is never absent; returns the copy's sha256.
+pub fn replace_file(from: &Path, to: &Path) -> Result<String, Error> {
+    copy_atomic(from, to, Some(0o755))
+}
+
 use fsx::{copy_atomic, create_dir, io_err, remove_dir, write_atomic};
 
 /// Why an install, update, rollback or recovery failed.
