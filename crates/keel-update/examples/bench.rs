@@ -16,7 +16,8 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("snapshot") => {
             let started = Instant::now();
-            keel_update::snapshot_database(&PathBuf::from(&args[2]), &PathBuf::from(&args[3])).unwrap();
+            keel_update::snapshot_database(&PathBuf::from(&args[2]), &PathBuf::from(&args[3]))
+                .unwrap();
             println!("{}", started.elapsed().as_millis());
         }
         Some("swap") => {
@@ -26,7 +27,8 @@ fn main() {
             let stop = Arc::new(AtomicBool::new(false));
             let (checks, missing) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
             let watcher = {
-                let (stop, checks, missing, to) = (stop.clone(), checks.clone(), missing.clone(), to.clone());
+                let (stop, checks, missing, to) =
+                    (stop.clone(), checks.clone(), missing.clone(), to.clone());
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         checks.fetch_add(1, Ordering::Relaxed);

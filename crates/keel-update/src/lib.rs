@@ -435,6 +435,58 @@ impl AppHome {
         Ok(receipt)
     }
 
+    /// Adopts an app that is running but was not installed by keel (it updates itself): the
+    /// binary at `executable` becomes the receipt's only binary, copied into the home so that a
+    /// rollback can return to it.
+    pub fn adopt(
+        &self,
+        _lock: &AppLock,
+        version: &str,
+        executable: &Path,
+        databases: &[PathBuf],
+        store_url: Option<String>,
+    ) -> Result<Receipt, Error> {
+        if let Some(receipt) = self.receipt()? {
+            return Ok(receipt);
+        }
+        let name = executable
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| Error::BadState {
+                path: executable.to_owned(),
+                detail: "not a file".into(),
+            })?;
+        let bin_dir = executable.parent().unwrap_or(Path::new("."));
+        let dir = self.version_dir(version);
+        create_dir(&dir)?;
+        let digest = copy_atomic(executable, &dir.join(&name), Some(0o755))?;
+        let receipt = Receipt {
+            schema_version: RECEIPT_SCHEMA_VERSION,
+            app: self.app.clone(),
+            version: version.to_owned(),
+            target: store::host_triple(),
+            store_url,
+            channel: None,
+            bin_dir: bin_dir.display().to_string(),
+            binaries: BTreeMap::from([(name, digest)]),
+            databases: databases.iter().map(|d| d.display().to_string()).collect(),
+            hooks: UpdateHooks::default(),
+            previous: None,
+        };
+        self.write_receipt(&receipt)?;
+        Ok(receipt)
+    }
+
+    /// The folder where downloads are unpacked.
+    pub fn downloads(&self) -> PathBuf {
+        self.dir.join("downloads")
+    }
+
+    /// The trusted TUF metadata of the app's store.
+    pub fn trusted_dir(&self) -> PathBuf {
+        self.dir.join("trusted")
+    }
+
     /// Copies a release's binaries into `versions/<version>`; returns their sha256.
     fn stage(&self, release: &NewRelease) -> Result<BTreeMap<String, String>, Error> {
         let dir = self.version_dir(&release.version);
@@ -575,7 +627,7 @@ impl AppHome {
         let mut command = Command::new(&binary);
         command
             .args(&args)
-            .env("KEEL_UPDATE_HOOK", hook)
+            .env(HOOK_ENV, hook)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -793,6 +845,32 @@ impl AppHome {
                 }))
             }
         }
+    }
+}
+
+/// The environment variable set for a hook's process: `migrate` or `check`.
+pub const HOOK_ENV: &str = "KEEL_UPDATE_HOOK";
+
+/// For apps that embed this crate, first thing at start-up: finishes or undoes an update of
+/// `app` that a crash interrupted. Does nothing when this process is itself an update's hook
+/// (the update holds the lock and settles its own journal) or when another process holds the
+/// lock (an update is running).
+pub fn recover_at_startup(
+    keel_home: &Path,
+    app: &str,
+    reporter: &dyn UpdateReporter,
+) -> Result<Option<Recovery>, Error> {
+    if std::env::var_os(HOOK_ENV).is_some() {
+        return Ok(None);
+    }
+    let home = AppHome::new(keel_home, app);
+    if !home.pending() {
+        return Ok(None);
+    }
+    match home.lock() {
+        Ok(lock) => home.recover(&lock, reporter),
+        Err(Error::Busy { .. }) => Ok(None),
+        Err(err) => Err(err),
     }
 }
 

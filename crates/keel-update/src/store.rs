@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::StreamExt;
+pub use semver::Version;
+
 use keel_schema::ArchiveFormat;
 use keel_schema::receipt::UpdateHooks;
 use tough::{FilesystemTransport, HttpTransportBuilder, Transport, TransportError};
@@ -316,4 +318,94 @@ pub fn unpack(
         return Err(Error::NoBinaries);
     }
     Ok(binaries)
+}
+
+/// The most an archive may unpack to.
+const MAX_UNPACKED: u64 = 4 << 30;
+
+impl Store {
+    /// The release to install: `version` when given, else the newest on the channel.
+    pub fn pick(
+        &self,
+        app: &str,
+        target: &str,
+        channel: &str,
+        version: Option<&semver::Version>,
+    ) -> Option<Available> {
+        let releases = self.releases(app, target, channel);
+        match version {
+            Some(wanted) => releases.into_iter().find(|r| &r.version == wanted),
+            None => releases.into_iter().last(),
+        }
+    }
+
+    /// Downloads and unpacks `release` into a new folder below `work_dir`, returning the
+    /// folder (removed when dropped) and the release ready for [`crate::AppHome::update`].
+    pub fn fetch(
+        &self,
+        release: &Available,
+        work_dir: &Path,
+    ) -> Result<(Fetched, crate::NewRelease), Error> {
+        fs_err::create_dir_all(work_dir).map_err(crate::fsx::io_err(work_dir, "create"))?;
+        let dir = Fetched(unique_dir(work_dir)?);
+        let archive = dir.0.join(&release.name);
+        self.download(release, &archive)?;
+        let binaries = unpack(release, &archive, &dir.0.join("unpacked"), MAX_UNPACKED)?;
+        let new = crate::NewRelease {
+            version: release.version.to_string(),
+            target: release.target.clone(),
+            binaries,
+            hooks: release.hooks.clone(),
+        };
+        Ok((dir, new))
+    }
+}
+
+/// A folder holding a downloaded release; removed when dropped.
+#[derive(Debug)]
+pub struct Fetched(PathBuf);
+
+impl Drop for Fetched {
+    fn drop(&mut self) {
+        let _ = fs_err::remove_dir_all(&self.0);
+    }
+}
+
+fn unique_dir(parent: &Path) -> Result<PathBuf, Error> {
+    for n in 0..1000u32 {
+        let dir = parent.join(format!("release-{}-{n}", std::process::id()));
+        match fs_err::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(crate::fsx::io_err(&dir, "create")(err)),
+        }
+    }
+    Err(Error::BadState {
+        path: parent.to_owned(),
+        detail: "no free folder name for a download".into(),
+    })
+}
+
+/// The triple of the machine this program runs on, as release archives name it.
+pub fn host_triple() -> String {
+    let arch = std::env::consts::ARCH;
+    match std::env::consts::OS {
+        "linux" if cfg!(target_env = "musl") => format!("{arch}-unknown-linux-musl"),
+        "linux" => format!("{arch}-unknown-linux-gnu"),
+        "macos" => format!("{arch}-apple-darwin"),
+        "windows" => format!("{arch}-pc-windows-msvc"),
+        os => format!("{arch}-unknown-{os}"),
+    }
+}
+
+/// `$KEEL_HOME`, else `$XDG_STATE_HOME/keel`, else `~/.local/state/keel`.
+pub fn keel_home() -> Option<PathBuf> {
+    let var = |key| {
+        std::env::var_os(key)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("KEEL_HOME")
+        .or_else(|| var("XDG_STATE_HOME").map(|s| s.join("keel")))
+        .or_else(|| var("HOME").map(|h| h.join(".local/state/keel")))
 }

@@ -8,17 +8,14 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use keel_update::store::{Available, ClientOptions, Store, redact, unpack};
-use keel_update::{AppHome, AppLock, NewRelease, Recovery, Step, UpdateReporter};
+use keel_update::store::{Available, ClientOptions, Store, redact};
+use keel_update::{AppHome, AppLock, Recovery, Step, UpdateReporter};
 
 use crate::cli::{
     AppArgs, ExpiryArgs, Format, GlobalArgs, InstallArgs, PublishArgs, RefreshArgs, RollbackArgs,
     UpdateArgs,
 };
 use crate::hinted;
-
-/// The most an archive may unpack to.
-const MAX_UNPACKED: u64 = 4 << 30;
 
 fn expiry(args: &ExpiryArgs) -> keel_store::Expiry {
     keel_store::Expiry {
@@ -111,34 +108,8 @@ pub fn run_refresh(global: &GlobalArgs, args: &RefreshArgs) -> anyhow::Result<()
     Ok(())
 }
 
-/// `$KEEL_HOME`, else `$XDG_STATE_HOME/keel`, else `~/.local/state/keel`.
 fn keel_home() -> anyhow::Result<PathBuf> {
-    let var = |key| {
-        std::env::var_os(key)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(home) = var("KEEL_HOME") {
-        return Ok(home);
-    }
-    if let Some(state) = var("XDG_STATE_HOME") {
-        return Ok(state.join("keel"));
-    }
-    var("HOME")
-        .map(|home| home.join(".local/state/keel"))
-        .context("cannot tell where keel keeps its state: set KEEL_HOME")
-}
-
-/// The triple of the machine keel runs on.
-fn host_triple() -> String {
-    let arch = std::env::consts::ARCH;
-    match std::env::consts::OS {
-        "linux" if cfg!(target_env = "musl") => format!("{arch}-unknown-linux-musl"),
-        "linux" => format!("{arch}-unknown-linux-gnu"),
-        "macos" => format!("{arch}-apple-darwin"),
-        "windows" => format!("{arch}-pc-windows-msvc"),
-        os => format!("{arch}-unknown-{os}"),
-    }
+    keel_update::store::keel_home().context("cannot tell where keel keeps its state: set KEEL_HOME")
 }
 
 fn client_options() -> ClientOptions {
@@ -198,34 +169,6 @@ fn open_app(app: &str, reporter: &StepPrinter) -> anyhow::Result<(AppHome, AppLo
     Ok((home, lock))
 }
 
-/// Downloads and unpacks `release` into a fresh folder of the home.
-fn fetch(
-    store: &Store,
-    home: &AppHome,
-    release: &Available,
-) -> anyhow::Result<(tempfile::TempDir, NewRelease)> {
-    let downloads = home.dir().join("downloads");
-    fs_err::create_dir_all(&downloads)?;
-    let work = tempfile::Builder::new()
-        .prefix("release-")
-        .tempdir_in(&downloads)?;
-    let archive = work.path().join(&release.name);
-    store.download(release, &archive)?;
-    let binaries = unpack(
-        release,
-        &archive,
-        &work.path().join("unpacked"),
-        MAX_UNPACKED,
-    )?;
-    let new = NewRelease {
-        version: release.version.to_string(),
-        target: release.target.clone(),
-        binaries,
-        hooks: release.hooks.clone(),
-    };
-    Ok((work, new))
-}
-
 fn pick(
     store: &Store,
     app: &str,
@@ -277,13 +220,11 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
             "pass the store's root.json with --root",
         )
     })?;
-    let store = Store::open(
-        &args.from,
-        &root,
-        &home.dir().join("trusted"),
-        &client_options(),
-    )?;
-    let target = args.target.clone().unwrap_or_else(host_triple);
+    let store = Store::open(&args.from, &root, &home.trusted_dir(), &client_options())?;
+    let target = args
+        .target
+        .clone()
+        .unwrap_or_else(keel_update::store::host_triple);
     let release = pick(
         &store,
         &args.app,
@@ -291,7 +232,7 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
         &args.channel,
         args.version.as_deref(),
     )?;
-    let (_work, new) = fetch(&store, &home, &release)?;
+    let (_work, new) = store.fetch(&release, &home.downloads())?;
     let bin_dir = match &args.dir {
         Some(dir) => std::env::current_dir()?.join(dir),
         None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set: pass --dir")?)
@@ -325,7 +266,7 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
 /// The trusted root for an installed app: the newest the client trusts, else the one given
 /// at install.
 fn trusted_root(home: &AppHome) -> anyhow::Result<Vec<u8>> {
-    Store::trusted_root(&home.dir().join("trusted"))
+    Store::trusted_root(&home.trusted_dir())
         .map(Ok)
         .unwrap_or_else(|| {
             fs_err::read(home.dir().join("root.json"))
@@ -363,7 +304,7 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     let store = Store::open(
         &url,
         &trusted_root(&home)?,
-        &home.dir().join("trusted"),
+        &home.trusted_dir(),
         &client_options(),
     )?;
     let channel = receipt.channel.as_deref().unwrap_or("stable");
@@ -422,7 +363,7 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     {
         bail!("update cancelled");
     }
-    let (_work, new) = fetch(&store, &home, &release)?;
+    let (_work, new) = store.fetch(&release, &home.downloads())?;
     let after = home.update(&lock, &new, &reporter)?;
     match global.format {
         Format::Json => crate::print_json(

@@ -1,6 +1,8 @@
 //! ledger: a small bookkeeping program with a SQLite database; keel's example app.
 
 mod db;
+#[cfg(feature = "self-update")]
+mod selfupdate;
 
 use std::process::ExitCode;
 
@@ -37,9 +39,61 @@ enum Command {
     },
     /// List every entry
     List,
+    /// Update ledger from its release store; the database is migrated, checked, and put back
+    /// as it was when anything fails
+    #[cfg(feature = "self-update")]
+    Update {
+        /// The release store (default: the one this build was made for)
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
+        /// The store's trusted root (default: the one built in)
+        #[arg(long, value_name = "ROOT_JSON")]
+        root: Option<std::path::PathBuf>,
+        /// The version to update to (default: the newest)
+        #[arg(long = "to", value_name = "VERSION")]
+        to: Option<String>,
+        /// Say what would be installed, change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask (the update is safe: a failure restores everything)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Return to the version before the last update, with the database as it was then
+    #[cfg(feature = "self-update")]
+    Rollback {
+        /// Go ahead although changes made since the last update are lost
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 fn run(cli: Cli) -> db::Result<()> {
+    #[cfg(feature = "self-update")]
+    {
+        selfupdate::recover_at_startup()?;
+        match cli.command {
+            Command::Update {
+                store,
+                root,
+                to,
+                dry_run,
+                yes: _,
+            } => {
+                return selfupdate::update(
+                    &cli.db,
+                    selfupdate::UpdateOptions {
+                        store,
+                        root,
+                        to,
+                        dry_run,
+                    },
+                );
+            }
+            Command::Rollback { yes } => return selfupdate::rollback(yes),
+            _ => {}
+        }
+    }
     let mut conn = db::open(&cli.db)?;
     match cli.command {
         Command::Migrate => {
@@ -86,6 +140,8 @@ fn run(cli: Cli) -> db::Result<()> {
                 );
             }
         }
+        #[cfg(feature = "self-update")]
+        Command::Update { .. } | Command::Rollback { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -20,12 +20,27 @@ fn ledger_workspace() -> TestWorkspace {
         "Cargo.lock",
         "README.md",
         "LICENSE",
+        "build.rs",
         "src/main.rs",
         "src/db.rs",
+        "src/selfupdate.rs",
         "demo/demo.sh",
     ] {
         ws.write(file, &fs_err::read_to_string(example.join(file)).unwrap());
     }
+    // The copy embeds this checkout's keel-update.
+    let library = fs_err::canonicalize(example.join("../../crates/keel-update")).unwrap();
+    let cargo = ws.read("Cargo.toml");
+    assert!(
+        cargo.contains("path = \"../../crates/keel-update\""),
+        "examples/ledger/Cargo.toml changed shape"
+    );
+    // Behaviour, not speed, is under test: the copy builds unoptimised.
+    let cargo = cargo
+        .replace("../../crates/keel-update", library.to_str().unwrap())
+        .replace("lto = \"thin\"", "lto = false\nopt-level = 0\ndebug = false")
+        .replace("codegen-units = 1", "codegen-units = 16");
+    ws.write("Cargo.toml", &cargo);
     crate::set_mode(&ws.path("demo/demo.sh"), 0o755);
     ws.commit("ledger");
     ws

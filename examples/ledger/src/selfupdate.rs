@@ -1,0 +1,168 @@
+//! `ledger update` and `ledger rollback`: keel's update transaction, embedded.
+//!
+//! The new version's `migrate` and `doctor` run on the database before the update commits;
+//! when either fails, the old binary and the database come back exactly as they were. An
+//! update a crash interrupted is finished or undone the next time ledger starts.
+
+use std::path::PathBuf;
+
+use keel_update::store::{keel_home, ClientOptions, Store};
+use keel_update::{AppHome, Recovery, Step, UpdateReporter};
+
+const APP: &str = "ledger";
+/// The trusted root compiled in (empty when the build named none).
+const BUILT_IN_ROOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/trusted-root.json"));
+const BUILT_IN_STORE: Option<&str> = option_env!("LEDGER_STORE_URL");
+
+struct Printer;
+
+impl UpdateReporter for Printer {
+    fn step(&self, step: &Step) {
+        let text = match step {
+            Step::Snapshot(db) => format!("snapshotting {}", db.display()),
+            Step::Swap => "installing the new binary".into(),
+            Step::Migrate => "migrating the database".into(),
+            Step::Check => "checking the database".into(),
+            Step::RollBack(version) => format!("restoring {version} and the database"),
+            _ => return,
+        };
+        eprintln!("  {text}");
+    }
+}
+
+fn home() -> Result<AppHome, String> {
+    let dir = keel_home().ok_or("cannot tell where to keep update state: set KEEL_HOME")?;
+    Ok(AppHome::new(&dir, APP))
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// Finishes or undoes an update a crash interrupted; called before every command (and a
+/// no-op when this process is the hook of a running update).
+pub fn recover_at_startup() -> Result<(), String> {
+    let dir = keel_home().ok_or("cannot tell where to keep update state: set KEEL_HOME")?;
+    match keel_update::recover_at_startup(&dir, APP, &Printer).map_err(|e| chain(&e))? {
+        Some(Recovery::RolledBack { version }) => {
+            eprintln!("note: an interrupted update was undone; ledger {version} is installed")
+        }
+        Some(Recovery::Completed { version }) => {
+            eprintln!("note: an interrupted update was completed; ledger {version} is installed")
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+pub struct UpdateOptions {
+    pub store: Option<String>,
+    pub root: Option<PathBuf>,
+    pub to: Option<String>,
+    pub dry_run: bool,
+}
+
+// The one file read here names its path in its error, as fs-err would.
+#[allow(clippy::disallowed_methods)]
+pub fn update(db: &str, options: UpdateOptions) -> Result<(), String> {
+    let home = home()?;
+    let lock = home.lock().map_err(|e| chain(&e))?;
+    home.recover(&lock, &Printer).map_err(|e| chain(&e))?;
+    let url = options
+        .store
+        .or_else(|| BUILT_IN_STORE.map(str::to_owned))
+        .ok_or("no update store: pass --store URL (or build with LEDGER_STORE_URL)")?;
+    let root = match &options.root {
+        Some(path) => {
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        }
+        None if !BUILT_IN_ROOT.is_empty() => BUILT_IN_ROOT.to_vec(),
+        None => {
+            return Err(
+                "no trusted root: pass --root FILE (or build with LEDGER_TRUSTED_ROOT)".into(),
+            )
+        }
+    };
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let db = std::path::absolute(db).map_err(|e| e.to_string())?;
+    let receipt = home
+        .adopt(
+            &lock,
+            env!("CARGO_PKG_VERSION"),
+            &exe,
+            &[db],
+            Some(url.clone()),
+        )
+        .map_err(|e| chain(&e))?;
+    let trusted = Store::trusted_root(&home.trusted_dir()).unwrap_or(root);
+    let store = Store::open(
+        &url,
+        &trusted,
+        &home.trusted_dir(),
+        &ClientOptions::default(),
+    )
+    .map_err(|e| chain(&e))?;
+    let wanted = match &options.to {
+        Some(v) => Some(
+            v.trim_start_matches('v')
+                .parse::<keel_update::store::Version>()
+                .map_err(|e| format!("`{v}`: {e}"))?,
+        ),
+        None => None,
+    };
+    let current: keel_update::store::Version =
+        receipt.version.parse().map_err(|e| format!("{e}"))?;
+    let channel = receipt.channel.as_deref().unwrap_or("stable");
+    let release = match store.pick(APP, &receipt.target, channel, wanted.as_ref()) {
+        Some(release) if wanted.is_some() || release.version > current => release,
+        _ => {
+            println!("ledger {current} is up to date");
+            return Ok(());
+        }
+    };
+    if release.version == current {
+        println!("ledger {current} is up to date");
+        return Ok(());
+    }
+    if options.dry_run {
+        println!("would update ledger {current} to {}", release.version);
+        return Ok(());
+    }
+    let (_download, new) = store
+        .fetch(&release, &home.downloads())
+        .map_err(|e| chain(&e))?;
+    let after = home.update(&lock, &new, &Printer).map_err(|e| chain(&e))?;
+    println!("updated ledger {current} to {}", after.version);
+    Ok(())
+}
+
+pub fn rollback(yes: bool) -> Result<(), String> {
+    let home = home()?;
+    let lock = home.lock().map_err(|e| chain(&e))?;
+    home.recover(&lock, &Printer).map_err(|e| chain(&e))?;
+    let receipt = home
+        .receipt()
+        .map_err(|e| chain(&e))?
+        .ok_or("ledger was never updated: nothing to roll back")?;
+    let previous = receipt
+        .previous
+        .clone()
+        .ok_or("there is no previous version to return to")?;
+    if !yes {
+        return Err(format!(
+            "rolling back to {previous} puts the database back as it was before the last update: changes since then are lost; pass --yes to go ahead"
+        ));
+    }
+    let after = home.rollback(&lock, &Printer).map_err(|e| chain(&e))?;
+    println!(
+        "rolled back ledger {} to {}",
+        receipt.version, after.version
+    );
+    Ok(())
+}
