@@ -38,7 +38,10 @@ fn ledger_workspace() -> TestWorkspace {
     // Behaviour, not speed, is under test: the copy builds unoptimised.
     let cargo = cargo
         .replace("../../crates/keel-update", library.to_str().unwrap())
-        .replace("lto = \"thin\"", "lto = false\nopt-level = 0\ndebug = false")
+        .replace(
+            "lto = \"thin\"",
+            "lto = false\nopt-level = 0\ndebug = false",
+        )
         .replace("codegen-units = 1", "codegen-units = 16");
     ws.write("Cargo.toml", &cargo);
     crate::set_mode(&ws.path("demo/demo.sh"), 0o755);
