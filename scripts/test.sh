@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # command → Debian package
 tools=(
   tar:tar gzip:gzip unzip:unzip zip:zip sha256sum:coreutils xz:xz-utils zstd:zstd
-  git:git script:bsdutils python3:python3 minisign:minisign sqlite3:sqlite3 nginx:nginx-light
+  git:git script:bsdutils python3:python3 minisign:minisign sqlite3:sqlite3 nginx:nginx-light unshare:util-linux
 )
 missing=()
 for pair in "${tools[@]}"; do

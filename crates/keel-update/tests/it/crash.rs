@@ -203,3 +203,36 @@ fn a_kill_at_random_instants_of_a_slow_migration_recovers_to_old_or_new() {
     eprintln!("old: {}, new: {}", sides.0, sides.1);
     assert!(sides.1 >= 1, "the update never completed");
 }
+
+#[test]
+fn a_full_disk_during_the_snapshot_changes_nothing() {
+    let fx = installed();
+    // A database of a few MiB, and a snapshot folder on a 256 KiB filesystem.
+    fx.sql(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) \
+         INSERT INTO t (x) SELECT randomblob(1000) FROM n",
+    );
+    let old = ("app 1.0".to_owned(), fx.dump());
+    let snapshots = fx.home().join("app/snapshots");
+    fs_err::create_dir_all(&snapshots).unwrap();
+    let v2 = fx.release("2.0", Migration::Sql(ADD_COLUMN), 2);
+    // A private mount namespace: the small filesystem disappears with the process.
+    let script = format!(
+        "mount -t tmpfs -o size=256k tmpfs '{}' && exec \"$0\" \"$1\"",
+        snapshots.display()
+    );
+    let result = run_command(
+        Command::new(keel_test::require_tool("unshare"))
+            .args(["-rm", "sh", "-c", &script, DRIVER])
+            .arg(spec(&fx, "update", Some(&v2))),
+    );
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(
+        result.stderr.contains("could not snapshot the database"),
+        "{}",
+        result.stderr
+    );
+    assert!(result.stderr.contains("full"), "{}", result.stderr);
+    let never = |_: &str| false;
+    assert!(!assert_old_or_new(&fx, &old, &("app 2.0", &never)));
+}
