@@ -318,3 +318,36 @@ fn an_archive_escaping_the_install_folder_is_refused() {
     assert_not_installed(&ws);
     assert!(!ws.path("operator/keel/escaped").exists() && !ws.path("escaped").exists());
 }
+
+#[test]
+fn a_file_url_store_installs_and_doctor_checks_the_install() {
+    let ws = published();
+    let url = format!("file://{}", ws.path("store").display());
+    let installed = install(&ws, &url).success();
+    assert!(
+        installed.stdout.contains("Installed app 1.0.0"),
+        "{}",
+        installed.stdout
+    );
+    let receipt: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(home(&ws).join("app/receipt.json")).unwrap())
+            .unwrap();
+    assert_eq!(receipt["store_url"], url.trim_end_matches('/'));
+    run_command(
+        ws.keel(["doctor", "--app", "app"])
+            .env("KEEL_HOME", home(&ws)),
+    )
+    .success();
+    // A changed binary is found by doctor.
+    fs_err::write(ws.path("operator/bin/app"), "#!/bin/sh\necho changed\n").unwrap();
+    let doctor = run_command(
+        ws.keel(["doctor", "--app", "app"])
+            .env("KEEL_HOME", home(&ws)),
+    );
+    assert_eq!(doctor.code, 1);
+    assert!(
+        doctor.stdout.contains("it was changed since"),
+        "{}",
+        doctor.stdout
+    );
+}
