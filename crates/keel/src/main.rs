@@ -88,12 +88,21 @@ pub fn print_json(value: &impl serde::Serialize) {
     out(&text);
 }
 
+/// Prints a command's result: `json` with `--format json`, else the text (unless `--quiet`).
+pub fn report(global: &GlobalArgs, json: serde_json::Value, text: impl FnOnce() -> String) {
+    match global.format {
+        Format::Json => print_json(&json),
+        Format::Text if global.quiet => {}
+        Format::Text => out(&text()),
+    }
+}
+
 /// Prints a warning on stderr.
 pub fn warn(message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
 }
 
-fn report(err: &anyhow::Error) {
+fn report_error(err: &anyhow::Error) {
     let mut causes: Vec<String> = Vec::new();
     let mut details: Vec<String> = Vec::new();
     for cause in err.chain() {
@@ -191,7 +200,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            report(&err);
+            report_error(&err);
             ExitCode::from(1)
         }
     }

@@ -94,17 +94,17 @@ pub fn run_refresh(global: &GlobalArgs, args: &RefreshArgs) -> anyhow::Result<()
     let key = require_key(args.sign.sign_key.as_deref())?;
     let store = std::env::current_dir()?.join(&args.store);
     let version = keel_store::refresh(&store, &key, &expiry(&args.expiry), jiff::Timestamp::now())?;
-    match global.format {
-        Format::Json => {
-            crate::print_json(&serde_json::json!({ "store": store, "version": version }))
-        }
-        Format::Text if global.quiet => {}
-        Format::Text => crate::out(&format!(
-            "Re-signed {} at version {version}; the timestamp expires in {} days",
-            store.display(),
-            args.expiry.timestamp_days
-        )),
-    }
+    crate::report(
+        global,
+        serde_json::json!({ "store": store, "version": version }),
+        || {
+            format!(
+                "Re-signed {} at version {version}; the timestamp expires in {} days",
+                store.display(),
+                args.expiry.timestamp_days
+            )
+        },
+    );
     Ok(())
 }
 
@@ -252,14 +252,12 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
         receipt.channel = Some(args.channel.clone());
     }
     fs_err::write(home.dir().join("root.json"), &root)?;
-    match global.format {
-        Format::Json => crate::print_json(&receipt),
-        Format::Text if global.quiet => {}
-        Format::Text => crate::out(&format!(
+    crate::report(global, serde_json::to_value(&receipt)?, || {
+        format!(
             "Installed {} {} ({}) into {}",
             receipt.app, receipt.version, receipt.target, receipt.bin_dir
-        )),
-    }
+        )
+    });
     Ok(())
 }
 
@@ -321,16 +319,11 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
         .context("the receipt's version is not a version")?;
     let newer = release.version > current;
     if release.version == current || (args.to.is_none() && !newer) {
-        match global.format {
-            Format::Json => crate::print_json(
-                &serde_json::json!({ "app": receipt.app, "version": receipt.version, "updated": false }),
-            ),
-            Format::Text if global.quiet => {}
-            Format::Text => crate::out(&format!(
-                "{} {} is up to date",
-                receipt.app, receipt.version
-            )),
-        }
+        crate::report(
+            global,
+            serde_json::json!({ "app": receipt.app, "version": receipt.version, "updated": false }),
+            || format!("{} {} is up to date", receipt.app, receipt.version),
+        );
         return Ok(());
     }
     if args.dry_run {
@@ -365,16 +358,16 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     }
     let (_work, new) = store.fetch(&release, &home.downloads())?;
     let after = home.update(&lock, &new, &reporter)?;
-    match global.format {
-        Format::Json => crate::print_json(
-            &serde_json::json!({ "app": after.app, "from": receipt.version, "version": after.version, "updated": true }),
-        ),
-        Format::Text if global.quiet => {}
-        Format::Text => crate::out(&format!(
-            "Updated {} {} to {}",
-            after.app, receipt.version, after.version
-        )),
-    }
+    crate::report(
+        global,
+        serde_json::json!({ "app": after.app, "from": receipt.version, "version": after.version, "updated": true }),
+        || {
+            format!(
+                "Updated {} {} to {}",
+                after.app, receipt.version, after.version
+            )
+        },
+    );
     Ok(())
 }
 
@@ -409,16 +402,16 @@ pub fn run_rollback(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<
         }
     }
     let after = home.rollback(&lock, &reporter)?;
-    match global.format {
-        Format::Json => crate::print_json(
-            &serde_json::json!({ "app": after.app, "from": receipt.version, "version": after.version }),
-        ),
-        Format::Text if global.quiet => {}
-        Format::Text => crate::out(&format!(
-            "Rolled back {} {} to {}",
-            after.app, receipt.version, after.version
-        )),
-    }
+    crate::report(
+        global,
+        serde_json::json!({ "app": after.app, "from": receipt.version, "version": after.version }),
+        || {
+            format!(
+                "Rolled back {} {} to {}",
+                after.app, receipt.version, after.version
+            )
+        },
+    );
     Ok(())
 }
 
@@ -442,13 +435,11 @@ pub fn run_recover(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
             args.app
         ),
     };
-    match global.format {
-        Format::Json => crate::print_json(
-            &serde_json::json!({ "app": args.app, "recovered": recovery.is_some(), "message": text }),
-        ),
-        Format::Text if global.quiet => {}
-        Format::Text => crate::out(&text),
-    }
+    crate::report(
+        global,
+        serde_json::json!({ "app": args.app, "recovered": recovery.is_some(), "message": text }),
+        || text.clone(),
+    );
     Ok(())
 }
 
