@@ -65,7 +65,7 @@ keel_ms=$(($(printf '%s\n' "${keel_times[@]}" | median) / 1000000))
 tar_ms=$(($(printf '%s\n' "${tar_times[@]}" | median) / 1000000))
 keel_size=$(stat -c %s "$work"/out/*.tar.gz)
 tar_size=$(stat -c %s "$work/tar/bench.tar.gz")
-echo "keel release (tar.gz + sha256 + SHA256SUMS + manifest): median ${keel_ms} ms, archive ${keel_size} bytes"
-echo "tar czf + sha256sum:                                    median ${tar_ms} ms, archive ${tar_size} bytes"
+echo "keel release (archive, .sha256, SBOM, SHA256SUMS, provenance, manifest): median ${keel_ms} ms, archive ${keel_size} bytes"
+echo "tar czf + sha256sum:                                                     median ${tar_ms} ms, archive ${tar_size} bytes"
 awk -v k="$keel_ms" -v t="$tar_ms" -v ks="$keel_size" -v ts="$tar_size" \
   'BEGIN { printf "ratio keel/tar: time %.2f, size %.3f (%d runs each)\n", k / t, ks / ts, '"$runs"' }'
