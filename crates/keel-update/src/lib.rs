@@ -188,6 +188,20 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The error and each of its causes, joined by `: `, for an app to show on one line.
+    pub fn with_causes(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+}
+
 /// The steps of a transaction, as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

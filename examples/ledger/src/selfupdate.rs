@@ -35,21 +35,11 @@ fn home() -> Result<AppHome, String> {
     Ok(AppHome::new(&dir, APP))
 }
 
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
-}
-
 /// Finishes or undoes an update a crash interrupted; called before every command (and a
 /// no-op when this process is the hook of a running update).
 pub fn recover_at_startup() -> Result<(), String> {
     let dir = keel_home().ok_or("cannot tell where to keep update state: set KEEL_HOME")?;
-    match keel_update::recover_at_startup(&dir, APP, &Printer).map_err(|e| chain(&e))? {
+    match keel_update::recover_at_startup(&dir, APP, &Printer).map_err(|e| e.with_causes())? {
         Some(Recovery::RolledBack { version }) => {
             eprintln!("note: an interrupted update was undone; ledger {version} is installed")
         }
@@ -72,8 +62,8 @@ pub struct UpdateOptions {
 #[allow(clippy::disallowed_methods)]
 pub fn update(db: &str, options: UpdateOptions) -> Result<(), String> {
     let home = home()?;
-    let lock = home.lock().map_err(|e| chain(&e))?;
-    home.recover(&lock, &Printer).map_err(|e| chain(&e))?;
+    let lock = home.lock().map_err(|e| e.with_causes())?;
+    home.recover(&lock, &Printer).map_err(|e| e.with_causes())?;
     let url = options
         .store
         .or_else(|| BUILT_IN_STORE.map(str::to_owned))
@@ -99,7 +89,7 @@ pub fn update(db: &str, options: UpdateOptions) -> Result<(), String> {
             &[db],
             Some(url.clone()),
         )
-        .map_err(|e| chain(&e))?;
+        .map_err(|e| e.with_causes())?;
     let trusted = Store::trusted_root(&home.trusted_dir()).unwrap_or(root);
     let store = Store::open(
         &url,
@@ -107,7 +97,7 @@ pub fn update(db: &str, options: UpdateOptions) -> Result<(), String> {
         &home.trusted_dir(),
         &ClientOptions::default(),
     )
-    .map_err(|e| chain(&e))?;
+    .map_err(|e| e.with_causes())?;
     let wanted = match &options.to {
         Some(v) => Some(
             v.trim_start_matches('v')
@@ -136,19 +126,21 @@ pub fn update(db: &str, options: UpdateOptions) -> Result<(), String> {
     }
     let (_download, new) = store
         .fetch(&release, &home.downloads())
-        .map_err(|e| chain(&e))?;
-    let after = home.update(&lock, &new, &Printer).map_err(|e| chain(&e))?;
+        .map_err(|e| e.with_causes())?;
+    let after = home
+        .update(&lock, &new, &Printer)
+        .map_err(|e| e.with_causes())?;
     println!("updated ledger {current} to {}", after.version);
     Ok(())
 }
 
 pub fn rollback(yes: bool) -> Result<(), String> {
     let home = home()?;
-    let lock = home.lock().map_err(|e| chain(&e))?;
-    home.recover(&lock, &Printer).map_err(|e| chain(&e))?;
+    let lock = home.lock().map_err(|e| e.with_causes())?;
+    home.recover(&lock, &Printer).map_err(|e| e.with_causes())?;
     let receipt = home
         .receipt()
-        .map_err(|e| chain(&e))?
+        .map_err(|e| e.with_causes())?
         .ok_or("ledger was never updated: nothing to roll back")?;
     let previous = receipt
         .previous
@@ -159,7 +151,9 @@ pub fn rollback(yes: bool) -> Result<(), String> {
             "rolling back to {previous} puts the database back as it was before the last update: changes since then are lost; pass --yes to go ahead"
         ));
     }
-    let after = home.rollback(&lock, &Printer).map_err(|e| chain(&e))?;
+    let after = home
+        .rollback(&lock, &Printer)
+        .map_err(|e| e.with_causes())?;
     println!(
         "rolled back ledger {} to {}",
         receipt.version, after.version

@@ -96,7 +96,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 &cli.metadata_dir,
                 &ClientOptions::default(),
             )
-            .map_err(|e| chain(&e))?;
+            .map_err(|e| e.with_causes())?;
             if matches!(cli.command, Command::Download) {
                 let name = cli
                     .target_name
@@ -106,21 +106,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 fs_err::create_dir_all(dir).map_err(|e| e.to_string())?;
                 let dest = dir.join(file_name(name));
                 let _ = fs_err::remove_file(&dest);
-                store.download_target(name, &dest).map_err(|e| chain(&e))?;
+                store
+                    .download_target(name, &dest)
+                    .map_err(|e| e.with_causes())?;
             }
             Ok(())
         }
     }
-}
-
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }
 
 fn main() -> ExitCode {
