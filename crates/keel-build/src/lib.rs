@@ -16,17 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use keel_plan::BuildPlan;
+use keel_schema::TargetTriple;
 
 /// How many of cargo's last output lines a failed build keeps for its error.
 const KEPT_LINES: usize = 60;
-
-/// The settings that make `dist` a release profile when the workspace defines none.
-pub const DEFAULT_DIST_PROFILE: &[(&str, &str)] = &[
-    ("inherits", "\"release\""),
-    ("lto", "\"thin\""),
-    ("codegen-units", "1"),
-    ("strip", "\"symbols\""),
-];
 
 /// Receives the progress of a build.
 pub trait BuildReporter {
@@ -46,7 +39,7 @@ pub trait Builder {
     /// The builder's name, recorded in the manifest.
     fn name(&self) -> &'static str;
     /// Checks, before anything is built, that this builder can build for `target`.
-    fn check_target(&self, target: &str) -> Result<(), Error>;
+    fn check_target(&self, target: &TargetTriple) -> Result<(), Error>;
     /// Builds every output of `build`.
     fn build(&self, build: &BuildPlan, reporter: &dyn BuildReporter) -> Result<(), Error>;
 }
@@ -68,13 +61,13 @@ pub enum Error {
     #[error("unknown target `{target}`: rustc has no such target")]
     UnknownTarget {
         /// The triple.
-        target: String,
+        target: TargetTriple,
     },
     /// The target's standard library is not installed.
     #[error("the standard library for target `{target}` is not installed")]
     TargetNotInstalled {
         /// The triple.
-        target: String,
+        target: TargetTriple,
     },
     /// A tool failed in a way keel did not expect.
     #[error("`{command}` failed: {stderr}")]
@@ -88,7 +81,7 @@ pub enum Error {
     #[error("cargo build failed for target `{target}` ({status})\n{output}")]
     CargoFailed {
         /// The triple.
-        target: String,
+        target: TargetTriple,
         /// How cargo exited.
         status: String,
         /// The last lines cargo printed.
@@ -98,7 +91,7 @@ pub enum Error {
     #[error("the build for `{target}` did not produce {}", path.display())]
     MissingOutput {
         /// The triple.
-        target: String,
+        target: TargetTriple,
         /// The binary expected.
         path: PathBuf,
     },
@@ -120,8 +113,8 @@ pub struct Toolchain {
     pub rustc: OsString,
     /// The directory rustc runs in, so that rustup picks the workspace's toolchain.
     pub dir: PathBuf,
-    /// The host triple.
-    pub host: String,
+    /// The host triple: the platform rustc builds for by default.
+    pub host: TargetTriple,
     /// The version, as `rustc -V` prints it.
     pub version: String,
 }
@@ -138,12 +131,11 @@ impl Toolchain {
         let host = text
             .lines()
             .find_map(|line| line.strip_prefix("host: "))
-            .map(str::trim)
+            .and_then(|host| TargetTriple::parse(host.trim()).ok())
             .ok_or_else(|| Error::ToolFailed {
                 command: "rustc -vV".into(),
-                stderr: format!("no `host:` line in its output:\n{text}"),
-            })?
-            .to_owned();
+                stderr: format!("no `host:` line with a target triple in its output:\n{text}"),
+            })?;
         Ok(Toolchain {
             rustc,
             dir: dir.to_owned(),
@@ -153,9 +145,9 @@ impl Toolchain {
     }
 
     /// Checks that `target` is known to rustc and its standard library is installed.
-    pub fn check_target(&self, target: &str) -> Result<(), Error> {
+    pub fn check_target(&self, target: &TargetTriple) -> Result<(), Error> {
         let output = Command::new(&self.rustc)
-            .args(["--print", "target-libdir", "--target", target])
+            .args(["--print", "target-libdir", "--target", target.as_str()])
             .current_dir(&self.dir)
             .output()
             .map_err(|source| Error::Spawn {
@@ -166,7 +158,7 @@ impl Toolchain {
             let stderr = String::from_utf8_lossy(&output.stderr);
             if stderr.contains("target specification") || stderr.contains("unknown target") {
                 return Err(Error::UnknownTarget {
-                    target: target.to_owned(),
+                    target: target.clone(),
                 });
             }
             return Err(Error::ToolFailed {
@@ -186,7 +178,7 @@ impl Toolchain {
             Ok(())
         } else {
             Err(Error::TargetNotInstalled {
-                target: target.to_owned(),
+                target: target.clone(),
             })
         }
     }
@@ -215,8 +207,8 @@ pub struct CargoBuilder {
     pub manifest_path: PathBuf,
     /// The workspace root; cargo runs there.
     pub root: PathBuf,
-    /// Whether the workspace defines `[profile.dist]`; if not, [`DEFAULT_DIST_PROFILE`] is
-    /// passed with `--config`.
+    /// Whether the workspace defines `[profile.dist]`; if not,
+    /// [`keel_schema::DIST_PROFILE_SETTINGS`] are passed with `--config`.
     pub has_dist_profile: bool,
     /// `SOURCE_DATE_EPOCH` for build scripts that stamp times.
     pub source_date_epoch: u64,
@@ -230,16 +222,17 @@ impl CargoBuilder {
         let mut command = Command::new(&self.cargo);
         command
             .current_dir(&self.root)
-            .args(["build", "--profile", keel_plan::DIST_PROFILE, "--locked"])
-            .args(["--color", "never", "--target", &build.target])
+            .args(["build", "--profile", keel_schema::DIST_PROFILE, "--locked"])
+            .args(["--color", "never", "--target", build.target.as_str()])
             .arg("--manifest-path")
             .arg(&self.manifest_path)
             .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string());
         if !self.has_dist_profile {
-            for (key, value) in DEFAULT_DIST_PROFILE {
-                command
-                    .arg("--config")
-                    .arg(format!("profile.dist.{key}={value}"));
+            for (key, value) in keel_schema::DIST_PROFILE_SETTINGS {
+                command.arg("--config").arg(format!(
+                    "profile.{}.{key}={value}",
+                    keel_schema::DIST_PROFILE
+                ));
             }
         }
         for package in &build.packages {
@@ -257,7 +250,7 @@ impl Builder for CargoBuilder {
         "cargo"
     }
 
-    fn check_target(&self, target: &str) -> Result<(), Error> {
+    fn check_target(&self, target: &TargetTriple) -> Result<(), Error> {
         self.toolchain.check_target(target)
     }
 
@@ -276,7 +269,7 @@ impl Builder for CargoBuilder {
         let mut tail = VecDeque::with_capacity(KEPT_LINES);
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            reporter.output_line(&build.target, &line);
+            reporter.output_line(build.target.as_str(), &line);
             if tail.len() == KEPT_LINES {
                 tail.pop_front();
             }
@@ -317,7 +310,7 @@ impl Builder for FakeBuilder {
         "fake"
     }
 
-    fn check_target(&self, _target: &str) -> Result<(), Error> {
+    fn check_target(&self, _target: &TargetTriple) -> Result<(), Error> {
         Ok(())
     }
 
@@ -336,23 +329,19 @@ impl Builder for FakeBuilder {
                 "#!/bin/sh\necho '{} {} (fake build)'\n",
                 output.binary, build.target
             );
-            fs_err::write(path, contents).map_err(write_err)?;
-            set_executable(path).map_err(write_err)?;
-            reporter.output_line(&build.target, &format!("wrote placeholder {}", output.path));
+            keel_fs::write_atomic(path, contents.as_bytes(), Some(0o755)).map_err(|err| {
+                Error::Write {
+                    path: path.clone(),
+                    source: err.source,
+                }
+            })?;
+            reporter.output_line(
+                build.target.as_str(),
+                &format!("wrote placeholder {}", output.path),
+            );
         }
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn set_executable(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-}
-
-#[cfg(not(unix))]
-fn set_executable(_path: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
@@ -376,17 +365,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let toolchain = Toolchain::detect(dir.path()).unwrap();
         assert!(matches!(
-            toolchain.check_target("not-a-real-target"),
+            toolchain.check_target(&"not-a-real-target".parse().unwrap()),
             Err(Error::UnknownTarget { .. })
         ));
         // This machine has only the host's standard library (and CI the same).
-        let other = if toolchain.host.starts_with("x86_64") {
+        let other = if toolchain.host.arch() == "x86_64" {
             "aarch64-unknown-linux-gnu"
         } else {
             "x86_64-unknown-linux-gnu"
         };
         assert!(matches!(
-            toolchain.check_target(other),
+            toolchain.check_target(&other.parse().unwrap()),
             Err(Error::TargetNotInstalled { .. })
         ));
     }

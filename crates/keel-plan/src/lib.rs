@@ -9,8 +9,10 @@
 //! ```no_run
 //! # fn demo(workspace: &keel_workspace::Workspace) -> Result<(), keel_plan::Error> {
 //! let options = keel_plan::PlanOptions {
-//!     host: "x86_64-unknown-linux-gnu".into(),
-//!     ..Default::default()
+//!     host: keel_schema::TargetTriple::host(),
+//!     targets: vec![],
+//!     tag: None,
+//!     sign: false,
 //! };
 //! let plan = keel_plan::plan(workspace, &options)?;
 //! for artifact in &plan.artifacts {
@@ -22,16 +24,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use keel_schema::{ArchiveFormat, ArtifactKind, CHECKSUMS_FILE_NAME, PROVENANCE_FILE_NAME};
-pub use keel_workspace::DIST_PROFILE;
+pub use keel_schema::DIST_PROFILE;
+use keel_schema::{
+    ArchiveFormat, ArtifactKind, CHECKSUMS_FILE_NAME, PROVENANCE_FILE_NAME, TargetTriple,
+};
 use keel_workspace::{Package, Workspace};
 use serde::Serialize;
 
 /// What the command line adds to the workspace's configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PlanOptions {
     /// The host triple: the default target.
-    pub host: String,
+    pub host: TargetTriple,
     /// Targets given on the command line; they replace the configured ones.
     pub targets: Vec<String>,
     /// The tag being released, if any: it must match the apps' versions.
@@ -55,7 +59,7 @@ pub struct Plan {
     /// Whether the release is signed.
     pub signed: bool,
     /// The targets built, sorted.
-    pub targets: Vec<String>,
+    pub targets: Vec<TargetTriple>,
     /// The apps shipped, sorted by name.
     pub apps: Vec<AppPlan>,
     /// One cargo build per target.
@@ -94,7 +98,7 @@ pub struct AppPlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuildPlan {
     /// The target triple.
-    pub target: String,
+    pub target: TargetTriple,
     /// The packages built (`-p`), sorted.
     pub packages: Vec<String>,
     /// The binaries built (`--bin`), sorted.
@@ -129,7 +133,7 @@ pub struct ArtifactPlan {
     pub app: Option<String>,
     /// The target it is for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
+    pub target: Option<TargetTriple>,
     /// For archives: the format.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<ArchiveFormat>,
@@ -236,24 +240,19 @@ pub enum Error {
 pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error> {
     let apps = select_apps(workspace, options.tag.as_deref())?;
 
-    let mut targets: BTreeSet<String> = if !options.targets.is_empty() {
-        options.targets.iter().cloned().collect()
-    } else if !workspace.config.targets.is_empty() {
-        workspace.config.targets.iter().cloned().collect()
+    let given = if !options.targets.is_empty() {
+        &options.targets
     } else {
-        BTreeSet::from([options.host.clone()])
+        &workspace.config.targets
     };
-    targets.retain(|t| !t.is_empty());
-    for target in &targets {
-        if target.split('-').count() < 2
-            || !target
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(Error::BadTarget {
-                target: target.clone(),
-            });
-        }
+    let mut targets = BTreeSet::new();
+    for target in given.iter().filter(|t| !t.is_empty()) {
+        targets.insert(TargetTriple::parse(target).map_err(|_| Error::BadTarget {
+            target: target.clone(),
+        })?);
+    }
+    if targets.is_empty() {
+        targets.insert(options.host.clone());
     }
 
     let versions: BTreeSet<&semver::Version> = apps.iter().map(|(p, _)| &p.version).collect();
@@ -272,10 +271,10 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
             packages.push(package.name.clone());
             for bin in bins {
                 binaries.push(bin.clone());
-                let file_name = format!("{bin}{}", exe_suffix(target));
+                let file_name = target.executable(bin);
                 let absolute_path = workspace
                     .target_dir
-                    .join(target)
+                    .join(target.as_str())
                     .join(DIST_PROFILE)
                     .join(&file_name);
                 outputs.push(BuildOutput {
@@ -299,7 +298,7 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
     let mut artifacts = Vec::new();
     for (package, bins) in &apps {
         for target in &targets {
-            let format = if is_windows(target) {
+            let format = if target.is_windows() {
                 workspace.config.windows_archive
             } else {
                 workspace.config.unix_archive
@@ -325,10 +324,10 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                 }
             };
             for bin in bins {
-                let file = format!("{bin}{}", exe_suffix(target));
+                let file = target.executable(bin);
                 let absolute_source = workspace
                     .target_dir
-                    .join(target)
+                    .join(target.as_str())
                     .join(DIST_PROFILE)
                     .join(&file);
                 add(ArchiveContent {
@@ -431,16 +430,6 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
         builds,
         artifacts,
     })
-}
-
-/// Whether a target triple is a Windows target (zip archives, `.exe` binaries).
-pub fn is_windows(target: &str) -> bool {
-    target.contains("-windows")
-}
-
-/// `.exe` for Windows targets, nothing otherwise.
-pub fn exe_suffix(target: &str) -> &'static str {
-    if is_windows(target) { ".exe" } else { "" }
 }
 
 /// The apps to ship with their binaries: configuration first, then the tag narrows.
@@ -599,7 +588,7 @@ mod tests {
 
     fn options(tag: Option<&str>) -> PlanOptions {
         PlanOptions {
-            host: "x86_64-unknown-linux-gnu".into(),
+            host: "x86_64-unknown-linux-gnu".parse().unwrap(),
             targets: vec![],
             tag: tag.map(str::to_owned),
             sign: false,

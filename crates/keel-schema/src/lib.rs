@@ -24,8 +24,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod env;
 pub mod receipt;
-pub mod time;
+pub mod store;
+mod target;
+
+pub use target::{HOST_TARGET, InvalidTargetTriple, Os, TargetTriple};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -46,6 +50,18 @@ pub const PROVENANCE_FILE_NAME: &str = "keel-provenance.intoto.jsonl";
 /// The file name of the checksum list over every artifact of a release.
 pub const CHECKSUMS_FILE_NAME: &str = "SHA256SUMS";
 
+/// The Cargo profile release binaries are built with.
+pub const DIST_PROFILE: &str = "dist";
+
+/// The settings of [`DIST_PROFILE`] when a workspace defines none (passed to cargo with
+/// `--config`), and what `keel init` writes: smaller and faster binaries than `release`.
+pub const DIST_PROFILE_SETTINGS: &[(&str, &str)] = &[
+    ("inherits", "\"release\""),
+    ("lto", "\"thin\""),
+    ("codegen-units", "1"),
+    ("strip", "\"symbols\""),
+];
+
 /// A release: apps, version, targets and every artifact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "keel release manifest")]
@@ -63,7 +79,7 @@ pub struct Manifest {
     /// The apps shipped, by name.
     pub apps: BTreeMap<String, App>,
     /// The targets built, by target triple, with where and how each was built.
-    pub targets: BTreeMap<String, TargetBuild>,
+    pub targets: BTreeMap<TargetTriple, TargetBuild>,
     /// Every artifact, by file name (relative to the manifest's directory).
     pub artifacts: BTreeMap<String, Artifact>,
 }
@@ -109,7 +125,7 @@ pub struct App {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TargetBuild {
     /// The triple of the machine that built it.
-    pub host: String,
+    pub host: TargetTriple,
     /// The compiler, as `rustc -V` names it (`rustc 1.95.0 (59807616e 2026-04-14)`).
     pub rustc: String,
     /// The builder used (`cargo`, or `fake` in tests).
@@ -128,7 +144,7 @@ pub struct Artifact {
     pub app: Option<String>,
     /// The target triple it was built for; absent for files that cover every target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
+    pub target: Option<TargetTriple>,
     /// Its size in bytes.
     pub size: u64,
     /// Its SHA-256 digest, lowercase hex.
@@ -360,7 +376,7 @@ impl Manifest {
             if self.targets.contains_key(&triple) {
                 return Err(Error::Duplicate {
                     what: "target",
-                    name: triple,
+                    name: triple.to_string(),
                 });
             }
             self.targets.insert(triple, build);
@@ -402,6 +418,7 @@ mod tests {
 
     fn partial(target: &str, archive_sha: &str) -> Manifest {
         let archive = format!("app-1.0.0-{target}.tar.gz");
+        let target = TargetTriple::parse(target).unwrap();
         Manifest {
             schema_version: MANIFEST_SCHEMA_VERSION,
             tag: Some("v1.0.0".into()),
@@ -426,9 +443,9 @@ mod tests {
                 },
             )]),
             targets: BTreeMap::from([(
-                target.to_owned(),
+                target.clone(),
                 TargetBuild {
-                    host: target.into(),
+                    host: target.clone(),
                     rustc: "rustc 1.95.0".into(),
                     builder: "cargo".into(),
                     profile: "dist".into(),
@@ -440,7 +457,7 @@ mod tests {
                     Artifact {
                         kind: ArtifactKind::Archive,
                         app: Some("app".into()),
-                        target: Some(target.into()),
+                        target: Some(target.clone()),
                         size: 10,
                         sha256: archive_sha.into(),
                         format: Some(ArchiveFormat::TarGz),

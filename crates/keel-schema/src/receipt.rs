@@ -2,8 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use std::fmt;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::target::TargetTriple;
 
 /// The version of the receipt format.
 pub const RECEIPT_SCHEMA_VERSION: u32 = 1;
@@ -18,7 +22,7 @@ pub struct Receipt {
     /// The installed version.
     pub version: String,
     /// The target triple installed.
-    pub target: String,
+    pub target: TargetTriple,
     /// Where updates come from (credentials removed), when installed from a store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_url: Option<String>,
@@ -54,6 +58,35 @@ pub struct UpdateHooks {
     pub check: Option<Vec<String>>,
 }
 
+/// A hook an update runs with the new binary, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hook {
+    /// Brings the databases to the new version's schema.
+    Migrate,
+    /// Checks the new version works with the migrated data.
+    Check,
+}
+
+impl Hook {
+    /// Every hook, in the order an update runs them.
+    pub const ALL: [Hook; 2] = [Hook::Migrate, Hook::Check];
+
+    /// The hook's name, as settings and messages spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Migrate => "migrate",
+            Hook::Check => "check",
+        }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a hook's arguments cannot be filled in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -69,6 +102,14 @@ pub struct MissingDatabase {
 }
 
 impl UpdateHooks {
+    /// The arguments of `hook`, when the release declares it.
+    pub fn command(&self, hook: Hook) -> Option<&[String]> {
+        match hook {
+            Hook::Migrate => self.migrate.as_deref(),
+            Hook::Check => self.check.as_deref(),
+        }
+    }
+
     /// Fills `{db}`, `{db:N}` in `args` with the recorded databases; other text, and braces
     /// that name no database, stay as they are.
     pub fn expand(args: &[String], databases: &[String]) -> Result<Vec<String>, MissingDatabase> {

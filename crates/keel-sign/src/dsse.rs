@@ -12,7 +12,7 @@ use crate::{Error, SigningKey};
 /// The payload type of in-toto statements.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
-/// A DSSE envelope.
+/// A DSSE envelope: what keel writes, and what a verifier reads back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     /// The payload, base64.
@@ -61,25 +61,48 @@ pub fn sign(payload_type: &str, payload: &[u8], key: Option<&SigningKey>) -> Env
     }
 }
 
+impl Envelope {
+    /// Reads an envelope from one line of JSON.
+    pub fn from_json(text: &str) -> Result<Envelope, serde_json::Error> {
+        serde_json::from_str(text.trim())
+    }
+
+    /// The envelope as one line of JSON with a trailing newline.
+    pub fn to_json_line(&self) -> String {
+        let mut line = serde_json::to_string(self).expect("an envelope is plain JSON data");
+        line.push('\n');
+        line
+    }
+
+    /// The payload, without checking any signature (for reading an unsigned release).
+    pub fn payload_unverified(&self) -> Result<Vec<u8>, Error> {
+        BASE64
+            .decode(&self.payload)
+            .map_err(|_| Error::EnvelopePayload)
+    }
+}
+
 /// The payload of an envelope, after checking that `key` signed it.
 pub fn verify(envelope: &Envelope, key: &PublicKey) -> Result<Vec<u8>, Error> {
     let payload = BASE64
         .decode(&envelope.payload)
-        .map_err(|_| Error::Envelope("the payload is not base64".into()))?;
+        .map_err(|_| Error::EnvelopePayload)?;
     let message = pae(&envelope.payload_type, &payload);
     let signature = envelope
         .signatures
         .iter()
         .find(|s| s.keyid == key.key_id_hex())
-        .ok_or_else(|| Error::Envelope(format!("no signature by key {}", key.key_id_hex())))?;
+        .ok_or_else(|| Error::EnvelopeUnsigned {
+            key_id: key.key_id_hex(),
+        })?;
     let bytes: [u8; 64] = BASE64
         .decode(&signature.sig)
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| Error::Envelope("the signature is not 64 bytes of base64".into()))?;
+        .ok_or(Error::EnvelopeSignatureMalformed)?;
     key.ed25519()
         .verify_strict(&message, &EdSignature::from_bytes(&bytes))
-        .map_err(|_| Error::Envelope("the signature does not match the payload".into()))?;
+        .map_err(|_| Error::EnvelopeBadSignature)?;
     Ok(payload)
 }
 

@@ -68,7 +68,7 @@ impl std::fmt::Debug for SigningKey {
 
 fn random<const N: usize>() -> Result<[u8; N], Error> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|err| Error::Random(err.to_string()))?;
+    getrandom::fill(&mut bytes).map_err(Error::Random)?;
     Ok(bytes)
 }
 

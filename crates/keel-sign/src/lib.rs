@@ -8,6 +8,15 @@
 //! - [`provenance::statement`] describes how the release was built (an in-toto Statement v1
 //!   with an SLSA Provenance v1 predicate), and [`dsse`] wraps and signs it.
 //!
+//! Each format has one definition that both writes and reads it: [`sbom::Bom`],
+//! [`provenance::Statement`] and [`dsse::Envelope`] are what keel writes and what a verifier
+//! reads back.
+//!
+//! minisign's formats are implemented here rather than through the `minisign` crate, because
+//! that crate signs with random nonces (keel's signatures are deterministic, so a signed
+//! release is reproducible), writes keys with weaker key-derivation limits than the `minisign`
+//! tool, and neither wipes nor hides its secret key (its `Debug` prints it).
+//!
 //! Secrets ([`Secret`], [`SigningKey`]) never appear in `Debug` output and are wiped from
 //! memory when dropped. Everything written is reproducible: Ed25519 signatures are
 //! deterministic, and no output holds a clock time or a host path. This crate never prints.
@@ -33,15 +42,27 @@ pub enum Error {
     #[error("wrong password for the secret key")]
     WrongPassword,
     /// The system's random number generator failed.
-    #[error("no random numbers: {0}")]
-    Random(String),
+    #[error("the system's random number generator failed")]
+    Random(#[source] getrandom::Error),
     /// A comment holds a line break.
     #[error("a signature comment cannot hold a line break")]
     Comment,
     /// The data to sign could not be read.
     #[error("could not read the data to sign")]
     ReadData(#[source] std::io::Error),
-    /// A DSSE envelope is malformed or its signature does not verify.
-    #[error("provenance envelope: {0}")]
-    Envelope(String),
+    /// A DSSE envelope's payload is not base64.
+    #[error("provenance envelope: the payload is not base64")]
+    EnvelopePayload,
+    /// A DSSE envelope has no signature by the key.
+    #[error("provenance envelope: no signature by key {key_id}")]
+    EnvelopeUnsigned {
+        /// The key's id, as minisign prints it.
+        key_id: String,
+    },
+    /// A DSSE envelope's signature is not 64 bytes of base64.
+    #[error("provenance envelope: the signature is not 64 bytes of base64")]
+    EnvelopeSignatureMalformed,
+    /// A DSSE envelope's signature does not match its payload.
+    #[error("provenance envelope: the signature does not match the payload")]
+    EnvelopeBadSignature,
 }

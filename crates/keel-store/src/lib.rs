@@ -24,9 +24,9 @@ use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+pub use keel_schema::store::{Expiry, STORE_CUSTOM_KEY, StoreTarget};
 use keel_schema::{ArtifactKind, MANIFEST_FILE_NAME, Manifest};
 use keel_sign::SigningKey;
-use serde_json::json;
 use tough::editor::RepositoryEditor;
 use tough::editor::signed::{PathExists, SignedRole};
 use tough::key_source::KeySource;
@@ -37,34 +37,6 @@ use tough::sign::Sign;
 pub const METADATA_DIR: &str = "metadata";
 /// The folder of a store's target files.
 pub const TARGETS_DIR: &str = "targets";
-/// The key of keel's section in a target's `custom` metadata.
-pub const CUSTOM_KEY: &str = "keel";
-
-/// How long each role's metadata stays valid after it is signed, in days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expiry {
-    /// The root role (rarely re-signed).
-    pub root_days: u32,
-    /// The targets role (re-signed at every publish).
-    pub targets_days: u32,
-    /// The snapshot role.
-    pub snapshot_days: u32,
-    /// The timestamp role: the shortest, so that a frozen store is noticed soon; keep it
-    /// fresh with `keel store refresh` on a schedule.
-    pub timestamp_days: u32,
-}
-
-impl Default for Expiry {
-    fn default() -> Self {
-        Expiry {
-            root_days: 365,
-            targets_days: 90,
-            snapshot_days: 30,
-            timestamp_days: 7,
-        }
-    }
-}
-
 /// Why a store could not be written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -106,6 +78,14 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// The manifest does not say an archive's app, target or format.
+    #[error("the manifest in {} does not say the app, target and format of {file}", dir.display())]
+    Incomplete {
+        /// The release folder.
+        dir: PathBuf,
+        /// The archive.
+        file: String,
+    },
     /// The release has no archives to publish.
     #[error("the release in {} has no archives", dir.display())]
     NoArchives {
@@ -129,6 +109,16 @@ impl KeelKey {
     fn new(key: &SigningKey) -> KeelKey {
         KeelKey {
             seed: key.ed25519_seed(),
+        }
+    }
+}
+
+impl From<keel_fs::Error> for Error {
+    fn from(err: keel_fs::Error) -> Error {
+        Error::Io {
+            what: err.op,
+            path: err.path,
+            source: err.source,
         }
     }
 }
@@ -189,8 +179,21 @@ fn days_from(now: jiff::Timestamp, days: u32) -> jiff::Timestamp {
         .unwrap_or(whole)
 }
 
-fn dir_url(dir: &Path) -> url::Url {
-    url::Url::from_directory_path(dir).expect("store paths are absolute")
+/// The `file://` URL of a folder; a relative path is taken from the current folder.
+fn dir_url(dir: &Path) -> Result<url::Url, Error> {
+    let absolute = std::path::absolute(dir).map_err(|source| Error::Io {
+        what: "find",
+        path: dir.to_owned(),
+        source,
+    })?;
+    url::Url::from_directory_path(&absolute).map_err(|()| Error::Io {
+        what: "make a URL of",
+        path: absolute.clone(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path cannot be a file URL",
+        ),
+    })
 }
 
 /// What [`publish`] did.
@@ -268,12 +271,11 @@ async fn create_root(
         .write(&metadata, true)
         .await
         .map_err(tuf_err("write the root of", store))?;
-    let versioned = metadata.join("1.root.json");
-    fs_err::copy(&versioned, metadata.join("root.json")).map_err(|source| Error::Io {
-        what: "copy",
-        path: versioned,
-        source,
-    })?;
+    keel_fs::copy_atomic(
+        &metadata.join("1.root.json"),
+        &metadata.join("root.json"),
+        None,
+    )?;
     Ok(())
 }
 
@@ -293,12 +295,15 @@ async fn load_editor(store: &Path) -> Result<(RepositoryEditor, u64), Error> {
         source,
     })?;
     // Editing must work on an expired store too: refreshing one is how it is revived.
-    let repo =
-        tough::RepositoryLoader::new(&root, dir_url(&metadata), dir_url(&store.join(TARGETS_DIR)))
-            .expiration_enforcement(tough::ExpirationEnforcement::Unsafe)
-            .load()
-            .await
-            .map_err(tuf_err("load", store))?;
+    let repo = tough::RepositoryLoader::new(
+        &root,
+        dir_url(&metadata)?,
+        dir_url(&store.join(TARGETS_DIR))?,
+    )
+    .expiration_enforcement(tough::ExpirationEnforcement::Unsafe)
+    .load()
+    .await
+    .map_err(tuf_err("load", store))?;
     let next = [
         repo.targets().signed.version.get(),
         repo.snapshot().signed.version.get(),
@@ -337,24 +342,24 @@ fn set_versions(
 /// Checks that `key` may sign the store's targets, snapshot and timestamp.
 fn check_key(store: &Path, key: &SigningKey) -> Result<(), Error> {
     let root_path = store.join(METADATA_DIR).join("root.json");
-    let text = fs_err::read_to_string(&root_path).map_err(|source| Error::Io {
+    let text = fs_err::read(&root_path).map_err(|source| Error::Io {
         what: "read",
         path: root_path.clone(),
         source,
     })?;
-    let root: serde_json::Value =
-        serde_json::from_str(&text).map_err(tuf_err("read the root of", store))?;
-    let public = hex_string(key.public_key().ed25519().as_bytes());
-    let trusted = root["signed"]["keys"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .any(|(id, k)| {
-            k["keyval"]["public"] == public.as_str()
-                && root["signed"]["roles"]["targets"]["keyids"]
-                    .as_array()
-                    .is_some_and(|ids| ids.iter().any(|i| i == id.as_str()))
-        });
+    let root: tough::schema::Signed<Root> =
+        serde_json::from_slice(&text).map_err(tuf_err("read the root of", store))?;
+    let public = key.public_key().ed25519().as_bytes().to_vec();
+    let targets_keys = root
+        .signed
+        .roles
+        .get(&RoleType::Targets)
+        .map(|role| role.keyids.as_slice())
+        .unwrap_or_default();
+    let trusted = root.signed.keys.iter().any(|(id, k)| {
+        matches!(k, tough::schema::key::Key::Ed25519 { keyval, .. } if *keyval.public == *public.as_slice())
+            && targets_keys.contains(id)
+    });
     if trusted {
         Ok(())
     } else {
@@ -364,8 +369,25 @@ fn check_key(store: &Path, key: &SigningKey) -> Result<(), Error> {
     }
 }
 
-fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// What the store says about an archive of the release: its app, version, target, format,
+/// executables and hooks. `None` when the manifest does not say all of it.
+fn store_target(
+    manifest: &Manifest,
+    artifact: &keel_schema::Artifact,
+    channel: &str,
+) -> Option<StoreTarget> {
+    let app = artifact.app.as_deref()?;
+    let app_info = manifest.apps.get(app)?;
+    Some(StoreTarget {
+        app: app.to_owned(),
+        version: app_info.version.clone(),
+        target: artifact.target.clone()?,
+        channel: channel.to_owned(),
+        format: artifact.format?,
+        executables: artifact.executables.clone(),
+        hooks: app_info.update.clone(),
+        commit: manifest.source.commit.clone(),
+    })
 }
 
 /// Adds the release in `release_dir` to the store at `store` (created with its root on first
@@ -421,24 +443,18 @@ pub fn publish(
             let mut target = Target::from_path(&path)
                 .await
                 .map_err(tuf_err("hash a release file for", store))?;
-            let sha = hex_string(&target.hashes.sha256);
+            let sha = hex::encode(&*target.hashes.sha256);
             if target.length != artifact.size || sha != artifact.sha256 {
                 return Err(Error::Mismatch { path });
             }
-            let app = artifact.app.as_deref().unwrap_or_default();
-            let app_info = manifest.apps.get(app);
+            let described =
+                store_target(&manifest, artifact, channel).ok_or_else(|| Error::Incomplete {
+                    dir: release_dir.to_owned(),
+                    file: (*name).clone(),
+                })?;
             target.custom.insert(
-                CUSTOM_KEY.to_owned(),
-                json!({
-                    "app": app,
-                    "version": app_info.map(|a| a.version.as_str()),
-                    "target": artifact.target,
-                    "channel": channel,
-                    "format": artifact.format,
-                    "executables": artifact.executables,
-                    "hooks": app_info.and_then(|a| a.update.as_ref()),
-                    "commit": manifest.source.commit,
-                }),
+                STORE_CUSTOM_KEY.to_owned(),
+                serde_json::to_value(&described).map_err(tuf_err("describe a target of", store))?,
             );
             editor
                 .add_target(name.as_str(), target)
@@ -498,11 +514,7 @@ fn copy_latest_root(store: &Path) -> Result<(), Error> {
         .max();
     if let Some(version) = latest {
         let from = metadata.join(format!("{version}.root.json"));
-        fs_err::copy(&from, metadata.join("root.json")).map_err(|source| Error::Io {
-            what: "copy",
-            path: from,
-            source,
-        })?;
+        keel_fs::copy_atomic(&from, &metadata.join("root.json"), None)?;
     }
     Ok(())
 }

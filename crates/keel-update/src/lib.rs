@@ -22,12 +22,19 @@
 //! the app is always either its old version with its old data or its new version with its
 //! migrated data. An [`AppLock`] keeps two transactions on one app from running at once.
 //!
-//! This crate is what apps embed to update themselves: it depends only on keel's schema and
-//! checksum crates and on SQLite, and never prints; progress goes to an [`UpdateReporter`].
+//! The release to install is chosen by [`select::select`] (channel, target, pre-release
+//! policy, "newer than installed"), the one decision `keel`, the store client and embedding
+//! apps share. [`store::Store`] fetches and verifies a store's TUF metadata and downloads;
+//! its failures carry a [`store::StoreFailure`] and a hint ([`Error::hint`]).
+//!
+//! This crate is what apps embed to update themselves. It depends on keel's schema, checksum,
+//! file and archive-extraction crates, on SQLite, and, for the store client, on `tough` (TUF)
+//! with its HTTP stack; it never prints: progress goes to an [`UpdateReporter`].
 
 #![deny(missing_docs)]
 
-mod fsx;
+mod doctor;
+pub mod select;
 mod sqlite;
 pub mod store;
 
@@ -35,9 +42,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use keel_schema::receipt::{RECEIPT_SCHEMA_VERSION, Receipt, UpdateHooks};
+use keel_fs::{copy_atomic, create_dir, remove_dir, write_atomic};
+use keel_schema::TargetTriple;
+use keel_schema::receipt::{Hook, MissingDatabase, RECEIPT_SCHEMA_VERSION, Receipt, UpdateHooks};
 use serde::{Deserialize, Serialize};
 
+pub use doctor::DoctorCheck;
 pub use sqlite::integrity_check;
 
 /// Snapshots the SQLite database at `db` into `dest` with the online backup API, flushed to
@@ -50,10 +60,13 @@ pub fn snapshot_database(db: &Path, dest: &Path) -> Result<bool, Error> {
 /// Replaces `to` with a copy of `from` as an update swaps a binary: a copy beside it, flushed,
 /// renamed over it, the folder flushed. `to` is never absent; returns the copy's sha256.
 pub fn replace_file(from: &Path, to: &Path) -> Result<String, Error> {
-    copy_atomic(from, to, Some(0o755))
+    Ok(copy_atomic(from, to, Some(0o755))?.to_hex())
 }
 
-use fsx::{copy_atomic, create_dir, io_err, remove_dir, write_atomic};
+pub(crate) fn io_err(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::Io { what, path, source }
+}
 
 /// Why an install, update, rollback or recovery failed.
 #[derive(Debug, thiserror::Error)]
@@ -124,8 +137,8 @@ pub enum Error {
     /// A hook failed; the update was rolled back.
     #[error("the new version's {hook} hook failed ({status}); rolled back to {restored}\n{output}")]
     HookFailed {
-        /// `migrate` or `check`.
-        hook: &'static str,
+        /// The hook.
+        hook: Hook,
         /// How it exited.
         status: String,
         /// What it printed.
@@ -133,21 +146,34 @@ pub enum Error {
         /// The version restored.
         restored: String,
     },
-    /// A hook could not be started, or names a database that is not recorded.
-    #[error("cannot run the {hook} hook: {detail}")]
-    Hook {
-        /// `migrate` or `check`.
-        hook: &'static str,
-        /// What went wrong.
-        detail: String,
+    /// A hook could not be started.
+    #[error("cannot run the {hook} hook: {}", binary.display())]
+    HookStart {
+        /// The hook.
+        hook: Hook,
+        /// The binary it runs.
+        binary: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A hook names a database the install does not record.
+    #[error("cannot run the {hook} hook")]
+    HookDatabase {
+        /// The hook.
+        hook: Hook,
+        /// The cause.
+        #[source]
+        source: MissingDatabase,
     },
     /// A file keel wrote is unreadable.
-    #[error("{} is damaged: {detail}", path.display())]
+    #[error("{} is damaged", path.display())]
     BadState {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        detail: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The release has no binaries.
     #[error("the release has no binaries")]
@@ -159,23 +185,40 @@ pub enum Error {
         what: &'static str,
         /// The store's URL, without credentials.
         url: String,
+        /// What went wrong, for matching and hints.
+        failure: store::StoreFailure,
         /// The cause, from the TUF client.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A store URL is malformed.
-    #[error("`{url}` is not a store URL: {detail}")]
+    #[error("`{url}` is not a store URL")]
     BadUrl {
         /// The URL, without credentials.
         url: String,
         /// What is wrong.
-        detail: String,
+        #[source]
+        source: url::ParseError,
     },
-    /// The store has no release that fits.
-    #[error("{detail}")]
-    NoRelease {
-        /// What was looked for.
-        detail: String,
+    /// The store's metadata does not list a file.
+    #[error("the store lists no {name}")]
+    NotInStore {
+        /// The target name asked for.
+        name: String,
+    },
+    /// A downloaded archive lacks an executable its metadata names.
+    #[error("the archive {archive} has no {executable}")]
+    MissingExecutable {
+        /// The archive.
+        archive: String,
+        /// The executable's path inside it.
+        executable: String,
+    },
+    /// No trusted root is known for an install's store.
+    #[error("no trusted root is known for the store of `{app}`")]
+    NoTrustedRoot {
+        /// The app.
+        app: String,
     },
     /// A downloaded archive could not be unpacked.
     #[error("could not unpack {}", path.display())]
@@ -188,7 +231,32 @@ pub enum Error {
     },
 }
 
+impl From<keel_fs::Error> for Error {
+    fn from(err: keel_fs::Error) -> Error {
+        Error::Io {
+            what: err.op,
+            path: err.path,
+            source: err.source,
+        }
+    }
+}
+
 impl Error {
+    /// What the operator can do about it, when keel knows.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Store { failure, .. } => failure.hint(),
+            Error::Busy { .. } => Some("wait for the other keel process to finish"),
+            Error::DatabaseLocked { .. } => {
+                Some("stop the program using the database, then update again; nothing was changed")
+            }
+            Error::NoTrustedRoot { .. } => {
+                Some("give the store's root.json (the file its maintainer published)")
+            }
+            _ => None,
+        }
+    }
+
     /// The error and each of its causes, joined by `: `, for an app to show on one line.
     pub fn with_causes(&self) -> String {
         let mut text = self.to_string();
@@ -243,7 +311,7 @@ pub struct NewRelease {
     /// The version.
     pub version: String,
     /// The target triple.
-    pub target: String,
+    pub target: TargetTriple,
     /// Each binary's file name and where its verified file is.
     pub binaries: BTreeMap<String, PathBuf>,
     /// The release's hooks.
@@ -386,6 +454,50 @@ impl AppHome {
         read_json(&self.receipt_path())
     }
 
+    /// The app's name.
+    pub fn app(&self) -> &str {
+        &self.app
+    }
+
+    fn install_root_path(&self) -> PathBuf {
+        self.dir.join("root.json")
+    }
+
+    /// Keeps the root of trust an install was made with, for later updates.
+    pub fn save_install_root(&self, root: &[u8]) -> Result<(), Error> {
+        create_dir(&self.dir)?;
+        Ok(write_atomic(&self.install_root_path(), root, None)?)
+    }
+
+    /// The root to verify the store with: the newest one the client trusts (the store may
+    /// have rotated its keys since), else `given`, else the one saved at install.
+    pub fn trusted_root(&self, given: Option<&[u8]>) -> Result<Vec<u8>, Error> {
+        if let Some(newest) = store::Store::trusted_root(&self.trusted_dir()) {
+            return Ok(newest);
+        }
+        if let Some(given) = given {
+            return Ok(given.to_vec());
+        }
+        match fs_err::read(self.install_root_path()) {
+            Ok(root) => Ok(root),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(Error::NoTrustedRoot {
+                app: self.app.clone(),
+            }),
+            Err(err) => Err(io_err(&self.install_root_path(), "read")(err)),
+        }
+    }
+
+    /// Opens the install's store at `url`, verified from [`AppHome::trusted_root`].
+    pub fn open_store(
+        &self,
+        url: &str,
+        given_root: Option<&[u8]>,
+        options: &store::ClientOptions,
+    ) -> Result<store::Store, Error> {
+        let root = self.trusted_root(given_root)?;
+        store::Store::open(url, &root, &self.trusted_dir(), options)
+    }
+
     /// Whether a transaction was interrupted and awaits [`AppHome::recover`].
     pub fn pending(&self) -> bool {
         self.journal_path().exists()
@@ -393,12 +505,12 @@ impl AppHome {
 
     fn write_journal(&self, journal: &Journal) -> Result<(), Error> {
         let text = serde_json::to_vec_pretty(journal).expect("a journal is plain JSON data");
-        write_atomic(&self.journal_path(), &text, None)
+        Ok(write_atomic(&self.journal_path(), &text, None)?)
     }
 
     fn write_receipt(&self, receipt: &Receipt) -> Result<(), Error> {
         let text = serde_json::to_vec_pretty(receipt).expect("a receipt is plain JSON data");
-        write_atomic(&self.receipt_path(), &text, None)
+        Ok(write_atomic(&self.receipt_path(), &text, None)?)
     }
 
     /// Installs a first version: copies its binaries into `bin_dir` and writes the receipt.
@@ -466,19 +578,21 @@ impl AppHome {
         let name = executable
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::BadState {
-                path: executable.to_owned(),
-                detail: "not a file".into(),
+            .ok_or_else(|| {
+                io_err(executable, "adopt")(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a file",
+                ))
             })?;
         let bin_dir = executable.parent().unwrap_or(Path::new("."));
         let dir = self.version_dir(version);
         create_dir(&dir)?;
-        let digest = copy_atomic(executable, &dir.join(&name), Some(0o755))?;
+        let digest = copy_atomic(executable, &dir.join(&name), Some(0o755))?.to_hex();
         let receipt = Receipt {
             schema_version: RECEIPT_SCHEMA_VERSION,
             app: self.app.clone(),
             version: version.to_owned(),
-            target: store::host_triple(),
+            target: TargetTriple::host(),
             store_url,
             channel: None,
             bin_dir: bin_dir.display().to_string(),
@@ -508,7 +622,7 @@ impl AppHome {
         let mut binaries = BTreeMap::new();
         for (name, source) in &release.binaries {
             let digest = copy_atomic(source, &dir.join(name), Some(0o755))?;
-            binaries.insert(name.clone(), digest);
+            binaries.insert(name.clone(), digest.to_hex());
         }
         Ok(binaries)
     }
@@ -601,15 +715,15 @@ impl AppHome {
         crash_point("swapped");
 
         for (hook, phase, step) in [
-            ("migrate", Phase::Migrated, Step::Migrate),
-            ("check", Phase::Checked, Step::Check),
+            (Hook::Migrate, Phase::Migrated, Step::Migrate),
+            (Hook::Check, Phase::Checked, Step::Check),
         ] {
             reporter.step(&step);
             if let Err(err) = self.run_hook(hook, &mut journal) {
                 self.undo(&journal, reporter)?;
                 return Err(err);
             }
-            crash_point(hook);
+            crash_point(hook.as_str());
             journal.phase = phase;
             self.write_journal(&journal)?;
             crash_point(match phase {
@@ -624,39 +738,37 @@ impl AppHome {
     /// Runs a hook of the journal's new receipt with its main binary, in a process group of
     /// its own that the journal records, so that recovery can stop a hook left running by a
     /// killed updater. A failure carries the hook's output.
-    fn run_hook(&self, hook: &'static str, journal: &mut Journal) -> Result<(), Error> {
+    fn run_hook(&self, hook: Hook, journal: &mut Journal) -> Result<(), Error> {
         let receipt = &journal.after;
-        let args = match hook {
-            "migrate" => &receipt.hooks.migrate,
-            _ => &receipt.hooks.check,
-        };
-        let Some(args) = args else {
+        let Some(args) = receipt.hooks.command(hook) else {
             return Ok(());
         };
-        let args = UpdateHooks::expand(args, &receipt.databases).map_err(|err| Error::Hook {
-            hook,
-            detail: err.to_string(),
-        })?;
+        let args = UpdateHooks::expand(args, &receipt.databases)
+            .map_err(|source| Error::HookDatabase { hook, source })?;
         let binary = Path::new(&receipt.bin_dir).join(main_binary(receipt));
         let mut command = Command::new(&binary);
         command
             .args(&args)
-            .env(HOOK_ENV, hook)
+            .env(HOOK_ENV, hook.as_str())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command.spawn().map_err(|err| Error::Hook {
+        let child = command.spawn().map_err(|source| Error::HookStart {
             hook,
-            detail: format!("{}: {err}", binary.display()),
+            binary: binary.clone(),
+            source,
         })?;
         journal.hook_group = Some(child.id());
         self.write_journal(journal)?;
-        let output = child.wait_with_output().map_err(|err| Error::Hook {
-            hook,
-            detail: format!("{}: {err}", binary.display()),
-        })?;
+        let output = child
+            .wait_with_output()
+            .map_err(|source| Error::HookStart {
+                hook,
+                binary: binary.clone(),
+                source,
+            })?;
         journal.hook_group = None;
         if output.status.success() {
             return Ok(());
@@ -708,7 +820,7 @@ impl AppHome {
     fn forget_journal(&self) -> Result<(), Error> {
         let path = self.journal_path();
         match fs_err::remove_file(&path) {
-            Ok(()) => fsx::sync_dir(&self.dir),
+            Ok(()) => Ok(keel_fs::sync_dir(&self.dir)?),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(err) => Err(io_err(&path, "remove")(err)),
         }
@@ -776,7 +888,7 @@ impl AppHome {
                     .map(|(digest, _)| (name, digest.to_hex()))
                     .map_err(|err| Error::BadState {
                         path: e.path(),
-                        detail: err.to_string(),
+                        source: Box::new(err),
                     })
             })
             .collect::<Result<BTreeMap<_, _>, _>>()?;
@@ -863,7 +975,7 @@ impl AppHome {
 }
 
 /// The environment variable set for a hook's process: `migrate` or `check`.
-pub const HOOK_ENV: &str = "KEEL_UPDATE_HOOK";
+pub const HOOK_ENV: &str = keel_schema::env::KEEL_UPDATE_HOOK;
 
 /// For apps that embed this crate, first thing at start-up: finishes or undoes an update of
 /// `app` that a crash interrupted. Does nothing when this process is itself an update's hook
@@ -926,7 +1038,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, E
             .map(Some)
             .map_err(|err| Error::BadState {
                 path: path.to_owned(),
-                detail: err.to_string(),
+                source: Box::new(err),
             }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(io_err(path, "read")(err)),

@@ -9,7 +9,8 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::Error;
-use crate::fsx::{io_err, sync_dir};
+use crate::io_err;
+use keel_fs::sync_dir;
 
 /// How long to wait for another program's lock before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -87,7 +88,7 @@ pub(crate) fn restore(from: Option<&Path>, db: &Path) -> Result<(), Error> {
             }
         }
         return match db.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+            Some(dir) if !dir.as_os_str().is_empty() => Ok(sync_dir(dir)?),
             _ => Ok(()),
         };
     };

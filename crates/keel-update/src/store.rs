@@ -4,23 +4,23 @@
 //! Verification is `tough`'s (a maintained TUF client): signatures and thresholds, expiry,
 //! rollback to older metadata (the trusted metadata is kept in the app's home), and each
 //! download's length and sha256. keel adds transport limits: connect and overall timeouts,
-//! and metadata size caps.
+//! and metadata size caps. Every failure is classified ([`StoreFailure`]) inside this module
+//! from `tough`'s typed errors, so callers match on what went wrong, never on a message.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::StreamExt;
+use keel_schema::store::{STORE_CUSTOM_KEY, StoreTarget};
+use keel_schema::{ArchiveFormat, TargetTriple};
 pub use semver::Version;
-
-use keel_schema::ArchiveFormat;
-use keel_schema::receipt::UpdateHooks;
 use tough::{FilesystemTransport, HttpTransportBuilder, Transport, TransportError};
 
-use crate::Error;
+use keel_schema::receipt::UpdateHooks;
 
-/// The key of keel's section in a target's `custom` metadata.
-const CUSTOM_KEY: &str = "keel";
+use crate::Error;
+use crate::select::{Request, Selection};
 
 /// One release file an app can be installed from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +30,9 @@ pub struct Available {
     /// The app.
     pub app: String,
     /// The version.
-    pub version: semver::Version,
+    pub version: Version,
     /// The target triple.
-    pub target: String,
+    pub target: TargetTriple,
     /// The channel it was published to.
     pub channel: String,
     /// The archive's format.
@@ -43,6 +43,23 @@ pub struct Available {
     pub hooks: UpdateHooks,
     /// The archive's length in bytes, as the signed metadata says.
     pub length: u64,
+}
+
+impl Available {
+    /// The release a store target describes; `None` when its version is not semver.
+    pub fn from_store_target(name: &str, length: u64, target: StoreTarget) -> Option<Available> {
+        Some(Available {
+            name: name.to_owned(),
+            version: target.version.parse().ok()?,
+            app: target.app,
+            target: target.target,
+            channel: target.channel,
+            format: target.format,
+            executables: target.executables,
+            hooks: target.hooks.unwrap_or_default(),
+            length,
+        })
+    }
 }
 
 /// How the client talks to a store.
@@ -61,6 +78,138 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(600),
         }
     }
+}
+
+impl ClientOptions {
+    /// The defaults, with the overall timeout from `KEEL_HTTP_TIMEOUT` (seconds) when set.
+    pub fn from_env() -> ClientOptions {
+        let mut options = ClientOptions::default();
+        if let Some(secs) = keel_schema::env::var(keel_schema::env::KEEL_HTTP_TIMEOUT)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            options.timeout = Duration::from_secs(secs);
+            options.connect_timeout = options.connect_timeout.min(options.timeout);
+        }
+        options
+    }
+}
+
+/// What went wrong with a store, as far as the operator can act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreFailure {
+    /// Signed metadata has expired: the store was not refreshed, or is frozen.
+    Expired,
+    /// The store offers metadata older than what this machine already trusts: a replay, a
+    /// rollback or a stale mirror.
+    Rollback,
+    /// Metadata is not signed by enough of the keys the trusted root names.
+    BadSignature,
+    /// The trusted root itself does not verify.
+    UntrustedRoot,
+    /// A download's content does not match the hash in the signed metadata.
+    HashMismatch,
+    /// A download is longer than the signed metadata says.
+    LengthMismatch,
+    /// A metadata file is larger than keel accepts.
+    TooLarge,
+    /// A file the store should serve is not there.
+    NotFound,
+    /// The store did not answer in time.
+    Timeout,
+    /// The store could not be reached, or the connection broke.
+    Network,
+    /// Metadata is not valid TUF metadata.
+    Malformed,
+    /// Anything else.
+    Other,
+}
+
+impl StoreFailure {
+    /// What the operator can do about it.
+    pub fn hint(self) -> Option<&'static str> {
+        Some(match self {
+            StoreFailure::Expired => {
+                "the store's signed metadata has expired: its maintainer must run `keel store refresh`"
+            }
+            StoreFailure::Rollback => {
+                "the store serves metadata older than this machine already trusts (a replay or a stale mirror): nothing was changed"
+            }
+            StoreFailure::BadSignature | StoreFailure::UntrustedRoot => {
+                "the store's metadata is not signed by the keys this install trusts: check the trusted root and the store URL"
+            }
+            StoreFailure::HashMismatch | StoreFailure::LengthMismatch | StoreFailure::TooLarge => {
+                "the store's files do not match its signed metadata: nothing was installed; tell the store's maintainer"
+            }
+            StoreFailure::NotFound => {
+                "the store lacks a file: check the store URL (it holds metadata/ and targets/), or tell its maintainer"
+            }
+            StoreFailure::Timeout => {
+                "the store did not answer in time; check the URL and the network (KEEL_HTTP_TIMEOUT sets the limit in seconds)"
+            }
+            StoreFailure::Network => {
+                "the store could not be reached; check the URL and the network"
+            }
+            StoreFailure::Malformed | StoreFailure::Other => return None,
+        })
+    }
+
+    /// Classifies an error of `tough`'s, raised while `phase` was under way.
+    fn classify(err: &tough::error::Error, phase: Phase) -> StoreFailure {
+        use tough::error::Error as E;
+        match err {
+            E::ExpiredMetadata { .. } => StoreFailure::Expired,
+            E::OlderMetadata { .. }
+            | E::OlderSnapshotInTimestamp { .. }
+            | E::SnapshotRoleRollback { .. }
+            | E::SnapshotRoleMissing { .. }
+            | E::VersionMismatch { .. } => StoreFailure::Rollback,
+            E::VerifyMetadata { .. } | E::VerifyRoleMetadata { .. } => StoreFailure::BadSignature,
+            E::VerifyTrustedMetadata { .. } | E::ParseTrustedMetadata { .. } => {
+                StoreFailure::UntrustedRoot
+            }
+            E::HashMismatch { .. } => StoreFailure::HashMismatch,
+            E::MaxSizeExceeded { .. } if phase == Phase::Download => StoreFailure::LengthMismatch,
+            E::MaxSizeExceeded { .. } | E::MaxUpdatesExceeded { .. } => StoreFailure::TooLarge,
+            E::ParseMetadata { .. } | E::MetaMissing { .. } => StoreFailure::Malformed,
+            E::Transport { source, .. } => classify_transport(source),
+            _ => StoreFailure::Other,
+        }
+    }
+}
+
+/// A transport error: a missing file, a timeout, or another network failure.
+fn classify_transport(err: &TransportError) -> StoreFailure {
+    if err.kind() == tough::TransportErrorKind::FileNotFound {
+        return StoreFailure::NotFound;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = cause {
+        if let Some(http) = current.downcast_ref::<reqwest::Error>() {
+            if http.is_timeout() {
+                return StoreFailure::Timeout;
+            }
+            if http
+                .status()
+                .is_some_and(|s| matches!(s.as_u16(), 403 | 404 | 410))
+            {
+                return StoreFailure::NotFound;
+            }
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return StoreFailure::Timeout;
+        }
+        cause = current.source();
+    }
+    StoreFailure::Network
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Metadata,
+    Download,
 }
 
 /// Removes `user:password@` from a URL before it is shown.
@@ -98,11 +247,16 @@ pub struct Store {
     url: String,
 }
 
-fn store_err(what: &'static str, url: &str) -> impl FnOnce(tough::error::Error) -> Error {
+fn store_err(
+    what: &'static str,
+    url: &str,
+    phase: Phase,
+) -> impl FnOnce(tough::error::Error) -> Error {
     let url = redact(url);
     move |source| Error::Store {
         what,
         url,
+        failure: StoreFailure::classify(&source, phase),
         source: Box::new(source),
     }
 }
@@ -115,9 +269,9 @@ fn join(base: &str, path: &str) -> Result<url::Url, Error> {
     };
     url::Url::parse(&base)
         .and_then(|u| u.join(path))
-        .map_err(|err| Error::BadUrl {
+        .map_err(|source| Error::BadUrl {
             url: redact(&base),
-            detail: err.to_string(),
+            source,
         })
 }
 
@@ -158,7 +312,7 @@ impl Store {
                 path: trusted_dir.to_owned(),
                 source,
             })?;
-        fs_err::create_dir_all(trusted_dir).map_err(crate::fsx::io_err(trusted_dir, "create"))?;
+        keel_fs::create_dir(trusted_dir)?;
         let transport = KeelTransport {
             http: HttpTransportBuilder::new()
                 .timeout(options.timeout)
@@ -181,7 +335,8 @@ impl Store {
                 .expiration_enforcement(tough::ExpirationEnforcement::Safe)
                 .load(),
         );
-        let repository = repository.map_err(store_err("verify the metadata of", url))?;
+        let repository =
+            repository.map_err(store_err("verify the metadata of", url, Phase::Metadata))?;
         Ok(Store {
             runtime,
             repository,
@@ -189,56 +344,44 @@ impl Store {
         })
     }
 
-    /// The releases of `app` for `target` on `channel`, oldest first.
-    pub fn releases(&self, app: &str, target: &str, channel: &str) -> Vec<Available> {
+    /// Every release the store describes, oldest first; files without keel's metadata (or
+    /// with a version that is not semver) are left out.
+    pub fn all_releases(&self) -> Vec<Available> {
         let mut found: Vec<Available> = self
             .repository
             .all_targets()
             .filter_map(|(name, info)| {
-                let custom: &HashMap<String, serde_json::Value> = &info.custom;
-                let keel = custom.get(CUSTOM_KEY)?;
-                let field = |key: &str| keel.get(key).and_then(|v| v.as_str());
-                if field("app")? != app
-                    || field("target")? != target
-                    || field("channel")? != channel
-                {
-                    return None;
-                }
-                Some(Available {
-                    name: name.raw().to_owned(),
-                    app: app.to_owned(),
-                    version: field("version")?.parse().ok()?,
-                    target: target.to_owned(),
-                    channel: channel.to_owned(),
-                    format: serde_json::from_value(keel.get("format")?.clone()).ok()?,
-                    executables: serde_json::from_value(keel.get("executables")?.clone()).ok()?,
-                    hooks: keel
-                        .get("hooks")
-                        .and_then(|h| serde_json::from_value(h.clone()).ok())
-                        .unwrap_or_default(),
-                    length: info.length,
-                })
+                let custom = info.custom.get(STORE_CUSTOM_KEY)?;
+                let target: StoreTarget = serde_json::from_value(custom.clone()).ok()?;
+                Available::from_store_target(name.raw(), info.length, target)
             })
             .collect();
-        found.sort_by(|a, b| a.version.cmp(&b.version));
+        found.sort_by(|a, b| a.version.cmp(&b.version).then(a.name.cmp(&b.name)));
         found
+    }
+
+    /// The releases of `app` for `target` on `channel`, oldest first.
+    pub fn releases(&self, app: &str, target: &TargetTriple, channel: &str) -> Vec<Available> {
+        self.all_releases()
+            .into_iter()
+            .filter(|r| r.app == app && &r.target == target && r.channel == channel)
+            .collect()
+    }
+
+    /// The release a request asks for: see [`crate::select`].
+    pub fn select(&self, request: &Request<'_>) -> Selection {
+        crate::select::select(
+            self.releases(request.app, request.target, request.channel),
+            request,
+        )
     }
 
     /// The apps and targets the store has releases of, for messages.
     pub fn catalogue(&self) -> Vec<String> {
         let mut apps: Vec<String> = self
-            .repository
-            .all_targets()
-            .filter_map(|(_, info)| {
-                let keel = info.custom.get(CUSTOM_KEY)?;
-                Some(format!(
-                    "{} {} ({}, {})",
-                    keel.get("app")?.as_str()?,
-                    keel.get("version")?.as_str()?,
-                    keel.get("target")?.as_str()?,
-                    keel.get("channel")?.as_str()?
-                ))
-            })
+            .all_releases()
+            .iter()
+            .map(|r| format!("{} {} ({}, {})", r.app, r.version, r.target, r.channel))
             .collect();
         apps.sort();
         apps
@@ -252,26 +395,29 @@ impl Store {
 
     /// Downloads the target `name` to `dest` (a new file), verified as it streams.
     pub fn download_target(&self, target: &str, dest: &Path) -> Result<(), Error> {
-        let name = tough::TargetName::new(target.to_owned())
-            .map_err(store_err("name a target of", &self.url))?;
+        let name = tough::TargetName::new(target.to_owned()).map_err(store_err(
+            "name a target of",
+            &self.url,
+            Phase::Download,
+        ))?;
         let result = self.runtime.block_on(async {
             let mut stream = self
                 .repository
                 .read_target(&name)
                 .await
-                .map_err(store_err("download from", &self.url))?
-                .ok_or_else(|| Error::NoRelease {
-                    detail: format!("the store lists no {target}"),
+                .map_err(store_err("download from", &self.url, Phase::Download))?
+                .ok_or_else(|| Error::NotInStore {
+                    name: target.to_owned(),
                 })?;
             use std::io::Write;
-            let mut file =
-                fs_err::File::create_new(dest).map_err(crate::fsx::io_err(dest, "create"))?;
+            let io = |what| crate::io_err(dest, what);
+            let mut file = fs_err::File::create_new(dest).map_err(io("create"))?;
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(store_err("download from", &self.url))?;
-                file.write_all(&chunk)
-                    .map_err(crate::fsx::io_err(dest, "write"))?;
+                let chunk =
+                    chunk.map_err(store_err("download from", &self.url, Phase::Download))?;
+                file.write_all(&chunk).map_err(io("write"))?;
             }
-            file.sync_all().map_err(crate::fsx::io_err(dest, "flush"))?;
+            file.sync_all().map_err(io("flush"))?;
             Ok(())
         });
         if result.is_err() {
@@ -293,14 +439,14 @@ pub fn unpack(
     archive: &Path,
     dir: &Path,
     max_bytes: u64,
-) -> Result<std::collections::BTreeMap<String, PathBuf>, Error> {
+) -> Result<BTreeMap<String, PathBuf>, Error> {
     keel_archive::extract(release.format, archive, dir, max_bytes).map_err(|source| {
         Error::Archive {
             path: archive.to_owned(),
             source,
         }
     })?;
-    let mut binaries = std::collections::BTreeMap::new();
+    let mut binaries = BTreeMap::new();
     for executable in &release.executables {
         let path = dir.join(executable);
         let name = Path::new(executable)
@@ -308,8 +454,9 @@ pub fn unpack(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if !path.is_file() || name.is_empty() {
-            return Err(Error::NoRelease {
-                detail: format!("the archive {} has no {executable}", release.name),
+            return Err(Error::MissingExecutable {
+                archive: release.name.clone(),
+                executable: executable.clone(),
             });
         }
         binaries.insert(name, path);
@@ -324,21 +471,6 @@ pub fn unpack(
 const MAX_UNPACKED: u64 = 4 << 30;
 
 impl Store {
-    /// The release to install: `version` when given, else the newest on the channel.
-    pub fn pick(
-        &self,
-        app: &str,
-        target: &str,
-        channel: &str,
-        version: Option<&semver::Version>,
-    ) -> Option<Available> {
-        let releases = self.releases(app, target, channel);
-        match version {
-            Some(wanted) => releases.into_iter().find(|r| &r.version == wanted),
-            None => releases.into_iter().last(),
-        }
-    }
-
     /// Downloads and unpacks `release` into a new folder below `work_dir`, returning the
     /// folder (removed when dropped) and the release ready for [`crate::AppHome::update`].
     pub fn fetch(
@@ -346,7 +478,7 @@ impl Store {
         release: &Available,
         work_dir: &Path,
     ) -> Result<(Fetched, crate::NewRelease), Error> {
-        fs_err::create_dir_all(work_dir).map_err(crate::fsx::io_err(work_dir, "create"))?;
+        keel_fs::create_dir(work_dir)?;
         let dir = Fetched(unique_dir(work_dir)?);
         let archive = dir.0.join(&release.name);
         self.download(release, &archive)?;
@@ -377,35 +509,21 @@ fn unique_dir(parent: &Path) -> Result<PathBuf, Error> {
         match fs_err::create_dir(&dir) {
             Ok(()) => return Ok(dir),
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(err) => return Err(crate::fsx::io_err(&dir, "create")(err)),
+            Err(err) => return Err(crate::io_err(&dir, "create")(err)),
         }
     }
-    Err(Error::BadState {
-        path: parent.to_owned(),
-        detail: "no free folder name for a download".into(),
-    })
-}
-
-/// The triple of the machine this program runs on, as release archives name it.
-pub fn host_triple() -> String {
-    let arch = std::env::consts::ARCH;
-    match std::env::consts::OS {
-        "linux" if cfg!(target_env = "musl") => format!("{arch}-unknown-linux-musl"),
-        "linux" => format!("{arch}-unknown-linux-gnu"),
-        "macos" => format!("{arch}-apple-darwin"),
-        "windows" => format!("{arch}-pc-windows-msvc"),
-        os => format!("{arch}-unknown-{os}"),
-    }
+    Err(crate::io_err(parent, "create a download folder in")(
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "no free folder name for a download",
+        ),
+    ))
 }
 
 /// `$KEEL_HOME`, else `$XDG_STATE_HOME/keel`, else `~/.local/state/keel`.
 pub fn keel_home() -> Option<PathBuf> {
-    let var = |key| {
-        std::env::var_os(key)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    var("KEEL_HOME")
-        .or_else(|| var("XDG_STATE_HOME").map(|s| s.join("keel")))
-        .or_else(|| var("HOME").map(|h| h.join(".local/state/keel")))
+    use keel_schema::env::{KEEL_HOME, path};
+    path(KEEL_HOME)
+        .or_else(|| path("XDG_STATE_HOME").map(|s| s.join("keel")))
+        .or_else(|| path("HOME").map(|h| h.join(".local/state/keel")))
 }

@@ -86,11 +86,15 @@ windows-archive = "zip"
 include = []
 "#;
 
-/// The `[profile.dist]` that `keel init` writes: the profile `keel build` uses.
-pub const INIT_PROFILE: &str = r#"[profile.dist]
-# The profile `keel build` uses for release binaries: smaller and faster than `release`.
-inherits = "release"
-lto = "thin"
-codegen-units = 1
-strip = "symbols"
-"#;
+/// The `[profile.dist]` that `keel init` writes: the profile `keel build` uses, with the
+/// settings keel uses when a workspace defines none ([`keel_schema::DIST_PROFILE_SETTINGS`]).
+pub fn init_profile() -> String {
+    let mut text = format!(
+        "[profile.{}]\n# The profile `keel build` uses for release binaries: smaller and faster than `release`.\n",
+        keel_schema::DIST_PROFILE
+    );
+    for (key, value) in keel_schema::DIST_PROFILE_SETTINGS {
+        text.push_str(&format!("{key} = {value}\n"));
+    }
+    text
+}

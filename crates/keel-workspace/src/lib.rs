@@ -18,11 +18,9 @@ mod git;
 
 use std::path::{Component, Path, PathBuf};
 
-pub use config::{INIT_CONFIG, INIT_PROFILE, PackageConfig, WorkspaceConfig};
+pub use config::{INIT_CONFIG, PackageConfig, WorkspaceConfig, init_profile};
 pub use git::{GitInfo, git_info};
-
-/// The name of the Cargo profile keel builds with.
-pub const DIST_PROFILE: &str = "dist";
+use keel_schema::DIST_PROFILE;
 
 /// A Cargo workspace, with its keel configuration.
 #[derive(Debug, Clone)]
@@ -131,6 +129,19 @@ pub enum Error {
         entry: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A folder named by an `include` entry could not be walked.
+    #[error("`include` entry `{entry}` in {table} of {}: could not read the folder", manifest_path.display())]
+    IncludeWalk {
+        /// The table holding it.
+        table: String,
+        /// The manifest holding it.
+        manifest_path: PathBuf,
+        /// The entry as written.
+        entry: String,
+        /// The cause.
+        #[source]
+        source: Box<walkdir::Error>,
     },
     /// A file or folder could not be read.
     #[error("could not read {}", path.display())]
@@ -469,7 +480,12 @@ fn resolve_includes(
             .follow_links(true)
             .sort_by_file_name()
         {
-            let item = item.map_err(|err| invalid(format!("could not walk the folder: {err}")))?;
+            let item = item.map_err(|source| Error::IncludeWalk {
+                table: table.to_owned(),
+                manifest_path: manifest_path.to_owned(),
+                entry: entry.clone(),
+                source: Box::new(source),
+            })?;
             if !item.file_type().is_file() {
                 continue;
             }
@@ -485,8 +501,11 @@ fn resolve_includes(
                     })?,
                 );
             }
-            let metadata = item.metadata().map_err(|err| {
-                invalid(format!("could not read {}: {err}", item.path().display()))
+            let metadata = item.metadata().map_err(|source| Error::IncludeWalk {
+                table: table.to_owned(),
+                manifest_path: manifest_path.to_owned(),
+                entry: entry.clone(),
+                source: Box::new(source),
             })?;
             files.push(IncludedFile {
                 archive_path: archive_path.join("/"),
@@ -522,7 +541,7 @@ pub struct InitOutcome {
     pub added_profile: bool,
 }
 
-/// Adds [`INIT_CONFIG`] and [`INIT_PROFILE`] to a root `Cargo.toml`, each only when absent, and
+/// Adds [`INIT_CONFIG`] and [`init_profile`] to a root `Cargo.toml`, each only when absent, and
 /// keeps everything else (formatting and comments included) as it was.
 pub fn init_manifest(text: &str, path: &Path) -> Result<InitOutcome, Error> {
     let toml_err = |source| Error::Toml {
@@ -551,7 +570,7 @@ pub fn init_manifest(text: &str, path: &Path) -> Result<InitOutcome, Error> {
     let mut added_profile = false;
     let profile = implicit_table(doc.as_table_mut(), "profile", path)?;
     if !profile.contains_key(DIST_PROFILE) {
-        let config = template(INIT_PROFILE);
+        let config = template(&init_profile());
         profile.insert(DIST_PROFILE, config["profile"][DIST_PROFILE].clone());
         added_profile = true;
         let next = last_position(doc.as_table()) + 1;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use keel_schema::store::Expiry;
 
 /// keel: reproducible, checksummed releases of Rust programs.
 ///
@@ -148,10 +149,6 @@ pub struct PlanArgs {
     /// Cargo.toml. Default: GITHUB_REF_NAME when GitHub Actions runs for a tag
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
-
-    /// Whether the release is signed (set from the key, not the command line).
-    #[arg(skip)]
-    pub sign: bool,
 }
 
 #[derive(Debug, Args)]
@@ -161,7 +158,7 @@ pub struct BuildArgs {
 
     /// How to build: `cargo`, or `fake` to write placeholder binaries without compiling
     /// (for trying out a pipeline for targets this machine cannot build)
-    #[arg(long, value_enum, default_value_t = BuilderKind::Cargo, env = "KEEL_BUILDER")]
+    #[arg(long, value_enum, default_value_t = BuilderKind::Cargo, env = keel_schema::env::KEEL_BUILDER)]
     pub builder: BuilderKind,
 }
 
@@ -277,19 +274,19 @@ pub struct PublishArgs {
 #[derive(Debug, Args)]
 pub struct ExpiryArgs {
     /// Days the timestamp metadata stays valid
-    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    #[arg(long, value_name = "DAYS", default_value_t = Expiry::DEFAULT.timestamp_days)]
     pub timestamp_days: u32,
 
     /// Days the snapshot metadata stays valid
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    #[arg(long, value_name = "DAYS", default_value_t = Expiry::DEFAULT.snapshot_days)]
     pub snapshot_days: u32,
 
     /// Days the targets metadata stays valid
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = Expiry::DEFAULT.targets_days)]
     pub targets_days: u32,
 
     /// Days a new root stays valid
-    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    #[arg(long, value_name = "DAYS", default_value_t = Expiry::DEFAULT.root_days)]
     pub root_days: u32,
 }
 

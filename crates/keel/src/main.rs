@@ -1,13 +1,14 @@
-//! The `keel` command: clap arguments and the commands that connect keel's crates.
+//! The `keel` command: clap arguments, prompts and rendering. What a command does lives in the
+//! libraries (`keel-release` for releases, `keel-store` for stores, `keel-update` for
+//! installs); this crate turns arguments into their calls and their results into text or JSON.
 //!
 //! Libraries never print; this binary owns stdout (results: text, or JSON with `--format
 //! json`) and stderr (progress, warnings and errors). Errors print as one `error:` line with
 //! their causes, any long output of a failed tool below it, and a `hint:` where one helps.
 //! Exit codes: 0 success, 1 failure, 2 usage error.
 
-mod artifacts;
 mod cli;
-mod merge;
+mod hints;
 mod operate;
 mod progress;
 mod release;
@@ -22,16 +23,11 @@ use clap::Parser;
 
 use cli::{Cli, Command, Format, GlobalArgs};
 
-/// An error type that knows what the user can do about it.
-pub trait Hint {
-    fn hint(&self) -> Option<String>;
-}
-
 /// An error raised by the binary itself, with its hint.
 #[derive(Debug)]
 pub struct Hinted {
     message: String,
-    hint: String,
+    pub(crate) hint: String,
 }
 
 impl std::fmt::Display for Hinted {
@@ -47,28 +43,6 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
     anyhow::Error::new(Hinted {
         message: message.into(),
         hint: hint.into(),
-    })
-}
-
-fn hint_of(err: &anyhow::Error) -> Option<String> {
-    err.chain().find_map(|cause| {
-        if let Some(h) = cause.downcast_ref::<Hinted>() {
-            Some(h.hint.clone())
-        } else if let Some(e) = cause.downcast_ref::<keel_plan::Error>() {
-            e.hint()
-        } else if let Some(e) = cause.downcast_ref::<keel_build::Error>() {
-            e.hint()
-        } else if let Some(e) = cause.downcast_ref::<keel_workspace::Error>() {
-            e.hint()
-        } else if let Some(e) = cause.downcast_ref::<keel_sign::Error>() {
-            e.hint()
-        } else if let Some(e) = cause.downcast_ref::<keel_verify::Error>() {
-            e.hint()
-        } else if let Some(e) = cause.downcast_ref::<keel_update::Error>() {
-            e.hint()
-        } else {
-            None
-        }
     })
 }
 
@@ -120,7 +94,7 @@ fn report_error(err: &anyhow::Error) {
     for line in details {
         let _ = writeln!(stderr, "{line}");
     }
-    if let Some(hint) = hint_of(err) {
+    if let Some(hint) = hints::hint_of(err) {
         let _ = writeln!(stderr, "hint: {hint}");
     }
 }
@@ -133,17 +107,8 @@ fn run_init(global: &GlobalArgs) -> anyhow::Result<()> {
     let text = fs_err::read_to_string(path)?;
     let outcome = keel_workspace::init_manifest(&text, path)?;
     if outcome.added_config || outcome.added_profile {
-        let dir = path.parent().expect("a manifest has a parent directory");
-        let mut temp = tempfile::Builder::new()
-            .prefix(".Cargo.toml.keel-")
-            .tempfile_in(dir)
-            .with_context(|| format!("could not write to {}", dir.display()))?;
-        temp.write_all(outcome.text.as_bytes())?;
-        temp.as_file().sync_all()?;
-        let permissions = fs_err::metadata(path)?.permissions();
-        fs_err::set_permissions(temp.path(), permissions)?;
-        temp.persist(path)
-            .with_context(|| format!("could not replace {}", path.display()))?;
+        let mode = keel_fs::mode_of(path)?;
+        keel_fs::write_atomic(path, outcome.text.as_bytes(), mode)?;
     }
     let shown = workspace.display_path(path);
     match global.format {
@@ -184,7 +149,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => signing::run_keygen(&cli.global, args),
         Command::Sign(args) => signing::run_sign(&cli.global, args),
         Command::Verify(args) => verify::run_verify(&cli.global, args),
-        Command::Merge(args) => merge::run_merge(&cli.global, args),
+        Command::Merge(args) => release::run_merge(&cli.global, args),
         Command::Publish(args) => operate::run_publish(&cli.global, args),
         Command::Store(cli::StoreCommand::Refresh(args)) => operate::run_refresh(&cli.global, args),
         Command::Install(args) => operate::run_install(&cli.global, args),

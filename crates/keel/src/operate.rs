@@ -8,7 +8,10 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use keel_update::store::{Available, ClientOptions, Store, redact};
+use keel_schema::TargetTriple;
+use keel_schema::env::{KEEL_SIGNING_KEY, KEEL_STORE_URL};
+use keel_update::select::{Prereleases, Request, Selection};
+use keel_update::store::{Available, ClientOptions, Store, Version, redact};
 use keel_update::{AppHome, AppLock, Recovery, Step, UpdateReporter};
 
 use crate::cli::{
@@ -30,7 +33,7 @@ fn require_key(path: Option<&Path>) -> anyhow::Result<keel_sign::SigningKey> {
     crate::signing::load_signing_key(path)?.ok_or_else(|| {
         hinted(
             "no signing key",
-            "pass --key FILE (from `keel keygen`), or set KEEL_SIGNING_KEY",
+            format!("pass --key FILE (from `keel keygen`), or set {KEEL_SIGNING_KEY}"),
         )
     })
 }
@@ -39,13 +42,7 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
     let cwd = std::env::current_dir()?;
     let dir = match &args.dir {
         Some(dir) => cwd.join(dir),
-        None => {
-            let manifest = keel_workspace::find_manifest(global.manifest_path.as_deref(), &cwd)?;
-            keel_workspace::Workspace::load(&manifest)?
-                .target_dir
-                .join("keel")
-                .join("dist")
-        }
+        None => keel_release::release_dir_of_workspace(global.manifest_path.as_deref(), &cwd)?,
     };
     let key = require_key(args.sign.sign_key.as_deref())?;
     let root_key = match &args.root_key {
@@ -112,18 +109,6 @@ fn keel_home() -> anyhow::Result<PathBuf> {
     keel_update::store::keel_home().context("cannot tell where keel keeps its state: set KEEL_HOME")
 }
 
-fn client_options() -> ClientOptions {
-    let mut options = ClientOptions::default();
-    if let Some(secs) = std::env::var("KEEL_HTTP_TIMEOUT")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        options.timeout = std::time::Duration::from_secs(secs);
-        options.connect_timeout = options.connect_timeout.min(options.timeout);
-    }
-    options
-}
-
 /// Prints the steps of a transaction on stderr (not with `--quiet`).
 struct StepPrinter {
     quiet: bool,
@@ -169,38 +154,36 @@ fn open_app(app: &str, reporter: &StepPrinter) -> anyhow::Result<(AppHome, AppLo
     Ok((home, lock))
 }
 
-fn pick(
-    store: &Store,
-    app: &str,
-    target: &str,
-    channel: &str,
-    version: Option<&str>,
-) -> anyhow::Result<Available> {
-    let releases = store.releases(app, target, channel);
-    let found = match version {
-        Some(wanted) => {
-            let wanted: semver::Version = wanted
-                .trim_start_matches('v')
-                .parse()
-                .with_context(|| format!("`{wanted}` is not a version"))?;
-            releases.into_iter().find(|r| r.version == wanted)
+/// The release `request` asks for; what is there, in the error, when nothing fits.
+fn select(store: &Store, request: &Request<'_>) -> anyhow::Result<Option<Available>> {
+    match store.select(request) {
+        Selection::Install(release) => Ok(Some(*release)),
+        Selection::UpToDate => Ok(None),
+        Selection::NotFound => {
+            let catalogue = store.catalogue();
+            bail!(hinted(
+                format!(
+                    "the store has no release of {}{} for {} on channel `{}`",
+                    request.app,
+                    request.version.map(|v| format!(" {v}")).unwrap_or_default(),
+                    request.target,
+                    request.channel
+                ),
+                if catalogue.is_empty() {
+                    "the store is empty; `keel publish` adds releases".to_owned()
+                } else {
+                    format!("it has: {}", catalogue.join("; "))
+                },
+            ))
         }
-        None => releases.into_iter().last(),
-    };
-    found.ok_or_else(|| {
-        let catalogue = store.catalogue();
-        hinted(
-            format!(
-                "the store has no release of {app}{} for {target} on channel `{channel}`",
-                version.map(|v| format!(" {v}")).unwrap_or_default()
-            ),
-            if catalogue.is_empty() {
-                "the store is empty; `keel publish` adds releases".to_owned()
-            } else {
-                format!("it has: {}", catalogue.join("; "))
-            },
-        )
-    })
+    }
+}
+
+/// A version given on the command line (`1.2.0` or `v1.2.0`).
+fn parse_version(text: &str) -> anyhow::Result<Version> {
+    text.trim_start_matches('v')
+        .parse()
+        .with_context(|| format!("`{text}` is not a version"))
 }
 
 pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()> {
@@ -220,18 +203,29 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
             "pass the store's root.json with --root",
         )
     })?;
-    let store = Store::open(&args.from, &root, &home.trusted_dir(), &client_options())?;
-    let target = args
-        .target
-        .clone()
-        .unwrap_or_else(keel_update::store::host_triple);
-    let release = pick(
-        &store,
-        &args.app,
-        &target,
-        &args.channel,
-        args.version.as_deref(),
+    let store = Store::open(
+        &args.from,
+        &root,
+        &home.trusted_dir(),
+        &ClientOptions::from_env(),
     )?;
+    let target = match &args.target {
+        Some(target) => TargetTriple::parse(target)?,
+        None => TargetTriple::host(),
+    };
+    let version = args.version.as_deref().map(parse_version).transpose()?;
+    let release = select(
+        &store,
+        &Request {
+            app: &args.app,
+            target: &target,
+            channel: &args.channel,
+            version: version.as_ref(),
+            installed: None,
+            prereleases: Prereleases::for_channel(&args.channel, None),
+        },
+    )?
+    .context("nothing to install")?;
     let (_work, new) = store.fetch(&release, &home.downloads())?;
     let bin_dir = match &args.dir {
         Some(dir) => std::env::current_dir()?.join(dir),
@@ -251,7 +245,7 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
     if args.channel != "stable" {
         receipt.channel = Some(args.channel.clone());
     }
-    fs_err::write(home.dir().join("root.json"), &root)?;
+    home.save_install_root(&root)?;
     crate::report(global, serde_json::to_value(&receipt)?, || {
         format!(
             "Installed {} {} ({}) into {}",
@@ -259,17 +253,6 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
         )
     });
     Ok(())
-}
-
-/// The trusted root for an installed app: the newest the client trusts, else the one given
-/// at install.
-fn trusted_root(home: &AppHome) -> anyhow::Result<Vec<u8>> {
-    Store::trusted_root(&home.trusted_dir())
-        .map(Ok)
-        .unwrap_or_else(|| {
-            fs_err::read(home.dir().join("root.json"))
-                .context("the install's trusted root is missing")
-        })
 }
 
 fn confirm(question: &str) -> anyhow::Result<bool> {
@@ -295,37 +278,35 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
             ),
         )
     })?;
-    let url = std::env::var("KEEL_STORE_URL")
-        .ok()
+    let url = keel_schema::env::var(KEEL_STORE_URL)
         .or_else(|| receipt.store_url.clone())
-        .context("the install records no store; set KEEL_STORE_URL")?;
-    let store = Store::open(
-        &url,
-        &trusted_root(&home)?,
-        &home.trusted_dir(),
-        &client_options(),
-    )?;
+        .with_context(|| format!("the install records no store; set {KEEL_STORE_URL}"))?;
+    let store = home.open_store(&url, None, &ClientOptions::from_env())?;
     let channel = receipt.channel.as_deref().unwrap_or("stable");
-    let release = pick(
-        &store,
-        &receipt.app,
-        &receipt.target,
-        channel,
-        args.to.as_deref(),
-    )?;
-    let current: semver::Version = receipt
+    let current: Version = receipt
         .version
         .parse()
         .context("the receipt's version is not a version")?;
-    let newer = release.version > current;
-    if release.version == current || (args.to.is_none() && !newer) {
+    let wanted = args.to.as_deref().map(parse_version).transpose()?;
+    let release = select(
+        &store,
+        &Request {
+            app: &receipt.app,
+            target: &receipt.target,
+            channel,
+            version: wanted.as_ref(),
+            installed: Some(&current),
+            prereleases: Prereleases::for_channel(channel, Some(&current)),
+        },
+    )?;
+    let Some(release) = release else {
         crate::report(
             global,
             serde_json::json!({ "app": receipt.app, "version": receipt.version, "updated": false }),
             || format!("{} {} is up to date", receipt.app, receipt.version),
         );
         return Ok(());
-    }
+    };
     if args.dry_run {
         match global.format {
             Format::Json => crate::print_json(&serde_json::json!({
@@ -445,71 +426,22 @@ pub fn run_recover(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
 
 pub fn run_doctor(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
     let home = AppHome::new(&keel_home()?, &args.app);
-    let mut checks: Vec<(String, Result<(), String>)> = Vec::new();
-    let pending = home.pending();
-    checks.push((
-        "no interrupted update".into(),
-        if pending {
-            Err(format!(
-                "an update was interrupted: `keel recover --app {}` settles it",
-                args.app
-            ))
-        } else {
-            Ok(())
-        },
-    ));
-    match home.receipt() {
-        Ok(Some(receipt)) => {
-            checks.push((
-                format!(
-                    "receipt: {} {} ({})",
-                    receipt.app, receipt.version, receipt.target
-                ),
-                Ok(()),
-            ));
-            for (name, sha) in &receipt.binaries {
-                let path = Path::new(&receipt.bin_dir).join(name);
-                let result = match keel_verify::sha256_file(&path) {
-                    Ok((digest, _)) if digest.to_hex() == *sha => Ok(()),
-                    Ok((digest, _)) => Err(format!(
-                        "sha256 {digest}, installed as {sha}: it was changed since"
-                    )),
-                    Err(err) => Err(err.to_string()),
-                };
-                checks.push((format!("binary {}", path.display()), result));
-            }
-            let trusted = trusted_root(&home).map(|_| ()).map_err(|e| e.to_string());
-            checks.push(("trusted metadata".into(), trusted));
-            for db in &receipt.databases {
-                let result = if Path::new(db).exists() {
-                    keel_update::integrity_check(Path::new(db)).map_err(|e| e.to_string())
-                } else {
-                    Ok(())
-                };
-                checks.push((format!("database {db}"), result));
-            }
-        }
-        Ok(None) => checks.push((
-            "receipt".into(),
-            Err(format!("{} is not installed", args.app)),
-        )),
-        Err(err) => checks.push(("receipt".into(), Err(err.to_string()))),
-    }
-    let failed = checks.iter().filter(|(_, r)| r.is_err()).count();
+    let checks = home.doctor();
+    let failed = checks.iter().filter(|c| !c.ok()).count();
     match global.format {
         Format::Json => crate::print_json(&serde_json::json!({
             "app": args.app,
             "ok": failed == 0,
-            "checks": checks.iter().map(|(what, r)| serde_json::json!({
-                "check": what, "ok": r.is_ok(), "detail": r.as_ref().err(),
+            "checks": checks.iter().map(|c| serde_json::json!({
+                "check": c.what, "ok": c.ok(), "detail": c.problem,
             })).collect::<Vec<_>>(),
         })),
         Format::Text => {
-            for (what, result) in &checks {
-                match result {
-                    Ok(()) if !global.quiet => crate::out(&format!("ok      {what}")),
-                    Ok(()) => {}
-                    Err(detail) => crate::out(&format!("failed  {what}: {detail}")),
+            for check in &checks {
+                match &check.problem {
+                    None if !global.quiet => crate::out(&format!("ok      {}", check.what)),
+                    None => {}
+                    Some(problem) => crate::out(&format!("failed  {}: {problem}", check.what)),
                 }
             }
         }
@@ -518,39 +450,4 @@ pub fn run_doctor(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
         bail!("{failed} check(s) failed for {}", args.app);
     }
     Ok(())
-}
-
-impl crate::Hint for keel_update::Error {
-    fn hint(&self) -> Option<String> {
-        use std::error::Error as _;
-        let mut causes = String::new();
-        let mut source = self.source();
-        while let Some(cause) = source {
-            causes.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        let lower = causes.to_lowercase();
-        Some(match self {
-            keel_update::Error::Store { .. } if lower.contains("hash mismatch") || lower.contains("exceeds") || lower.contains("max") => {
-                "the store's files do not match its signed metadata: nothing was installed; tell the store's maintainer".into()
-            }
-            keel_update::Error::Store { .. } if lower.contains("expired") => {
-                "the store's signed metadata has expired: its maintainer must run `keel store refresh`".into()
-            }
-            keel_update::Error::Store { .. } if lower.contains("older") || lower.contains("rollback") => {
-                "the store serves metadata older than this machine already trusts (a replay or a stale mirror): nothing was changed".into()
-            }
-            keel_update::Error::Store { .. } if lower.contains("signature") || lower.contains("verify") || lower.contains("threshold") => {
-                "the store's metadata is not signed by the keys this install trusts: check --root and the store URL".into()
-            }
-            keel_update::Error::Store { .. } if lower.contains("timed out") || lower.contains("timeout") || lower.contains("connect") => {
-                "the store did not answer in time; check the URL and the network (KEEL_HTTP_TIMEOUT sets the limit in seconds)".into()
-            }
-            keel_update::Error::Busy { .. } => "wait for the other keel process to finish".into(),
-            keel_update::Error::DatabaseLocked { .. } => {
-                "stop the program using the database, then update again; nothing was changed".into()
-            }
-            _ => return None,
-        })
-    }
 }

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use keel_build::BuildReporter;
+use keel_release::Reporter;
+use keel_schema::TargetTriple;
 
 pub struct Progress {
     enabled: bool,
@@ -79,9 +80,33 @@ impl Progress {
     }
 }
 
-impl BuildReporter for Progress {
-    fn output_line(&self, _target: &str, line: &str) {
+impl Reporter for Progress {
+    fn building(&self, target: &TargetTriple) {
+        self.step(format!("Building {target}"));
+    }
+
+    fn build_output(&self, _target: &str, line: &str) {
         self.message(line.trim().to_owned());
+    }
+
+    fn packaging(&self, archives: u64) {
+        self.counted("Packaging".into(), archives);
+    }
+
+    fn writing(&self, file: &str) {
+        self.message(file.to_owned());
+    }
+
+    fn written(&self, _file: &str) {
+        self.advance();
+    }
+
+    fn resolving(&self, target: &TargetTriple) {
+        self.message(format!("resolving dependencies for {target}"));
+    }
+
+    fn finished(&self) {
+        self.finish();
     }
 }
 

@@ -4,17 +4,15 @@
 //! secrets hold it); its password from `KEEL_SIGNING_KEY_PASSWORD` or a terminal prompt. No
 //! message ever includes a key or a password.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use keel_schema::env::{KEEL_SIGNING_KEY as KEY_ENV, KEEL_SIGNING_KEY_PASSWORD as PASSWORD_ENV};
 use keel_sign::{Secret, SigningKey};
 
 use crate::cli::{Format, GlobalArgs, KeygenArgs, SignFilesArgs};
-use crate::{Hint, hinted};
-
-const KEY_ENV: &str = "KEEL_SIGNING_KEY";
-const PASSWORD_ENV: &str = "KEEL_SIGNING_KEY_PASSWORD";
+use crate::hinted;
 
 fn env_secret(key: &str) -> Option<Secret> {
     std::env::var(key)
@@ -89,30 +87,6 @@ pub fn load_signing_key(path: Option<&Path>) -> anyhow::Result<Option<SigningKey
     Ok(Some(key))
 }
 
-/// Writes `contents` to `path` through a temporary file in the same folder, with `mode`.
-fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".keel-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write to {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs_err::set_permissions(temp.path(), std::fs::Permissions::from_mode(mode))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    temp.write_all(contents)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
 pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> {
     let prefix = args.out.display().to_string();
     let public_path = PathBuf::from(format!("{prefix}.pub"));
@@ -136,8 +110,8 @@ pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> 
     let key = SigningKey::generate()?;
     let secret = key.to_text(password.as_ref())?;
     let public = key.public_key();
-    write_atomically(&secret_path, secret.expose().as_bytes(), 0o600)?;
-    write_atomically(&public_path, public.to_text().as_bytes(), 0o644)?;
+    keel_fs::write_atomic(&secret_path, secret.expose().as_bytes(), Some(0o600))?;
+    keel_fs::write_atomic(&public_path, public.to_text().as_bytes(), Some(0o644))?;
     match global.format {
         Format::Json => crate::print_json(&serde_json::json!({
             "public_key": public_path,
@@ -188,7 +162,7 @@ pub fn run_sign(global: &GlobalArgs, args: &SignFilesArgs) -> anyhow::Result<()>
             .sign(data, &comment, "signature from keel")
             .with_context(|| format!("could not sign {}", file.display()))?;
         let out = PathBuf::from(format!("{}.minisig", file.display()));
-        write_atomically(&out, signature.to_text().as_bytes(), 0o644)?;
+        keel_fs::write_atomic(&out, signature.to_text().as_bytes(), Some(0o644))?;
         signed.push(out);
     }
     match global.format {
@@ -201,32 +175,4 @@ pub fn run_sign(global: &GlobalArgs, args: &SignFilesArgs) -> anyhow::Result<()>
         }
     }
     Ok(())
-}
-
-impl Hint for keel_sign::Error {
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            keel_sign::Error::WrongPassword => format!(
-                "check the password (from {PASSWORD_ENV}, or typed); a key made by `keel keygen --unencrypted` needs none"
-            ),
-            keel_sign::Error::PasswordNeeded => format!("set {PASSWORD_ENV}"),
-            keel_sign::Error::MalformedKey(_) => {
-                "pass the secret key file (PREFIX.key) that `keel keygen` or `minisign -G` wrote"
-                    .into()
-            }
-            _ => return None,
-        })
-    }
-}
-
-impl Hint for keel_verify::Error {
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            keel_verify::Error::MalformedKey { .. } => {
-                "pass the public key file (PREFIX.pub) that `keel keygen` or `minisign -G` wrote"
-                    .into()
-            }
-            _ => return None,
-        })
-    }
 }

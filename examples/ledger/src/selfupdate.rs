@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use keel_update::store::{keel_home, ClientOptions, Store};
+use keel_update::select::{Prereleases, Request, Selection};
+use keel_update::store::{keel_home, ClientOptions, Version};
 use keel_update::{AppHome, Recovery, Step, UpdateReporter};
 
 const APP: &str = "ledger";
@@ -70,14 +71,10 @@ pub fn update(db: &str, options: UpdateOptions) -> Result<(), String> {
         .ok_or("no update store: pass --store URL (or build with LEDGER_STORE_URL)")?;
     let root = match &options.root {
         Some(path) => {
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            Some(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
         }
-        None if !BUILT_IN_ROOT.is_empty() => BUILT_IN_ROOT.to_vec(),
-        None => {
-            return Err(
-                "no trusted root: pass --root FILE (or build with LEDGER_TRUSTED_ROOT)".into(),
-            )
-        }
+        None if !BUILT_IN_ROOT.is_empty() => Some(BUILT_IN_ROOT.to_vec()),
+        None => None,
     };
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let db = std::path::absolute(db).map_err(|e| e.to_string())?;
@@ -90,36 +87,47 @@ pub fn update(db: &str, options: UpdateOptions) -> Result<(), String> {
             Some(url.clone()),
         )
         .map_err(|e| e.with_causes())?;
-    let trusted = Store::trusted_root(&home.trusted_dir()).unwrap_or(root);
-    let store = Store::open(
-        &url,
-        &trusted,
-        &home.trusted_dir(),
-        &ClientOptions::default(),
-    )
-    .map_err(|e| e.with_causes())?;
+    let store = home
+        .open_store(&url, root.as_deref(), &ClientOptions::from_env())
+        .map_err(|e| match (&e, e.hint()) {
+            (keel_update::Error::NoTrustedRoot { .. }, _) => {
+                "no trusted root: pass --root FILE (or build with LEDGER_TRUSTED_ROOT)".to_owned()
+            }
+            (_, Some(hint)) => format!("{}\nhint: {hint}", e.with_causes()),
+            (_, None) => e.with_causes(),
+        })?;
     let wanted = match &options.to {
         Some(v) => Some(
             v.trim_start_matches('v')
-                .parse::<keel_update::store::Version>()
+                .parse::<Version>()
                 .map_err(|e| format!("`{v}`: {e}"))?,
         ),
         None => None,
     };
-    let current: keel_update::store::Version =
-        receipt.version.parse().map_err(|e| format!("{e}"))?;
+    let current: Version = receipt.version.parse().map_err(|e| format!("{e}"))?;
     let channel = receipt.channel.as_deref().unwrap_or("stable");
-    let release = match store.pick(APP, &receipt.target, channel, wanted.as_ref()) {
-        Some(release) if wanted.is_some() || release.version > current => release,
-        _ => {
+    let request = Request {
+        app: APP,
+        target: &receipt.target,
+        channel,
+        version: wanted.as_ref(),
+        installed: Some(&current),
+        prereleases: Prereleases::for_channel(channel, Some(&current)),
+    };
+    let release = match store.select(&request) {
+        Selection::Install(release) => *release,
+        Selection::UpToDate => {
             println!("ledger {current} is up to date");
             return Ok(());
         }
+        Selection::NotFound => {
+            return Err(format!(
+                "the store has no release of ledger{} for {} on channel `{channel}`",
+                wanted.map(|v| format!(" {v}")).unwrap_or_default(),
+                receipt.target
+            ))
+        }
     };
-    if release.version == current {
-        println!("ledger {current} is up to date");
-        return Ok(());
-    }
     if options.dry_run {
         println!("would update ledger {current} to {}", release.version);
         return Ok(());

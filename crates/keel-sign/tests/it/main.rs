@@ -198,3 +198,47 @@ fn tampering_is_caught_by_keel_and_by_minisign() {
         "{err}"
     );
 }
+
+/// The scrypt limits stored in an encrypted minisign secret key file (opslimit, memlimit).
+fn kdf_limits(key_file: &str) -> (u64, u64) {
+    use base64::Engine as _;
+    let line = key_file.lines().nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(line)
+        .unwrap();
+    assert_eq!(&bytes[2..4], b"Sc", "not an scrypt-encrypted key");
+    (
+        u64::from_le_bytes(bytes[38..46].try_into().unwrap()),
+        u64::from_le_bytes(bytes[46..54].try_into().unwrap()),
+    )
+}
+
+/// keel protects its keys exactly as the `minisign` tool does (its "sensitive" scrypt limits,
+/// 1 GiB of memory). The `minisign` crate writes keys with 32 MiB, one reason keel writes
+/// minisign's formats itself (see ARCHITECTURE.md).
+#[test]
+fn encrypted_keys_use_the_minisign_tools_key_derivation_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    minisign(
+        &["-G", "-p", "m.pub", "-s", "m.key"],
+        dir.path(),
+        "correct horse\ncorrect horse\n",
+    )
+    .success();
+    let tool = kdf_limits(&fs_err::read_to_string(dir.path().join("m.key")).unwrap());
+    let key = SigningKey::generate().unwrap();
+    let keel = kdf_limits(key.to_text(Some(&password())).unwrap().expose());
+    assert_eq!(keel, tool);
+    assert_eq!(keel, (33_554_432, 1_073_741_824));
+}
+
+/// Ed25519 signatures are deterministic, so signing the same file twice gives the same bytes
+/// and a signed release is reproducible. (The `minisign` crate mixes random bytes into each
+/// signature, another reason keel signs itself.)
+#[test]
+fn signatures_are_deterministic() {
+    let key = SigningKey::generate().unwrap();
+    let once = key.sign(&b"release"[..], "file=x", "c").unwrap().to_text();
+    let twice = key.sign(&b"release"[..], "file=x", "c").unwrap().to_text();
+    assert_eq!(once, twice);
+}

@@ -52,7 +52,7 @@ fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
             Artifact {
                 kind: ArtifactKind::Archive,
                 app: Some(app.into()),
-                target: Some(TRIPLE.into()),
+                target: Some(TRIPLE.parse().unwrap()),
                 size: contents.len() as u64,
                 sha256: keel_verify::sha256_bytes(contents.as_bytes()).to_hex(),
                 format: Some(keel_schema::ArchiveFormat::TarGz),
@@ -278,4 +278,38 @@ fn a_separate_root_key_holds_the_root_role() {
         &format!("app-1.0.0-{TRIPLE}.tar.gz"),
     )
     .success();
+}
+
+/// `path` relative to the current folder (through as many `..` as it takes).
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap();
+    let mut relative = PathBuf::new();
+    for _ in cwd.components().skip(1) {
+        relative.push("..");
+    }
+    relative.join(path.strip_prefix("/").unwrap())
+}
+
+#[test]
+fn a_store_given_by_a_relative_path_is_refreshed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let key = SigningKey::generate().unwrap();
+    let now = jiff::Timestamp::now();
+    publish(
+        &store,
+        &release(dir.path(), "app", "1.0.0"),
+        &key,
+        None,
+        "stable",
+        &Expiry::default(),
+        now,
+    )
+    .unwrap();
+    let relative = relative_to_cwd(&store);
+    assert!(relative.is_relative());
+    assert_eq!(
+        refresh(&relative, &key, &Expiry::default(), now).unwrap(),
+        2
+    );
 }

@@ -16,7 +16,7 @@ fn release(spec: &Value) -> NewRelease {
     let release = &spec["release"];
     NewRelease {
         version: release["version"].as_str().unwrap_or_default().to_owned(),
-        target: "test-target".to_owned(),
+        target: keel_schema::TargetTriple::host(),
         binaries: release["binaries"]
             .as_object()
             .map(|b| {

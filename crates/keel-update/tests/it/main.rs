@@ -85,7 +85,7 @@ impl Fixture {
         set_executable(&path);
         NewRelease {
             version: version.to_owned(),
-            target: "test-target".to_owned(),
+            target: "test-target".parse().unwrap(),
             binaries: BTreeMap::from([("app".to_owned(), path)]),
             hooks: UpdateHooks {
                 migrate: Some(vec!["migrate".into(), "{db}".into()]),

@@ -1,5 +1,6 @@
 //! Update, failure, rollback, locking.
 
+use keel_schema::receipt::Hook;
 use keel_update::{AppHome, Error, Silent};
 
 use crate::{Fixture, Migration};
@@ -64,7 +65,7 @@ fn a_migration_that_fails_halfway_leaves_binary_and_data_exactly_as_they_were() 
             restored,
             ..
         } => {
-            assert_eq!(*hook, "migrate");
+            assert_eq!(*hook, Hook::Migrate);
             assert!(output.contains("migration step 2 failed"), "{output}");
             assert_eq!(restored, "2.0");
         }
@@ -87,7 +88,13 @@ fn a_failing_check_rolls_back_too() {
     let bad = fx.release("2.0", Migration::Sql(ADD_COLUMN), 5);
     let err = home.update(&lock, &bad, &Silent).unwrap_err();
     assert!(
-        matches!(err, Error::HookFailed { hook: "check", .. }),
+        matches!(
+            err,
+            Error::HookFailed {
+                hook: Hook::Check,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(

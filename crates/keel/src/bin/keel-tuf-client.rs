@@ -79,7 +79,7 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Init { root } => {
             fs_err::create_dir_all(&cli.metadata_dir).map_err(|e| e.to_string())?;
-            fs_err::copy(&root, &root_path).map_err(|e| e.to_string())?;
+            keel_fs::copy_atomic(&root, &root_path, None).map_err(|e| e.to_string())?;
             Ok(())
         }
         Command::Refresh | Command::Download => {

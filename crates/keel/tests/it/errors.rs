@@ -5,6 +5,19 @@ use keel_test::{RunResult, TestWorkspace, snapshot_dir};
 
 use crate::{keel_bin, single};
 
+/// The host: what keel builds for by default.
+const HOST: &str = keel_schema::HOST_TARGET;
+
+/// A target whose standard library this machine does not have (only the host's is installed,
+/// here and on CI).
+fn foreign_target() -> &'static str {
+    if HOST.starts_with("x86_64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    }
+}
+
 /// Releases once into `dist`, so that each failure can be checked to leave it untouched.
 fn released(name: &str) -> (TestWorkspace, Vec<(String, Vec<u8>)>) {
     let ws = single(name, "1.0.0");
@@ -101,17 +114,12 @@ fn a_workspace_without_binaries() {
 #[test]
 fn a_target_whose_standard_library_is_not_installed() {
     let (ws, before) = released("notarget");
-    let result = ws.run(&[
-        "release",
-        "--out",
-        "dist",
-        "--target",
-        "aarch64-unknown-linux-gnu",
-    ]);
+    let target = foreign_target();
+    let result = ws.run(&["release", "--out", "dist", "--target", target]);
     assert_error(
         &result,
-        "the standard library for target `aarch64-unknown-linux-gnu` is not installed",
-        Some("rustup target add aarch64-unknown-linux-gnu"),
+        &format!("the standard library for target `{target}` is not installed"),
+        Some(&format!("rustup target add {target}")),
     );
     assert!(result.stderr.contains("CI runner"), "{}", result.stderr);
     assert!(
@@ -135,7 +143,7 @@ fn an_unknown_target() {
 #[test]
 fn a_tag_that_does_not_match_stops_before_building() {
     let (ws, before) = released("tagged");
-    let built = ws.path("target/x86_64-unknown-linux-gnu/dist/tagged");
+    let built = ws.path(&format!("target/{HOST}/dist/tagged"));
     fs_err::remove_file(&built).unwrap();
     let result = ws.run(&["release", "--out", "dist", "--tag", "v1.0.1"]);
     assert_error(
@@ -162,7 +170,7 @@ fn an_unwritable_output_folder() {
     assert_error(&result, "cannot write the output folder", Some("--out"));
     assert_eq!(ws.read("a-file"), "keep me\n");
     // It failed before building anything.
-    assert!(!ws.path("target/x86_64-unknown-linux-gnu").exists());
+    assert!(!ws.path(&format!("target/{HOST}")).exists());
     let result = ws.run(&["release", "--out", "a-file"]);
     assert_error(&result, "is a file", Some("--out"));
     assert_eq!(ws.read("a-file"), "keep me\n");
@@ -188,7 +196,7 @@ fn a_failing_cargo_build_shows_its_output_and_keeps_the_previous_release() {
     let result = ws.run(&["release", "--out", "dist"]);
     assert_error(
         &result,
-        "cargo build failed for target `x86_64-unknown-linux-gnu`",
+        &format!("cargo build failed for target `{HOST}`"),
         None,
     );
     assert!(

@@ -29,13 +29,13 @@ fn init_adds_commented_defaults_and_a_dist_profile() {
     let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(
         plan["targets"],
-        serde_json::json!(["x86_64-unknown-linux-gnu"])
+        serde_json::json!([keel_schema::HOST_TARGET])
     );
     // And cargo builds with the profile it added.
     ws.lock();
     ws.run(&["build"]).success();
     assert!(
-        ws.path("target/x86_64-unknown-linux-gnu/dist/fresh")
+        ws.path(&format!("target/{}/dist/fresh", keel_schema::HOST_TARGET))
             .is_file()
     );
 

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::{multi, single};
 
-const HOST: &str = "x86_64-unknown-linux-gnu";
+/// The host: what keel releases for by default, and what installs pick.
+const HOST: &str = keel_schema::HOST_TARGET;
 
 fn manifest(dir: &std::path::Path) -> Value {
     serde_json::from_str(&fs_err::read_to_string(dir.join("keel-manifest.json")).unwrap()).unwrap()
@@ -403,7 +404,7 @@ fn progress_shows_on_a_terminal_only() {
     );
     let shown = String::from_utf8_lossy(&tty.stdout);
     assert!(
-        shown.contains("Building x86_64-unknown-linux-gnu"),
+        shown.contains(&format!("Building {HOST}")),
         "no build progress:\n{shown}"
     );
     assert!(

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::{keel_bin, multi, single};
 
-const HOST: &str = "x86_64-unknown-linux-gnu";
+/// The host: what keel releases for by default, and what installs pick.
+const HOST: &str = keel_schema::HOST_TARGET;
 
 /// Runs a Python check script with arguments; fails the test naming what is missing.
 fn python(script: &str, args: &[&Path]) -> RunResult {

@@ -8,7 +8,8 @@ use keel_test::{Nginx, RunResult, TestWorkspace, require_tool, run_command, run_
 
 use crate::single;
 
-const HOST: &str = "x86_64-unknown-linux-gnu";
+/// The host: what keel releases for by default, and what installs pick.
+const HOST: &str = keel_schema::HOST_TARGET;
 
 /// A workspace whose release 1.0.0 (fake build) is published to `store`.
 fn published() -> TestWorkspace {
@@ -288,12 +289,14 @@ fn an_archive_escaping_the_install_folder_is_refused() {
     let ws = published();
     // A release whose archive holds `../escaped`: signed, so only extraction can catch it.
     let archive_path = ws.path(&format!("dist/{}", archive()));
-    let script = "import io, sys, tarfile\n\
-        with tarfile.open(sys.argv[1], 'w:gz') as t:\n    data = b'pwned'\n    info = tarfile.TarInfo('app-1.0.0-x86_64-unknown-linux-gnu/../../../escaped')\n    info.size = len(data)\n    t.addfile(info, io.BytesIO(data))\n";
+    let script = format!(
+        "import io, sys, tarfile\n\
+        with tarfile.open(sys.argv[1], 'w:gz') as t:\n    data = b'pwned'\n    info = tarfile.TarInfo('app-1.0.0-{HOST}/../../../escaped')\n    info.size = len(data)\n    t.addfile(info, io.BytesIO(data))\n"
+    );
     run_ok(
         Command::new(require_tool("python3"))
             .arg("-c")
-            .arg(script)
+            .arg(&script)
             .arg(&archive_path),
     );
     let mut manifest: serde_json::Value =

@@ -8,7 +8,8 @@ use keel_test::{Nginx, TestWorkspace, require_tool, run_command, run_ok};
 
 use crate::single;
 
-const HOST: &str = "x86_64-unknown-linux-gnu";
+/// The host: what keel releases for by default, and what installs pick.
+const HOST: &str = keel_schema::HOST_TARGET;
 const CONFORMANCE_CLIENT: &str = env!("CARGO_BIN_EXE_keel-tuf-client");
 
 const WRITE_REPOSITORY: &str = r#"

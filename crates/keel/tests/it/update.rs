@@ -9,7 +9,8 @@ use keel_test::{Nginx, RunResult, TestWorkspace, require_tool, run_command, run_
 
 use crate::keel_bin;
 
-const HOST: &str = "x86_64-unknown-linux-gnu";
+/// The host: what keel releases for by default, and what installs pick.
+const HOST: &str = keel_schema::HOST_TARGET;
 
 /// A copy of examples/ledger in a temporary git repository.
 fn ledger_workspace() -> TestWorkspace {

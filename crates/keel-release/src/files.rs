@@ -1,34 +1,36 @@
-//! Writing the files derived from a release's other files: checksum lists, provenance and
-//! signatures. `keel release` and `keel merge` both use these, so a merged release holds
-//! exactly what a single release of every target would.
+//! The files derived from a release's other files: checksum lists, provenance, signatures and
+//! the manifest. A single release and a merge of partial releases write them the same way, so
+//! a merged release holds exactly what a single release of every target would.
 
 use std::path::Path;
 
-use anyhow::Context;
 use keel_schema::{
     Artifact, ArtifactKind, CHECKSUMS_FILE_NAME, MANIFEST_FILE_NAME, Manifest, PROVENANCE_FILE_NAME,
 };
 use keel_sign::SigningKey;
 use keel_sign::provenance::{GithubRun, ProvenanceInput};
 
-/// Writes `contents` to `dir/name` (which must not exist) and flushes it to disk; returns its
-/// size and sha256.
-pub fn write_synced(dir: &Path, name: &str, contents: &[u8]) -> anyhow::Result<(u64, String)> {
-    use std::io::Write;
-    let mut file = fs_err::File::create_new(dir.join(name))?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    Ok((
-        contents.len() as u64,
-        keel_verify::sha256_bytes(contents).to_hex(),
-    ))
+use crate::Error;
+
+/// keel's version, recorded in SBOMs and the provenance.
+pub(crate) const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Writes `contents` to `dir/name` (which must not exist), flushed; returns its size and
+/// sha256.
+pub(crate) fn write_synced(
+    dir: &Path,
+    name: &str,
+    contents: &[u8],
+) -> Result<(u64, String), Error> {
+    let digest = keel_fs::write_new(&dir.join(name), contents)?;
+    Ok((contents.len() as u64, digest.to_hex()))
 }
 
 /// An artifact record with no archive details.
-pub fn record(
+pub(crate) fn record(
     kind: ArtifactKind,
     app: Option<String>,
-    target: Option<String>,
+    target: Option<keel_schema::TargetTriple>,
     (size, sha256): (u64, String),
 ) -> Artifact {
     Artifact {
@@ -46,18 +48,21 @@ pub fn record(
 
 /// Writes a `sha256sum` file named `name` over the `covers` artifacts (already written and
 /// recorded in `manifest`); returns its size and sha256.
-pub fn write_checksums(
+pub(crate) fn write_checksums(
     dir: &Path,
     name: &str,
     covers: &[String],
     manifest: &Manifest,
-) -> anyhow::Result<(u64, String)> {
+) -> Result<(u64, String), Error> {
     let mut text = String::new();
     for covered in covers {
         let artifact = manifest
             .artifacts
             .get(covered)
-            .with_context(|| format!("{covered} is checksummed before it is written"))?;
+            .ok_or_else(|| Error::Internal {
+                written: manifest.artifacts.keys().cloned().collect(),
+                planned: covers.to_vec(),
+            })?;
         text.push_str(&keel_verify::checksum_line_hex(&artifact.sha256, covered));
     }
     write_synced(dir, name, text.as_bytes())
@@ -84,20 +89,27 @@ pub fn trusted_comment(manifest: &Manifest, file: &str) -> String {
 }
 
 /// Signs `dir/file` into `dir/file.minisig`; returns its size and sha256.
-pub fn write_signature(
+fn write_signature(
     dir: &Path,
     file: &str,
     key: &SigningKey,
     manifest: &Manifest,
-) -> anyhow::Result<(u64, String)> {
-    let data = fs_err::File::open(dir.join(file))?;
+) -> Result<(u64, String), Error> {
+    let path = dir.join(file);
+    let data = fs_err::File::open(&path).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })?;
     let signature = key
         .sign(
             data,
             &trusted_comment(manifest, file),
             "signature from keel",
         )
-        .with_context(|| format!("could not sign {file}"))?;
+        .map_err(|source| Error::Sign {
+            file: file.to_owned(),
+            source,
+        })?;
     write_synced(
         dir,
         &format!("{file}.minisig"),
@@ -105,58 +117,47 @@ pub fn write_signature(
     )
 }
 
-/// The GitHub Actions run keel is part of, from its environment.
-fn github_run() -> Option<GithubRun> {
-    let var = |key| std::env::var(key).ok().filter(|v| !v.is_empty());
-    if var("GITHUB_ACTIONS").as_deref() != Some("true") {
-        return None;
-    }
-    Some(GithubRun {
-        server_url: var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into()),
-        repository: var("GITHUB_REPOSITORY")?,
-        run_id: var("GITHUB_RUN_ID")?,
-        run_attempt: var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()),
-    })
-}
-
 /// Writes the provenance of every artifact in `manifest`, signed when a key is given; returns
 /// its size and sha256.
-pub fn write_provenance(
+fn write_provenance(
     dir: &Path,
     manifest: &Manifest,
     key: Option<&SigningKey>,
-) -> anyhow::Result<(u64, String)> {
-    let github = github_run();
+    github: Option<&GithubRun>,
+) -> Result<(u64, String), Error> {
     let statement = keel_sign::provenance::statement(&ProvenanceInput {
         manifest,
-        tool_version: env!("CARGO_PKG_VERSION"),
-        github: github.as_ref(),
+        tool_version: TOOL_VERSION,
+        github,
     });
     let envelope = keel_sign::dsse::sign(
         keel_sign::dsse::IN_TOTO_PAYLOAD_TYPE,
         statement.as_bytes(),
         key,
     );
-    let mut line = serde_json::to_string(&envelope).expect("an envelope is plain JSON data");
-    line.push('\n');
-    write_synced(dir, PROVENANCE_FILE_NAME, line.as_bytes())
+    write_synced(
+        dir,
+        PROVENANCE_FILE_NAME,
+        envelope.to_json_line().as_bytes(),
+    )
 }
 
 /// Writes what covers the whole release, in order: `SHA256SUMS` over every artifact so far,
 /// the provenance of all of them, and, with a key, the signature of `SHA256SUMS`. Each is
 /// recorded in `manifest`.
-pub fn write_release_files(
+pub(crate) fn write_release_files(
     dir: &Path,
     manifest: &mut Manifest,
     key: Option<&SigningKey>,
-) -> anyhow::Result<()> {
+    github: Option<&GithubRun>,
+) -> Result<(), Error> {
     let covers: Vec<String> = manifest.artifacts.keys().cloned().collect();
     let written = write_checksums(dir, CHECKSUMS_FILE_NAME, &covers, manifest)?;
     manifest.artifacts.insert(
         CHECKSUMS_FILE_NAME.into(),
         record(ArtifactKind::Checksums, None, None, written),
     );
-    let written = write_provenance(dir, manifest, key)?;
+    let written = write_provenance(dir, manifest, key, github)?;
     manifest.artifacts.insert(
         PROVENANCE_FILE_NAME.into(),
         record(ArtifactKind::Provenance, None, None, written),
@@ -173,11 +174,11 @@ pub fn write_release_files(
 }
 
 /// Writes the manifest, and its signature when a key is given.
-pub fn write_manifest(
+pub(crate) fn write_manifest(
     dir: &Path,
     manifest: &Manifest,
     key: Option<&SigningKey>,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     write_synced(dir, MANIFEST_FILE_NAME, manifest.to_json().as_bytes())?;
     if let Some(key) = key {
         write_signature(dir, MANIFEST_FILE_NAME, key, manifest)?;

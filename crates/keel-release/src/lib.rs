@@ -1,0 +1,239 @@
+//! A keel release as a library: load a workspace, plan, build, package, checksum, sign,
+//! merge partial releases, and verify a release folder.
+//!
+//! The main types and functions, in the order a release flows through them:
+//!
+//! - [`Project::load`] reads the workspace, the toolchain and git; [`Project::plan`] makes the
+//!   [`keel_plan::Plan`] (pure: nothing runs).
+//! - [`release`] carries the plan out into a staging folder beside the output folder (build,
+//!   archives, `.sha256`, SBOMs, `SHA256SUMS`, provenance, signatures, `keel-manifest.json`)
+//!   and moves it into place only when everything succeeded.
+//! - [`merge`] joins the partial releases CI runners wrote into one, byte-identical to a
+//!   single release of every target.
+//! - [`verify()`] checks a release folder: every file against the manifest, every checksum
+//!   file, signature, SBOM and the provenance, returning a [`Verification`].
+//!
+//! What the environment contributes (`SOURCE_DATE_EPOCH`, the GitHub Actions tag and run) is
+//! read once into a [`ReleaseEnv`] and passed in, so every function here is testable without
+//! touching the process environment.
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), keel_release::Error> {
+//! use keel_release::{BuilderKind, Project, ReleaseEnv, ReleaseOptions, Silent};
+//! let cwd = std::env::current_dir().unwrap();
+//! let project = Project::load(None, &cwd)?;
+//! let env = ReleaseEnv::from_process();
+//! let plan = project.plan(&[], env.tag(), false)?;
+//! let options = ReleaseOptions { builder: BuilderKind::Cargo, key: None, env: &env };
+//! let released = keel_release::release(&project, &plan, &project.default_out_dir(), &options, &Silent)?;
+//! let report = keel_release::verify(&released.dir, None)?;
+//! assert!(report.passed());
+//! # Ok(()) }
+//! ```
+//!
+//! This crate never prints: progress goes to a [`Reporter`], results are returned.
+#![deny(missing_docs)]
+
+mod builder;
+mod env;
+mod files;
+mod merge;
+mod package;
+mod project;
+mod staging;
+mod verify;
+
+use std::path::PathBuf;
+
+pub use builder::{BuilderKind, build};
+pub use env::ReleaseEnv;
+pub use files::trusted_comment;
+pub use merge::{merge, read_partial};
+pub use package::release;
+pub use project::{Project, release_dir_of_workspace};
+pub use verify::{Check, Status, Verification, verify};
+
+use keel_schema::{Manifest, TargetTriple};
+use keel_sign::SigningKey;
+
+/// How a release is made.
+pub struct ReleaseOptions<'a> {
+    /// Which builder compiles the binaries.
+    pub builder: BuilderKind,
+    /// The key that signs `SHA256SUMS`, the manifest and the provenance; unsigned without.
+    pub key: Option<&'a SigningKey>,
+    /// What the environment says (`SOURCE_DATE_EPOCH`, GitHub Actions).
+    pub env: &'a ReleaseEnv,
+}
+
+/// A release written into its folder.
+#[derive(Debug, Clone)]
+pub struct Released {
+    /// The release's manifest, as written.
+    pub manifest: Manifest,
+    /// The output folder.
+    pub dir: PathBuf,
+}
+
+/// Receives a release's progress. Every method does nothing by default.
+pub trait Reporter {
+    /// A target's build begins.
+    fn building(&self, _target: &TargetTriple) {}
+    /// A line of the builder's output.
+    fn build_output(&self, _target: &str, _line: &str) {}
+    /// Packaging begins: `archives` archives will be written.
+    fn packaging(&self, _archives: u64) {}
+    /// An archive is being written.
+    fn writing(&self, _file: &str) {}
+    /// An archive was written.
+    fn written(&self, _file: &str) {}
+    /// Dependencies are being resolved for a target's SBOMs.
+    fn resolving(&self, _target: &TargetTriple) {}
+    /// A stage (building, packaging) is over.
+    fn finished(&self) {}
+}
+
+/// A reporter that ignores everything.
+pub struct Silent;
+
+impl Reporter for Silent {}
+
+/// Why a release could not be made, merged or verified.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The workspace could not be read.
+    #[error(transparent)]
+    Workspace(#[from] keel_workspace::Error),
+    /// No plan could be made.
+    #[error(transparent)]
+    Plan(#[from] keel_plan::Error),
+    /// A build failed.
+    #[error(transparent)]
+    Build(#[from] keel_build::Error),
+    /// An archive could not be written.
+    #[error(transparent)]
+    Archive(#[from] keel_archive::Error),
+    /// An SBOM could not be made.
+    #[error(transparent)]
+    Sbom(#[from] keel_sign::sbom::SbomError),
+    /// A file could not be read or hashed.
+    #[error(transparent)]
+    Verify(#[from] keel_verify::Error),
+    /// A file could not be written.
+    #[error(transparent)]
+    File(#[from] keel_fs::Error),
+    /// A file could not be signed.
+    #[error("could not sign {file}")]
+    Sign {
+        /// The file.
+        file: String,
+        /// The cause.
+        #[source]
+        source: keel_sign::Error,
+    },
+    /// A file or folder could not be read.
+    #[error("could not read {}", path.display())]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The workspace has no `Cargo.lock`, and cargo builds with `--locked`.
+    #[error(
+        "{} has no Cargo.lock; keel builds with --locked so that a release builds exactly the versions you tested",
+        root.display()
+    )]
+    NoLockfile {
+        /// The workspace root.
+        root: PathBuf,
+    },
+    /// `SOURCE_DATE_EPOCH` is not a number of seconds.
+    #[error("SOURCE_DATE_EPOCH is `{value}`, not a number of seconds")]
+    BadSourceDateEpoch {
+        /// Its value.
+        value: String,
+    },
+    /// The output folder is a file.
+    #[error("the output folder {} is a file", path.display())]
+    OutputIsFile {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The output folder holds files keel did not write.
+    #[error(
+        "refusing to replace {}: it holds files keel did not write (it has no {})",
+        path.display(),
+        keel_schema::MANIFEST_FILE_NAME
+    )]
+    OutputNotARelease {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// The output folder cannot be written.
+    #[error("cannot write the output folder {}", path.display())]
+    OutputUnwritable {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A folder is not a keel release.
+    #[error("{} is not a keel release", dir.display())]
+    NotARelease {
+        /// The folder.
+        dir: PathBuf,
+        /// Why its manifest could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manifest could not be read.
+    #[error("could not read {}", path.display())]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: keel_schema::Error,
+    },
+    /// A file of a partial release does not match its manifest.
+    #[error(
+        "{} does not match its manifest (size {size}, sha256 {sha256}; the manifest says size {expected_size}, sha256 {expected_sha256})",
+        path.display()
+    )]
+    PartialMismatch {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// Its sha256.
+        sha256: String,
+        /// The size the manifest gives.
+        expected_size: u64,
+        /// The sha256 the manifest gives.
+        expected_sha256: String,
+    },
+    /// Partial releases do not fit together.
+    #[error("could not merge {}", dir.display())]
+    Merge {
+        /// The partial release that does not fit.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: keel_schema::Error,
+    },
+    /// `merge` was given no partial release.
+    #[error("no partial release given")]
+    NoPartials,
+    /// The files written differ from the plan: a bug in keel.
+    #[error("internal error: the release wrote {written:?}, but the plan said {planned:?}")]
+    Internal {
+        /// What was written.
+        written: Vec<String>,
+        /// What the plan said.
+        planned: Vec<String>,
+    },
+}

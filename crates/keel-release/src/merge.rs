@@ -1,0 +1,97 @@
+//! Joining the partial releases that CI runners wrote for their targets into one release,
+//! with one `SHA256SUMS`, one provenance and one manifest over every artifact.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use keel_schema::{MANIFEST_FILE_NAME, Manifest};
+
+use crate::files::write_release_files;
+use crate::staging::Staging;
+use crate::{Error, ReleaseEnv, Released};
+
+/// Reads the manifest of the release in `dir`.
+pub(crate) fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
+    let path = dir.join(MANIFEST_FILE_NAME);
+    let text = fs_err::read_to_string(&path).map_err(|source| Error::NotARelease {
+        dir: dir.to_owned(),
+        source,
+    })?;
+    Manifest::from_json(&text).map_err(|source| Error::Manifest { path, source })
+}
+
+/// Reads a partial release and checks that every file it lists is there, intact.
+pub fn read_partial(dir: &Path) -> Result<Manifest, Error> {
+    let manifest = read_manifest(dir)?;
+    for (name, artifact) in &manifest.artifacts {
+        let file = dir.join(name);
+        let (digest, size) = keel_verify::sha256_file(&file)?;
+        if digest.to_hex() != artifact.sha256 || size != artifact.size {
+            return Err(Error::PartialMismatch {
+                path: file,
+                size,
+                sha256: digest.to_hex(),
+                expected_size: artifact.size,
+                expected_sha256: artifact.sha256.clone(),
+            });
+        }
+    }
+    Ok(manifest)
+}
+
+/// Joins the partial releases in `partials` (each the output of a release of some targets of
+/// the same commit, tag and version) into one release in `out`: every file is checked against
+/// its manifest and copied, and `SHA256SUMS`, the provenance, the signatures (with a key) and
+/// the manifest are written anew over all of them.
+pub fn merge(
+    partials: &[PathBuf],
+    out: &Path,
+    key: Option<&keel_sign::SigningKey>,
+    env: &ReleaseEnv,
+) -> Result<Released, Error> {
+    // Each artifact's folder and the sha256 its manifest gives.
+    let mut sources: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
+    let mut merged: Option<Manifest> = None;
+    for dir in partials {
+        let manifest = read_partial(dir)?;
+        for (name, artifact) in &manifest.artifacts {
+            if !artifact.kind.covers_release() {
+                sources
+                    .entry(name.clone())
+                    .or_insert_with(|| (dir.clone(), artifact.sha256.clone()));
+            }
+        }
+        match &mut merged {
+            None => merged = Some(manifest),
+            Some(merged) => merged.merge(manifest).map_err(|source| Error::Merge {
+                dir: dir.clone(),
+                source,
+            })?,
+        }
+    }
+    let mut manifest = merged.ok_or(Error::NoPartials)?;
+    manifest
+        .artifacts
+        .retain(|_, artifact| !artifact.kind.covers_release());
+
+    let staging = Staging::prepare(out.to_owned())?;
+    for (name, (dir, sha256)) in &sources {
+        // The copy is hashed as it is made: what lands in the release is what was checked.
+        let from = dir.join(name);
+        let copied = keel_fs::copy_atomic(&from, &staging.path().join(name), None)?;
+        if copied.to_hex() != *sha256 {
+            let size = fs_err::metadata(&from).map(|m| m.len()).unwrap_or_default();
+            return Err(Error::PartialMismatch {
+                path: from,
+                size,
+                sha256: copied.to_hex(),
+                expected_size: manifest.artifacts.get(name).map_or(0, |a| a.size),
+                expected_sha256: sha256.clone(),
+            });
+        }
+    }
+    let github = env.github_run();
+    write_release_files(staging.path(), &mut manifest, key, github.as_ref())?;
+    let dir = staging.finish(&manifest, key)?;
+    Ok(Released { manifest, dir })
+}

@@ -1,0 +1,191 @@
+//! `release`: a plan carried out, from building to the output folder.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use keel_archive::{Entry, write_archive};
+use keel_plan::{ContentRole, Plan};
+use keel_schema::{
+    App, ArtifactKind, MANIFEST_SCHEMA_VERSION, Manifest, Source, TargetBuild, TargetTriple,
+};
+use keel_sign::SigningKey;
+use keel_sign::provenance::GithubRun;
+
+use crate::files::{TOOL_VERSION, record, write_checksums, write_release_files, write_synced};
+use crate::staging::Staging;
+use crate::{Error, Project, ReleaseOptions, Released, Reporter};
+
+/// Carries out `plan` into `out`: builds the binaries, writes every archive, checksum, SBOM,
+/// the provenance, the signatures (with a key) and the manifest into a staging folder beside
+/// `out`, and moves it into place. On any failure `out` is left as it was.
+pub fn release(
+    project: &Project,
+    plan: &Plan,
+    out: &Path,
+    options: &ReleaseOptions<'_>,
+    reporter: &dyn Reporter,
+) -> Result<Released, Error> {
+    let epoch = project.source_date_epoch(options.env)?;
+    let staging = Staging::prepare(out.to_owned())?;
+    let builder = crate::builder::build(project, plan, options.builder, epoch, reporter)?;
+    let mut manifest = manifest(project, plan, builder, epoch);
+    let github = options.env.github_run();
+    package(
+        project,
+        plan,
+        staging.path(),
+        &mut manifest,
+        options.key,
+        github.as_ref(),
+        reporter,
+    )?;
+    let dir = staging.finish(&manifest, options.key)?;
+    Ok(Released { manifest, dir })
+}
+
+/// The manifest of the plan, before any artifact is written.
+fn manifest(project: &Project, plan: &Plan, builder: &str, epoch: u64) -> Manifest {
+    Manifest {
+        schema_version: MANIFEST_SCHEMA_VERSION,
+        tag: plan.tag.clone(),
+        version: plan.version.clone(),
+        prerelease: plan.prerelease,
+        source: Source {
+            commit: project.git.as_ref().map(|g| g.commit.clone()),
+            dirty: project.git.as_ref().is_some_and(|g| g.dirty),
+            source_date_epoch: epoch,
+        },
+        apps: plan
+            .apps
+            .iter()
+            .map(|app| {
+                (
+                    app.name.clone(),
+                    App {
+                        package: app.name.clone(),
+                        version: app.version.clone(),
+                        binaries: app.binaries.clone(),
+                        description: app.description.clone(),
+                        license: app.license.clone(),
+                        repository: app.repository.clone(),
+                        homepage: app.homepage.clone(),
+                        update: app.update.clone(),
+                    },
+                )
+            })
+            .collect(),
+        targets: plan
+            .targets
+            .iter()
+            .map(|target| {
+                (
+                    target.clone(),
+                    TargetBuild {
+                        host: project.toolchain.host.clone(),
+                        rustc: project.toolchain.version.clone(),
+                        builder: builder.to_owned(),
+                        profile: plan.profile.clone(),
+                    },
+                )
+            })
+            .collect(),
+        artifacts: BTreeMap::new(),
+    }
+}
+
+/// Writes every artifact of the plan into `dir`, recording each in `manifest`.
+fn package(
+    project: &Project,
+    plan: &Plan,
+    dir: &Path,
+    manifest: &mut Manifest,
+    key: Option<&SigningKey>,
+    github: Option<&GithubRun>,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    let epoch = manifest.source.source_date_epoch;
+    let archives = plan
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == ArtifactKind::Archive)
+        .count();
+    reporter.packaging(archives as u64);
+    let lock_checksums = keel_workspace::lock_checksums(&project.workspace.root)?;
+    let mut resolved: BTreeMap<&TargetTriple, cargo_metadata::Metadata> = BTreeMap::new();
+    for artifact in &plan.artifacts {
+        let (app, target) = (artifact.app.clone(), artifact.target.clone());
+        let record = match (
+            artifact.kind,
+            &artifact.app,
+            &artifact.target,
+            artifact.format,
+        ) {
+            (ArtifactKind::Archive, _, _, Some(format)) => {
+                reporter.writing(&artifact.file_name);
+                let entries: Vec<Entry> = artifact
+                    .contents
+                    .iter()
+                    .map(|c| Entry::file(&c.path, &c.absolute_source, c.executable))
+                    .collect();
+                let written =
+                    write_archive(format, &entries, epoch, &dir.join(&artifact.file_name))?;
+                reporter.written(&artifact.file_name);
+                let mut record = record(
+                    ArtifactKind::Archive,
+                    app,
+                    target,
+                    (written.size, written.sha256.to_hex()),
+                );
+                record.format = Some(format);
+                record.executables = artifact
+                    .contents
+                    .iter()
+                    .filter(|c| c.role == ContentRole::Binary)
+                    .map(|c| c.path.clone())
+                    .collect();
+                record
+            }
+            (ArtifactKind::Checksum, _, _, _) => {
+                let written =
+                    write_checksums(dir, &artifact.file_name, &artifact.covers, manifest)?;
+                let mut record = record(ArtifactKind::Checksum, app, target, written);
+                record.checksum_of = artifact.covers.first().cloned();
+                record
+            }
+            (ArtifactKind::Sbom, Some(package), Some(triple), _) => {
+                if !resolved.contains_key(triple) {
+                    reporter.resolving(triple);
+                    let metadata = keel_workspace::resolve_for_target(
+                        &project.workspace.manifest_path,
+                        triple.as_str(),
+                    )?;
+                    resolved.insert(triple, metadata);
+                }
+                let sbom = keel_sign::sbom::cyclonedx(&keel_sign::sbom::SbomInput {
+                    metadata: &resolved[triple],
+                    package,
+                    target: triple.as_str(),
+                    lock_checksums: &lock_checksums,
+                    source_date_epoch: epoch,
+                    tool_version: TOOL_VERSION,
+                })?;
+                let written = write_synced(dir, &artifact.file_name, sbom.as_bytes())?;
+                record(ArtifactKind::Sbom, app, target, written)
+            }
+            // The files over the whole release come last, written as a merge writes them.
+            _ => continue,
+        };
+        manifest
+            .artifacts
+            .insert(artifact.file_name.clone(), record);
+    }
+    write_release_files(dir, manifest, key, github)?;
+    reporter.finished();
+    let mut planned: Vec<String> = plan.artifacts.iter().map(|a| a.file_name.clone()).collect();
+    planned.sort_unstable();
+    let written: Vec<String> = manifest.artifacts.keys().cloned().collect();
+    if planned != written {
+        return Err(Error::Internal { written, planned });
+    }
+    Ok(())
+}

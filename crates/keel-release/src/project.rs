@@ -1,0 +1,83 @@
+//! The workspace being released, with its toolchain and git state.
+
+use std::path::{Path, PathBuf};
+
+use keel_build::Toolchain;
+use keel_plan::{Plan, PlanOptions};
+use keel_workspace::{GitInfo, Workspace};
+
+use crate::{Error, ReleaseEnv};
+
+/// The archive time used when neither `SOURCE_DATE_EPOCH` nor a git commit gives one:
+/// 1980-01-01T00:00:00Z, the earliest time a zip archive can hold.
+const FALLBACK_EPOCH: u64 = 315_532_800;
+
+/// Everything read from disk before planning: the workspace and its keel settings, the
+/// toolchain that builds it, and its git state.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// The toolchain (`rustc -vV`), run in the workspace so `rust-toolchain.toml` applies.
+    pub toolchain: Toolchain,
+    /// The commit, its time and whether the tree is dirty; `None` outside git.
+    pub git: Option<GitInfo>,
+}
+
+impl Project {
+    /// Loads the workspace whose `Cargo.toml` is `manifest_path`, or the nearest one at or
+    /// above `cwd`.
+    pub fn load(manifest_path: Option<&Path>, cwd: &Path) -> Result<Project, Error> {
+        let manifest = keel_workspace::find_manifest(manifest_path, cwd)?;
+        let workspace = Workspace::load(&manifest)?;
+        let toolchain = Toolchain::detect(&workspace.root)?;
+        let git = keel_workspace::git_info(&workspace.root);
+        Ok(Project {
+            workspace,
+            toolchain,
+            git,
+        })
+    }
+
+    /// The release plan for `targets` (default: the configured targets, else the host), of
+    /// the apps `tag` names (default: every app); `sign` when a key will sign it.
+    pub fn plan(&self, targets: &[String], tag: Option<String>, sign: bool) -> Result<Plan, Error> {
+        let options = PlanOptions {
+            host: self.toolchain.host.clone(),
+            targets: targets.to_vec(),
+            tag,
+            sign,
+        };
+        Ok(keel_plan::plan(&self.workspace, &options)?)
+    }
+
+    /// `target/keel/dist` in the workspace's target folder.
+    pub fn default_out_dir(&self) -> PathBuf {
+        dist_dir(&self.workspace)
+    }
+
+    /// The time stamped on every archive entry: `SOURCE_DATE_EPOCH`, else the commit's time,
+    /// else 1980-01-01.
+    pub fn source_date_epoch(&self, env: &ReleaseEnv) -> Result<u64, Error> {
+        match &env.source_date_epoch {
+            Some(value) => value.trim().parse().map_err(|_| Error::BadSourceDateEpoch {
+                value: value.clone(),
+            }),
+            None => Ok(self.git.as_ref().map_or(FALLBACK_EPOCH, |g| g.commit_time)),
+        }
+    }
+}
+
+fn dist_dir(workspace: &Workspace) -> PathBuf {
+    workspace.target_dir.join("keel").join("dist")
+}
+
+/// The default release folder of the workspace at `manifest_path` (or the nearest one at or
+/// above `cwd`): its `target/keel/dist`. Reads the workspace only, runs no toolchain.
+pub fn release_dir_of_workspace(
+    manifest_path: Option<&Path>,
+    cwd: &Path,
+) -> Result<PathBuf, Error> {
+    let manifest = keel_workspace::find_manifest(manifest_path, cwd)?;
+    Ok(dist_dir(&Workspace::load(&manifest)?))
+}

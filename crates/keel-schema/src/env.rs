@@ -1,0 +1,50 @@
+//! Every environment variable keel reads, in one place.
+//!
+//! The release tools, the command line and the updater that apps embed all name them from
+//! here, so a variable has one spelling and one documented meaning.
+
+/// The folder keel keeps installs in (default: `$XDG_STATE_HOME/keel`, else
+/// `~/.local/state/keel`).
+pub const KEEL_HOME: &str = "KEEL_HOME";
+/// Set for a hook's process while an update runs it: `migrate` or `check`.
+pub const KEEL_UPDATE_HOOK: &str = "KEEL_UPDATE_HOOK";
+/// The HTTP timeout of store requests, in seconds.
+pub const KEEL_HTTP_TIMEOUT: &str = "KEEL_HTTP_TIMEOUT";
+/// A store URL that replaces the one an install recorded (for stores that need credentials).
+pub const KEEL_STORE_URL: &str = "KEEL_STORE_URL";
+/// A signing key file's contents (a CI secret).
+pub const KEEL_SIGNING_KEY: &str = "KEEL_SIGNING_KEY";
+/// The password of an encrypted signing key.
+pub const KEEL_SIGNING_KEY_PASSWORD: &str = "KEEL_SIGNING_KEY_PASSWORD";
+/// The builder: `cargo` or `fake`.
+pub const KEEL_BUILDER: &str = "KEEL_BUILDER";
+/// The time stamped on every archive entry, in seconds since the Unix epoch.
+pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+/// `true` on GitHub Actions.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// `tag` when GitHub Actions runs for a tag.
+pub const GITHUB_REF_TYPE: &str = "GITHUB_REF_TYPE";
+/// The tag or branch GitHub Actions runs for.
+pub const GITHUB_REF_NAME: &str = "GITHUB_REF_NAME";
+/// The full ref GitHub Actions runs for (`refs/tags/v1.0.0`).
+pub const GITHUB_REF: &str = "GITHUB_REF";
+/// The GitHub server (`https://github.com`).
+pub const GITHUB_SERVER_URL: &str = "GITHUB_SERVER_URL";
+/// The repository, `owner/name`.
+pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
+/// The workflow run's id.
+pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
+/// The workflow run's attempt.
+pub const GITHUB_RUN_ATTEMPT: &str = "GITHUB_RUN_ATTEMPT";
+
+/// The value of `key`, or `None` when it is unset, empty or not Unicode.
+pub fn var(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|value| !value.is_empty())
+}
+
+/// The value of `key` as a path, or `None` when it is unset or empty.
+pub fn path(key: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os(key)
+        .filter(|value| !value.is_empty())
+        .map(std::path::PathBuf::from)
+}

@@ -1,0 +1,96 @@
+//! Checking an install: what `keel doctor` and an app's own `doctor` report.
+
+use std::path::Path;
+
+use crate::AppHome;
+
+/// One check of an install and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorCheck {
+    /// What was checked (`binary /usr/local/bin/app`).
+    pub what: String,
+    /// Why it failed; `None` when it holds.
+    pub problem: Option<String>,
+}
+
+impl DoctorCheck {
+    fn new(what: impl Into<String>, result: Result<(), String>) -> DoctorCheck {
+        DoctorCheck {
+            what: what.into(),
+            problem: result.err(),
+        }
+    }
+
+    /// Whether the check holds.
+    pub fn ok(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+impl AppHome {
+    /// Checks the install without changing anything: no interrupted transaction, a readable
+    /// receipt, every binary as installed (sha256), a trusted root for the store, and every
+    /// database passing SQLite's integrity check.
+    pub fn doctor(&self) -> Vec<DoctorCheck> {
+        let app = self.app();
+        let mut checks = vec![DoctorCheck::new(
+            "no interrupted update",
+            if self.pending() {
+                Err(format!(
+                    "an update was interrupted: `keel recover --app {app}` settles it"
+                ))
+            } else {
+                Ok(())
+            },
+        )];
+        let receipt = match self.receipt() {
+            Ok(Some(receipt)) => receipt,
+            Ok(None) => {
+                checks.push(DoctorCheck::new(
+                    "receipt",
+                    Err(format!("{app} is not installed")),
+                ));
+                return checks;
+            }
+            Err(err) => {
+                checks.push(DoctorCheck::new("receipt", Err(err.with_causes())));
+                return checks;
+            }
+        };
+        checks.push(DoctorCheck::new(
+            format!(
+                "receipt: {} {} ({})",
+                receipt.app, receipt.version, receipt.target
+            ),
+            Ok(()),
+        ));
+        for (name, sha) in &receipt.binaries {
+            let path = Path::new(&receipt.bin_dir).join(name);
+            let result = match keel_verify::sha256_file(&path) {
+                Ok((digest, _)) if digest.to_hex() == *sha => Ok(()),
+                Ok((digest, _)) => Err(format!(
+                    "sha256 {digest}, installed as {sha}: it was changed since"
+                )),
+                Err(err) => Err(err.to_string()),
+            };
+            checks.push(DoctorCheck::new(
+                format!("binary {}", path.display()),
+                result,
+            ));
+        }
+        let trusted = self
+            .trusted_root(None)
+            .map(|_| ())
+            .map_err(|err| err.with_causes());
+        checks.push(DoctorCheck::new("trusted metadata", trusted));
+        for db in &receipt.databases {
+            let result = if Path::new(db).exists() {
+                crate::integrity_check(Path::new(db)).map_err(|e| e.to_string())
+            } else {
+                Ok(())
+            };
+            checks.push(DoctorCheck::new(format!("database {db}"), result));
+        }
+        checks
+    }
+}

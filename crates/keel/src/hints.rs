@@ -1,0 +1,140 @@
+//! What the user can do about an error: the `hint:` line under it. Library errors say what
+//! failed; the hints that name command-line flags live here.
+
+use keel_schema::env::{KEEL_SIGNING_KEY_PASSWORD, SOURCE_DATE_EPOCH};
+
+/// An error type that knows what the user can do about it.
+pub trait Hint {
+    fn hint(&self) -> Option<String>;
+}
+
+impl Hint for keel_release::Error {
+    fn hint(&self) -> Option<String> {
+        use keel_release::Error as E;
+        Some(match self {
+            E::Workspace(e) => return e.hint(),
+            E::Plan(e) => return e.hint(),
+            E::Build(e) => return e.hint(),
+            E::Sign { source, .. } => return source.hint(),
+            E::NoLockfile { .. } => "run `cargo generate-lockfile` and commit Cargo.lock".into(),
+            E::BadSourceDateEpoch { .. } => format!(
+                "set {SOURCE_DATE_EPOCH} to a Unix time such as `$(git log -1 --format=%ct)`, or unset it"
+            ),
+            E::OutputIsFile { .. } | E::OutputUnwritable { .. } => {
+                "choose another folder with --out".into()
+            }
+            E::OutputNotARelease { .. } => {
+                "choose an empty or new folder with --out, or remove that folder".into()
+            }
+            E::NotARelease { .. } => "pass the output folders of `keel release`".into(),
+            _ => return None,
+        })
+    }
+}
+
+impl Hint for keel_plan::Error {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            keel_plan::Error::NoBinaries => {
+                "keel ships binaries: add src/main.rs or a [[bin]] target to a member, or check `apps` and `dist = false` in the keel settings".into()
+            }
+            keel_plan::Error::TagMismatch { .. } => {
+                "tag the commit with the version in Cargo.toml, or bump that version before tagging".into()
+            }
+            keel_plan::Error::TagFormat { .. } => {
+                "tags are `v` and the version (`v1.2.3`), or the package name, `-v` and the version (`my-app-v1.2.3`)".into()
+            }
+            keel_plan::Error::UnknownApp { .. } | keel_plan::Error::UnknownBinary { .. } => {
+                "fix the name in Cargo.toml; `keel plan` shows what would be shipped".into()
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl Hint for keel_build::Error {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            keel_build::Error::TargetNotInstalled { target } => format!(
+                "install it with `rustup target add {target}`, or build this target on a CI runner of that platform"
+            ),
+            keel_build::Error::UnknownTarget { .. } => {
+                "`rustc --print target-list` lists the targets rustc knows".into()
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl Hint for keel_workspace::Error {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            keel_workspace::Error::NotFound { .. } | keel_workspace::Error::ManifestMissing { .. } => {
+                "run keel in a Cargo workspace, or pass --manifest-path path/to/Cargo.toml".into()
+            }
+            keel_workspace::Error::Config { .. } => {
+                "the keel settings are documented in the README; `keel init` writes them with their defaults".into()
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl Hint for keel_sign::Error {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            keel_sign::Error::WrongPassword => format!(
+                "check the password (from {KEEL_SIGNING_KEY_PASSWORD}, or typed); a key made by `keel keygen --unencrypted` needs none"
+            ),
+            keel_sign::Error::PasswordNeeded => format!("set {KEEL_SIGNING_KEY_PASSWORD}"),
+            keel_sign::Error::MalformedKey(_) => {
+                "pass the secret key file (PREFIX.key) that `keel keygen` or `minisign -G` wrote"
+                    .into()
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl Hint for keel_verify::Error {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            keel_verify::Error::MalformedKey { .. } => {
+                "pass the public key file (PREFIX.pub) that `keel keygen` or `minisign -G` wrote"
+                    .into()
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl Hint for keel_update::Error {
+    fn hint(&self) -> Option<String> {
+        keel_update::Error::hint(self).map(str::to_owned)
+    }
+}
+
+/// The hint for the first error in `err`'s chain that has one.
+pub fn hint_of(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| {
+        if let Some(h) = cause.downcast_ref::<crate::Hinted>() {
+            Some(h.hint.clone())
+        } else if let Some(e) = cause.downcast_ref::<keel_release::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_plan::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_build::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_workspace::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_sign::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_verify::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_update::Error>() {
+            Hint::hint(e)
+        } else {
+            None
+        }
+    })
+}
