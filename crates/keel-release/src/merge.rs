@@ -8,6 +8,7 @@ use keel_schema::{MANIFEST_FILE_NAME, Manifest};
 
 use crate::files::write_release_files;
 use crate::staging::Staging;
+use crate::verify::{Mismatch, check_artifact};
 use crate::{Error, ReleaseEnv, Released};
 
 /// Reads the manifest of the release in `dir`.
@@ -25,15 +26,24 @@ pub fn read_partial(dir: &Path) -> Result<Manifest, Error> {
     let manifest = read_manifest(dir)?;
     for (name, artifact) in &manifest.artifacts {
         let file = dir.join(name);
-        let (digest, size) = keel_verify::sha256_file(&file)?;
-        if digest.to_hex() != artifact.sha256 || size != artifact.size {
-            return Err(Error::PartialMismatch {
-                path: file,
-                size,
-                sha256: digest.to_hex(),
-                expected_size: artifact.size,
-                expected_sha256: artifact.sha256.clone(),
-            });
+        match check_artifact(&file, artifact) {
+            Ok(()) => {}
+            Err(Mismatch::Missing) => {
+                return Err(Error::Read {
+                    path: file,
+                    source: std::io::ErrorKind::NotFound.into(),
+                });
+            }
+            Err(Mismatch::Unreadable(err)) => return Err(err.into()),
+            Err(Mismatch::Content { size, sha256 }) => {
+                return Err(Error::PartialMismatch {
+                    path: file,
+                    size,
+                    sha256,
+                    expected_size: artifact.size,
+                    expected_sha256: artifact.sha256.clone(),
+                });
+            }
         }
     }
     Ok(manifest)

@@ -181,6 +181,40 @@ pub fn verify(dir: &Path, key: Option<&PublicKey>) -> Result<Verification, Error
     Ok(report)
 }
 
+/// How a file differs from what its manifest says.
+pub(crate) enum Mismatch {
+    /// It is not there.
+    Missing,
+    /// It cannot be read.
+    Unreadable(keel_verify::Error),
+    /// Its size or its sha256 differs.
+    Content {
+        /// Its size.
+        size: u64,
+        /// Its sha256.
+        sha256: String,
+    },
+}
+
+/// Checks one file against its manifest entry: present, readable, with the listed size and
+/// sha256. Both `verify` and `merge` ask this one question.
+pub(crate) fn check_artifact(
+    path: &Path,
+    artifact: &keel_schema::Artifact,
+) -> Result<(), Mismatch> {
+    match keel_verify::sha256_file(path) {
+        Err(_) if !path.exists() => Err(Mismatch::Missing),
+        Err(err) => Err(Mismatch::Unreadable(err)),
+        Ok((digest, size)) if size != artifact.size || digest.to_hex() != artifact.sha256 => {
+            Err(Mismatch::Content {
+                size,
+                sha256: digest.to_hex(),
+            })
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Every listed file is there with its size and sha256, and nothing else is.
 fn check_files(
     report: &mut Verification,
@@ -189,19 +223,16 @@ fn check_files(
     manifest_signature: &str,
 ) {
     for (name, artifact) in &manifest.artifacts {
-        let path = dir.join(name);
-        let result = match keel_verify::sha256_file(&path) {
-            Err(_) if !path.exists() => Err("missing".to_owned()),
-            Err(err) => Err(describe(&err)),
-            Ok((_, size)) if size != artifact.size => {
-                Err(format!("{size} bytes, the manifest says {}", artifact.size))
+        let result = check_artifact(&dir.join(name), artifact).map_err(|mismatch| match mismatch {
+            Mismatch::Missing => "missing".to_owned(),
+            Mismatch::Unreadable(err) => describe(&err),
+            Mismatch::Content { size, .. } if size != artifact.size => {
+                format!("{size} bytes, the manifest says {}", artifact.size)
             }
-            Ok((digest, _)) if digest.to_hex() != artifact.sha256 => Err(format!(
-                "sha256 {digest}, the manifest says {}",
-                artifact.sha256
-            )),
-            Ok(_) => Ok(()),
-        };
+            Mismatch::Content { sha256, .. } => {
+                format!("sha256 {sha256}, the manifest says {}", artifact.sha256)
+            }
+        });
         report.result(name, "size and sha256", result);
     }
     let mut present: Vec<String> = fs_err::read_dir(dir)
