@@ -26,7 +26,8 @@ use std::path::PathBuf;
 
 pub use keel_schema::DIST_PROFILE;
 use keel_schema::{
-    ArchiveFormat, ArtifactKind, CHECKSUMS_FILE_NAME, PROVENANCE_FILE_NAME, TargetTriple,
+    ArchiveFormat, ArtifactKind, CHECKSUMS_FILE_NAME, Distribution, PAGE_FILE_NAME,
+    PROVENANCE_FILE_NAME, TargetTriple,
 };
 use keel_workspace::{Package, Workspace};
 use serde::Serialize;
@@ -66,6 +67,8 @@ pub struct Plan {
     pub builds: Vec<BuildPlan>,
     /// Every file of the release, in the order they are written.
     pub artifacts: Vec<ArtifactPlan>,
+    /// Where the release is downloaded and updated from.
+    pub distribution: Distribution,
 }
 
 /// An app: a package whose binaries ship together.
@@ -380,6 +383,44 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
             ));
         }
     }
+    if workspace.config.installers {
+        for (package, _) in &apps {
+            let archives = |windows: bool| -> Vec<String> {
+                artifacts
+                    .iter()
+                    .filter(|a| {
+                        a.kind == ArtifactKind::Archive
+                            && a.app.as_deref() == Some(package.name.as_str())
+                            && a.target.as_ref().is_some_and(|t| t.is_windows() == windows)
+                    })
+                    .map(|a| a.file_name.clone())
+                    .collect()
+            };
+            let installers = [
+                (
+                    keel_schema::shell_installer_name(&package.name),
+                    archives(false),
+                ),
+                (
+                    keel_schema::powershell_installer_name(&package.name),
+                    archives(true),
+                ),
+            ];
+            for (file_name, covers) in installers {
+                if !covers.is_empty() {
+                    artifacts.push(ArtifactPlan {
+                        file_name,
+                        kind: ArtifactKind::Installer,
+                        app: Some(package.name.clone()),
+                        target: None,
+                        format: None,
+                        contents: Vec::new(),
+                        covers,
+                    });
+                }
+            }
+        }
+    }
     let whole = |file_name: &str, kind, covers: Vec<String>| ArtifactPlan {
         file_name: file_name.to_owned(),
         kind,
@@ -389,6 +430,11 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
         contents: Vec::new(),
         covers,
     };
+    if workspace.config.download_page {
+        let mut listed: Vec<String> = artifacts.iter().map(|a| a.file_name.clone()).collect();
+        listed.sort();
+        artifacts.push(whole(PAGE_FILE_NAME, ArtifactKind::Page, listed));
+    }
     let mut covered: Vec<String> = artifacts.iter().map(|a| a.file_name.clone()).collect();
     covered.sort();
     artifacts.push(whole(CHECKSUMS_FILE_NAME, ArtifactKind::Checksums, covered));
@@ -407,7 +453,9 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
         ));
     }
 
+    let distribution = distribution(workspace, options.tag.as_deref(), version.as_deref(), &apps);
     Ok(Plan {
+        distribution,
         tag: options.tag.clone(),
         version,
         prerelease,
@@ -430,6 +478,47 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
         builds,
         artifacts,
     })
+}
+
+/// Where the release is downloaded from: `download-url` with `{tag}` and `{version}` filled
+/// in, else GitHub Releases of the first app's repository when it is on GitHub; and the store.
+fn distribution(
+    workspace: &Workspace,
+    tag: Option<&str>,
+    version: Option<&str>,
+    apps: &[(&Package, Vec<String>)],
+) -> Distribution {
+    let release_tag = tag
+        .map(str::to_owned)
+        .or_else(|| version.map(|v| format!("v{v}")));
+    let fill = |template: &str| -> Option<String> {
+        let mut url = template.to_owned();
+        if url.contains("{tag}") {
+            url = url.replace("{tag}", release_tag.as_deref()?);
+        }
+        if url.contains("{version}") {
+            url = url.replace("{version}", version?);
+        }
+        Some(url.trim_end_matches('/').to_owned())
+    };
+    let from_repository = || {
+        let repository = apps
+            .iter()
+            .find_map(|(package, _)| package.repository.as_deref())?;
+        let repository = repository.trim_end_matches('/').trim_end_matches(".git");
+        let rest = repository.strip_prefix("https://github.com/")?;
+        (rest.split('/').filter(|p| !p.is_empty()).count() == 2)
+            .then(|| format!("{repository}/releases/download/{{tag}}"))
+    };
+    let download_url = match &workspace.config.download_url {
+        Some(template) => fill(template),
+        None => from_repository().and_then(|template| fill(&template)),
+    };
+    Distribution {
+        download_url,
+        store_url: workspace.config.store.as_ref().map(|s| s.url.clone()),
+        store_root: workspace.store_root.clone(),
+    }
 }
 
 /// The apps to ship with their binaries: configuration first, then the tag narrows.
@@ -583,6 +672,7 @@ mod tests {
             includes: vec![],
             has_dist_profile: true,
             has_lockfile: true,
+            store_root: None,
         }
     }
 
@@ -616,6 +706,8 @@ mod tests {
                 "a-1.0.0-x86_64-unknown-linux-gnu.tar.gz",
                 "a-1.0.0-x86_64-unknown-linux-gnu.tar.gz.sha256",
                 "a-1.0.0-x86_64-unknown-linux-gnu.cdx.json",
+                "a-installer.sh",
+                "index.html",
                 "SHA256SUMS",
                 "keel-provenance.intoto.jsonl",
             ]
@@ -624,6 +716,62 @@ mod tests {
             plan.builds[0].outputs[0].path,
             "target/x86_64-unknown-linux-gnu/dist/a"
         );
+    }
+
+    #[test]
+    fn installers_follow_the_platforms_and_the_settings() {
+        let ws = workspace(vec![package("a", "1.0.0", &["a"])]);
+        let mut opts = options(None);
+        opts.targets = vec![
+            "x86_64-pc-windows-msvc".into(),
+            "aarch64-apple-darwin".into(),
+        ];
+        let plan = plan(&ws, &opts).unwrap();
+        let installer = |name: &str| plan.artifacts.iter().find(|a| a.file_name == name).cloned();
+        assert_eq!(
+            installer("a-installer.sh").unwrap().covers,
+            ["a-1.0.0-aarch64-apple-darwin.tar.gz"]
+        );
+        assert_eq!(
+            installer("a-installer.ps1").unwrap().covers,
+            ["a-1.0.0-x86_64-pc-windows-msvc.zip"]
+        );
+        let mut ws = workspace(vec![package("a", "1.0.0", &["a"])]);
+        ws.config.installers = false;
+        ws.config.download_page = false;
+        let plan = super::plan(&ws, &options(None)).unwrap();
+        assert!(
+            plan.artifacts
+                .iter()
+                .all(|a| !matches!(a.kind, ArtifactKind::Installer | ArtifactKind::Page))
+        );
+    }
+
+    #[test]
+    fn the_download_url_comes_from_the_settings_or_a_github_repository() {
+        let mut ws = workspace(vec![package("a", "1.2.0", &["a"])]);
+        ws.packages[0].repository = Some("https://github.com/o/r.git".into());
+        let plan = plan(&ws, &options(Some("v1.2.0"))).unwrap();
+        assert_eq!(
+            plan.distribution.download_url.as_deref(),
+            Some("https://github.com/o/r/releases/download/v1.2.0")
+        );
+        // Without a tag, the tag the version would have.
+        let plan = super::plan(&ws, &options(None)).unwrap();
+        assert_eq!(
+            plan.distribution.download_url.as_deref(),
+            Some("https://github.com/o/r/releases/download/v1.2.0")
+        );
+        ws.config.download_url = Some("https://dl.example.com/{version}/".into());
+        let plan = super::plan(&ws, &options(None)).unwrap();
+        assert_eq!(
+            plan.distribution.download_url.as_deref(),
+            Some("https://dl.example.com/1.2.0")
+        );
+        ws.config.download_url = None;
+        ws.packages[0].repository = Some("https://gitlab.com/o/r".into());
+        let plan = super::plan(&ws, &options(None)).unwrap();
+        assert_eq!(plan.distribution.download_url, None);
     }
 
     #[test]

@@ -142,15 +142,75 @@ fn write_provenance(
     )
 }
 
-/// Writes what covers the whole release, in order: `SHA256SUMS` over every artifact so far,
-/// the provenance of all of them, and, with a key, the signature of `SHA256SUMS`. Each is
-/// recorded in `manifest`.
-pub(crate) fn write_release_files(
+/// What is written over the whole release, beside `SHA256SUMS` and the provenance.
+pub(crate) struct Whole<'a> {
+    /// Signs `SHA256SUMS` (and later the manifest) when given.
+    pub key: Option<&'a SigningKey>,
+    /// The CI run, for the provenance.
+    pub github: Option<&'a GithubRun>,
+    /// Whether each app gets its installer scripts.
+    pub installers: bool,
+    /// Whether the release gets `index.html`.
+    pub page: bool,
+}
+
+/// Writes each app's installers: `.sh` for its Unix archives, `.ps1` for its Windows ones.
+fn write_installers(
     dir: &Path,
     manifest: &mut Manifest,
     key: Option<&SigningKey>,
-    github: Option<&GithubRun>,
 ) -> Result<(), Error> {
+    let public = key.map(SigningKey::public_key);
+    let apps: Vec<String> = manifest.apps.keys().cloned().collect();
+    for app in apps {
+        let has = |windows: bool| {
+            manifest.artifacts.values().any(|a| {
+                a.kind == ArtifactKind::Archive
+                    && a.app.as_deref() == Some(app.as_str())
+                    && a.target.as_ref().is_some_and(|t| t.is_windows() == windows)
+            })
+        };
+        let mut written = Vec::new();
+        if has(false) {
+            let text = keel_installer::shell_installer(manifest, &app, public.as_ref())?;
+            written.push((keel_schema::shell_installer_name(&app), text));
+        }
+        if has(true) {
+            let text = keel_installer::powershell_installer(manifest, &app, public.as_ref())?;
+            written.push((keel_schema::powershell_installer_name(&app), text));
+        }
+        for (name, text) in written {
+            let digest = write_synced(dir, &name, text.as_bytes())?;
+            manifest.artifacts.insert(
+                name,
+                record(ArtifactKind::Installer, Some(app.clone()), None, digest),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes what covers the whole release, in order: the installers and the download page,
+/// `SHA256SUMS` over every artifact so far, the provenance of all of them, and, with a key,
+/// the signature of `SHA256SUMS`. Each is recorded in `manifest`.
+pub(crate) fn write_release_files(
+    dir: &Path,
+    manifest: &mut Manifest,
+    whole: &Whole<'_>,
+) -> Result<(), Error> {
+    let (key, github) = (whole.key, whole.github);
+    if whole.installers {
+        write_installers(dir, manifest, key)?;
+    }
+    if whole.page {
+        let public = key.map(SigningKey::public_key);
+        let page = keel_installer::download_page(manifest, public.as_ref())?;
+        let digest = write_synced(dir, keel_schema::PAGE_FILE_NAME, page.as_bytes())?;
+        manifest.artifacts.insert(
+            keel_schema::PAGE_FILE_NAME.into(),
+            record(ArtifactKind::Page, None, None, digest),
+        );
+    }
     let covers: Vec<String> = manifest.artifacts.keys().cloned().collect();
     let written = write_checksums(dir, CHECKSUMS_FILE_NAME, &covers, manifest)?;
     manifest.artifacts.insert(

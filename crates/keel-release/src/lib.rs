@@ -123,6 +123,9 @@ pub enum Error {
     /// A file could not be written.
     #[error(transparent)]
     File(#[from] keel_fs::Error),
+    /// An installer, the notes or the download page could not be written.
+    #[error(transparent)]
+    Installer(#[from] keel_installer::Error),
     /// A file could not be signed.
     #[error("could not sign {file}")]
     Sign {

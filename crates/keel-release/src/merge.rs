@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use keel_schema::{MANIFEST_FILE_NAME, Manifest};
+use keel_schema::{ArtifactKind, MANIFEST_FILE_NAME, Manifest};
 
-use crate::files::write_release_files;
+use crate::files::{Whole, write_release_files};
 use crate::staging::Staging;
 use crate::verify::{Mismatch, check_artifact};
 use crate::{Error, ReleaseEnv, Released};
@@ -62,8 +62,18 @@ pub fn merge(
     // Each artifact's folder and the sha256 its manifest gives.
     let mut sources: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
     let mut merged: Option<Manifest> = None;
+    // The merged release has installers and a page when its partials had them.
+    let (mut installers, mut page) = (false, false);
     for dir in partials {
         let manifest = read_partial(dir)?;
+        installers |= manifest
+            .artifacts
+            .values()
+            .any(|a| a.kind == ArtifactKind::Installer);
+        page |= manifest
+            .artifacts
+            .values()
+            .any(|a| a.kind == ArtifactKind::Page);
         for (name, artifact) in &manifest.artifacts {
             if !artifact.kind.covers_release() {
                 sources
@@ -101,7 +111,13 @@ pub fn merge(
         }
     }
     let github = env.github_run();
-    write_release_files(staging.path(), &mut manifest, key, github.as_ref())?;
+    let whole = Whole {
+        key,
+        github: github.as_ref(),
+        installers,
+        page,
+    };
+    write_release_files(staging.path(), &mut manifest, &whole)?;
     let dir = staging.finish(&manifest, key)?;
     Ok(Released { manifest, dir })
 }

@@ -11,7 +11,9 @@ use keel_schema::{
 use keel_sign::SigningKey;
 use keel_sign::provenance::GithubRun;
 
-use crate::files::{TOOL_VERSION, record, write_checksums, write_release_files, write_synced};
+use crate::files::{
+    TOOL_VERSION, Whole, record, write_checksums, write_release_files, write_synced,
+};
 use crate::staging::Staging;
 use crate::{Error, Project, ReleaseOptions, Released, Reporter};
 
@@ -90,6 +92,7 @@ fn manifest(project: &Project, plan: &Plan, builder: &str, epoch: u64) -> Manife
             })
             .collect(),
         artifacts: BTreeMap::new(),
+        distribution: plan.distribution.clone(),
     }
 }
 
@@ -179,7 +182,14 @@ fn package(
             .artifacts
             .insert(artifact.file_name.clone(), record);
     }
-    write_release_files(dir, manifest, key, github)?;
+    let listed = |kind| plan.artifacts.iter().any(|a| a.kind == kind);
+    let whole = Whole {
+        key,
+        github,
+        installers: listed(ArtifactKind::Installer),
+        page: listed(ArtifactKind::Page),
+    };
+    write_release_files(dir, manifest, &whole)?;
     reporter.finished();
     let mut planned: Vec<String> = plan.artifacts.iter().map(|a| a.file_name.clone()).collect();
     planned.sort_unstable();

@@ -127,14 +127,6 @@ fn describe(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// The kinds `SHA256SUMS` covers: everything but itself, the provenance and signatures.
-fn checksummed(kind: ArtifactKind) -> bool {
-    !matches!(
-        kind,
-        ArtifactKind::Checksums | ArtifactKind::Provenance | ArtifactKind::Signature
-    )
-}
-
 /// The kinds the provenance names as subjects: everything but itself and signatures.
 fn provenance_subject(kind: ArtifactKind) -> bool {
     !matches!(kind, ArtifactKind::Provenance | ArtifactKind::Signature)
@@ -272,7 +264,7 @@ fn check_checksums(report: &mut Verification, dir: &Path, manifest: &Manifest, n
         _ => manifest
             .artifacts
             .iter()
-            .filter(|(_, a)| checksummed(a.kind))
+            .filter(|(_, a)| a.kind.checksummed())
             .map(|(n, _)| n.as_str())
             .collect(),
     };

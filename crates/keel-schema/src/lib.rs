@@ -50,6 +50,19 @@ pub const PROVENANCE_FILE_NAME: &str = "keel-provenance.intoto.jsonl";
 /// The file name of the checksum list over every artifact of a release.
 pub const CHECKSUMS_FILE_NAME: &str = "SHA256SUMS";
 
+/// The file name of a release's download page.
+pub const PAGE_FILE_NAME: &str = "index.html";
+
+/// The file name of an app's shell installer.
+pub fn shell_installer_name(app: &str) -> String {
+    format!("{app}-installer.sh")
+}
+
+/// The file name of an app's PowerShell installer.
+pub fn powershell_installer_name(app: &str) -> String {
+    format!("{app}-installer.ps1")
+}
+
 /// The Cargo profile release binaries are built with.
 pub const DIST_PROFILE: &str = "dist";
 
@@ -82,6 +95,32 @@ pub struct Manifest {
     pub targets: BTreeMap<TargetTriple, TargetBuild>,
     /// Every artifact, by file name (relative to the manifest's directory).
     pub artifacts: BTreeMap<String, Artifact>,
+    /// Where the release is downloaded and updated from, as its installers and notes say.
+    #[serde(default, skip_serializing_if = "Distribution::is_empty")]
+    pub distribution: Distribution,
+}
+
+/// Where people get a release: what installers, release notes and the download page tell them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Distribution {
+    /// The URL the release's files are downloaded from (the folder holding them, without a
+    /// trailing `/`), e.g. `https://github.com/OWNER/REPO/releases/download/v1.2.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// The release store operators install and update from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_url: Option<String>,
+    /// The store's root of trust (`root.json`), which installers give to the installs they
+    /// make so that updates are verified from the first one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_root: Option<String>,
+}
+
+impl Distribution {
+    /// Whether nothing is said.
+    pub fn is_empty(&self) -> bool {
+        self.download_url.is_none() && self.store_url.is_none() && self.store_root.is_none()
+    }
 }
 
 /// Where a release's source came from.
@@ -184,13 +223,34 @@ pub enum ArtifactKind {
     Provenance,
     /// A minisign signature (`<file>.minisig`).
     Signature,
+    /// An installer script of one app (`<app>-installer.sh`, `<app>-installer.ps1`) that
+    /// downloads the archive for the machine it runs on and checks it against the sha256 it
+    /// holds.
+    Installer,
+    /// The download page (`index.html`): every artifact, and the install command for the
+    /// visitor's platform first.
+    Page,
 }
 
 impl ArtifactKind {
     /// Whether the artifact is derived from the whole release (`SHA256SUMS`, the provenance,
-    /// signatures), and so is written anew when partial releases are merged.
+    /// signatures, installers, the download page), and so is written anew when partial
+    /// releases are merged.
     pub fn covers_release(self) -> bool {
         matches!(
+            self,
+            ArtifactKind::Checksums
+                | ArtifactKind::Provenance
+                | ArtifactKind::Signature
+                | ArtifactKind::Installer
+                | ArtifactKind::Page
+        )
+    }
+
+    /// Whether `SHA256SUMS` lists the artifact: everything but itself, the provenance and
+    /// signatures.
+    pub fn checksummed(self) -> bool {
+        !matches!(
             self,
             ArtifactKind::Checksums | ArtifactKind::Provenance | ArtifactKind::Signature
         )
@@ -205,6 +265,8 @@ impl ArtifactKind {
             ArtifactKind::Sbom => "sbom",
             ArtifactKind::Provenance => "provenance",
             ArtifactKind::Signature => "signature",
+            ArtifactKind::Installer => "installer",
+            ArtifactKind::Page => "page",
         }
     }
 }
@@ -364,6 +426,7 @@ impl Manifest {
         same("version", &self.version, &other.version)?;
         same("prerelease", &self.prerelease, &other.prerelease)?;
         same("source", &self.source, &other.source)?;
+        same("distribution", &self.distribution, &other.distribution)?;
         for (name, app) in other.apps {
             match self.apps.get(&name) {
                 Some(existing) => same(&format!("app `{name}`"), existing, &app)?,
@@ -481,6 +544,7 @@ mod tests {
                     },
                 ),
             ]),
+            distribution: Distribution::default(),
         }
     }
 

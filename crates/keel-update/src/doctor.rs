@@ -78,11 +78,18 @@ impl AppHome {
                 result,
             ));
         }
-        let trusted = self
-            .trusted_root(None)
-            .map(|_| ())
-            .map_err(|err| err.with_causes());
-        checks.push(DoctorCheck::new("trusted metadata", trusted));
+        if receipt.store_url.is_some() {
+            let trusted = self
+                .trusted_root(None)
+                .map(|_| ())
+                .map_err(|err| err.with_causes());
+            checks.push(DoctorCheck::new("trusted metadata", trusted));
+        } else {
+            checks.push(DoctorCheck::new(
+                "no store recorded (installed from a release's files): updates need a store URL",
+                Ok(()),
+            ));
+        }
         for db in &receipt.databases {
             let result = if Path::new(db).exists() {
                 crate::integrity_check(Path::new(db)).map_err(|e| e.to_string())

@@ -85,15 +85,20 @@ impl PublicKey {
 
     /// The public key file, as `minisign -G` writes it.
     pub fn to_text(&self) -> String {
+        format!(
+            "{UNTRUSTED}minisign public key {}\n{}\n",
+            self.key_id_hex(),
+            self.to_base64()
+        )
+    }
+
+    /// The key as one base64 line, as `minisign -P` takes it.
+    pub fn to_base64(&self) -> String {
         let mut bytes = Vec::with_capacity(42);
         bytes.extend_from_slice(&ALG_ED);
         bytes.extend_from_slice(&self.key_id);
         bytes.extend_from_slice(self.key.as_bytes());
-        format!(
-            "{UNTRUSTED}minisign public key {}\n{}\n",
-            self.key_id_hex(),
-            BASE64.encode(bytes)
-        )
+        BASE64.encode(bytes)
     }
 
     /// The key id.

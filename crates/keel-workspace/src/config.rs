@@ -27,6 +27,36 @@ pub struct WorkspaceConfig {
     /// Extra files or folders, relative to the workspace root, put in every app's archive.
     #[serde(default)]
     pub include: Vec<String>,
+    /// Where the release's files are downloaded from, with `{tag}` and `{version}` filled in
+    /// (`https://github.com/OWNER/REPO/releases/download/{tag}`); default: GitHub Releases of
+    /// the package's `repository` when it is on GitHub.
+    #[serde(default)]
+    pub download_url: Option<String>,
+    /// Whether each app gets `<app>-installer.sh` and `<app>-installer.ps1`.
+    #[serde(default = "yes")]
+    pub installers: bool,
+    /// Whether the release gets a download page, `index.html`.
+    #[serde(default = "yes")]
+    pub download_page: bool,
+    /// `[workspace.metadata.keel.store]`: the release store operators update from.
+    #[serde(default)]
+    pub store: Option<StoreConfig>,
+}
+
+/// `[workspace.metadata.keel.store]`: the release store a release is published to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StoreConfig {
+    /// The store's URL, as operators reach it (`https://example.com/store`).
+    pub url: String,
+    /// The store's `root.json`, relative to the workspace root: installers give it to the
+    /// installs they make, so updates are verified from the start.
+    #[serde(default)]
+    pub root: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for WorkspaceConfig {
@@ -37,6 +67,10 @@ impl Default for WorkspaceConfig {
             unix_archive: default_unix_archive(),
             windows_archive: default_windows_archive(),
             include: Vec::new(),
+            download_url: None,
+            installers: true,
+            download_page: true,
+            store: None,
         }
     }
 }
@@ -84,6 +118,15 @@ windows-archive = "zip"
 # Extra files or folders (relative to the workspace root) put in every archive, beside the
 # binaries and the README*, LICENSE*, COPYING* and CHANGELOG* files always included:
 include = []
+# Where installers download the release from; {tag} and {version} are filled in. Default:
+# GitHub Releases of the package's `repository` when it is on GitHub.
+# download-url = "https://github.com/OWNER/REPO/releases/download/{tag}"
+# Installer scripts per app (<app>-installer.sh, <app>-installer.ps1) and a download page:
+installers = true
+download-page = true
+# The release store operators update from (`keel publish --to DIR` writes it); installers
+# give its root of trust to the installs they make:
+# store = { url = "https://example.com/store", root = "store/metadata/root.json" }
 "#;
 
 /// The `[profile.dist]` that `keel init` writes: the profile `keel build` uses, with the

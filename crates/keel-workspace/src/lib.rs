@@ -18,7 +18,7 @@ mod git;
 
 use std::path::{Component, Path, PathBuf};
 
-pub use config::{INIT_CONFIG, PackageConfig, WorkspaceConfig, init_profile};
+pub use config::{INIT_CONFIG, PackageConfig, StoreConfig, WorkspaceConfig, init_profile};
 pub use git::{GitInfo, git_info};
 use keel_schema::DIST_PROFILE;
 
@@ -41,6 +41,8 @@ pub struct Workspace {
     pub has_dist_profile: bool,
     /// Whether `Cargo.lock` exists at the root.
     pub has_lockfile: bool,
+    /// The store's `root.json`, read from `[workspace.metadata.keel.store] root`.
+    pub store_root: Option<String>,
 }
 
 /// A workspace member.
@@ -286,7 +288,15 @@ impl Workspace {
         }
         packages.sort_by(|a, b| a.name.cmp(&b.name));
 
+        let store_root = match config.store.as_ref().and_then(|s| s.root.as_deref()) {
+            Some(rel) => {
+                let path = root.join(rel);
+                Some(fs_err::read_to_string(&path).map_err(|source| Error::Read { path, source })?)
+            }
+            None => None,
+        };
         Ok(Workspace {
+            store_root,
             has_lockfile: root.join("Cargo.lock").is_file(),
             manifest_path: root_manifest,
             target_dir: PathBuf::from(metadata.target_directory.as_std_path()),

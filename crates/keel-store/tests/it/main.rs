@@ -61,6 +61,7 @@ fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
                 signature_of: None,
             },
         )]),
+        distribution: keel_schema::Distribution::default(),
     };
     fs_err::write(dir.join("keel-manifest.json"), manifest.to_json()).unwrap();
     dir

@@ -4,6 +4,7 @@
 
 mod errors;
 mod init;
+mod installers;
 mod merge;
 mod plan;
 mod release;
@@ -12,7 +13,10 @@ mod store;
 mod tuf;
 mod update;
 
-use keel_test::TestWorkspace;
+use std::path::Path;
+use std::sync::Mutex;
+
+use keel_test::{RunResult, TestWorkspace, run_command};
 
 /// The `keel` binary under test.
 fn keel_bin() -> &'static str {
@@ -88,4 +92,58 @@ include = ["examples/config.toml"]
 fn set_mode(path: &std::path::Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs_err::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A copy of examples/ledger in a temporary git repository.
+pub fn ledger_workspace() -> TestWorkspace {
+    let ws = TestWorkspace::new(keel_bin());
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ledger");
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "README.md",
+        "LICENSE",
+        "build.rs",
+        "src/main.rs",
+        "src/db.rs",
+        "src/selfupdate.rs",
+        "demo/demo.sh",
+    ] {
+        ws.write(file, &fs_err::read_to_string(example.join(file)).unwrap());
+    }
+    // The copy embeds this checkout's keel-update.
+    let library = fs_err::canonicalize(example.join("../../crates/keel-update")).unwrap();
+    let cargo = ws.read("Cargo.toml");
+    assert!(
+        cargo.contains("path = \"../../crates/keel-update\""),
+        "examples/ledger/Cargo.toml changed shape"
+    );
+    // Behaviour, not speed, is under test: the copy builds unoptimised.
+    let cargo = cargo
+        .replace("../../crates/keel-update", library.to_str().unwrap())
+        .replace(
+            "lto = \"thin\"",
+            "lto = false\nopt-level = 0\ndebug = false",
+        )
+        .replace("codegen-units = 1", "codegen-units = 16");
+    ws.write("Cargo.toml", &cargo);
+    crate::set_mode(&ws.path("demo/demo.sh"), 0o755);
+    ws.commit("ledger");
+    ws
+}
+
+/// Where every test builds the example: one target folder, so its dependencies are compiled
+/// once per run.
+fn ledger_target_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("ledger-target")
+}
+
+/// Builds and packages the example with `keel release ARGS`, one test at a time: the tests
+/// share a target folder, and a release must package the binaries its own build wrote.
+pub fn release_ledger(ws: &TestWorkspace, args: &[&str]) -> RunResult {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut command = ws.keel(["release"].iter().chain(args));
+    command.env("CARGO_TARGET_DIR", ledger_target_dir());
+    run_command(&mut command)
 }

@@ -2,53 +2,15 @@
 //! nginx serves, installed, updated with a migration, updated to a release whose migration
 //! fails halfway, and rolled back; every step checked against a dump of the database.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use keel_test::{Nginx, RunResult, TestWorkspace, require_tool, run_command, run_ok};
 
-use crate::keel_bin;
+use crate::{ledger_workspace, release_ledger};
 
 /// The host: what keel releases for by default, and what installs pick.
 const HOST: &str = keel_schema::HOST_TARGET;
-
-/// A copy of examples/ledger in a temporary git repository.
-fn ledger_workspace() -> TestWorkspace {
-    let ws = TestWorkspace::new(keel_bin());
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ledger");
-    for file in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "README.md",
-        "LICENSE",
-        "build.rs",
-        "src/main.rs",
-        "src/db.rs",
-        "src/selfupdate.rs",
-        "demo/demo.sh",
-    ] {
-        ws.write(file, &fs_err::read_to_string(example.join(file)).unwrap());
-    }
-    // The copy embeds this checkout's keel-update.
-    let library = fs_err::canonicalize(example.join("../../crates/keel-update")).unwrap();
-    let cargo = ws.read("Cargo.toml");
-    assert!(
-        cargo.contains("path = \"../../crates/keel-update\""),
-        "examples/ledger/Cargo.toml changed shape"
-    );
-    // Behaviour, not speed, is under test: the copy builds unoptimised.
-    let cargo = cargo
-        .replace("../../crates/keel-update", library.to_str().unwrap())
-        .replace(
-            "lto = \"thin\"",
-            "lto = false\nopt-level = 0\ndebug = false",
-        )
-        .replace("codegen-units = 1", "codegen-units = 16");
-    ws.write("Cargo.toml", &cargo);
-    crate::set_mode(&ws.path("demo/demo.sh"), 0o755);
-    ws.commit("ledger");
-    ws
-}
 
 /// Sets the version and appends migrations, then commits.
 fn next_version(ws: &TestWorkspace, version: &str, migrations: &[&str]) {
@@ -124,7 +86,7 @@ fn ledger_installs_updates_refuses_a_broken_migration_and_rolls_back_over_http()
     ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
         .success();
     let release_and_publish = |ws: &TestWorkspace| {
-        ws.run(&["release", "--quiet", "--out", "dist"]).success();
+        release_ledger(ws, &["--quiet", "--out", "dist"]).success();
         ws.run(&[
             "publish",
             "dist",

@@ -1,0 +1,381 @@
+//! The shell installer end to end: a real release of the example served by nginx, installed
+//! under `dash` and `bash`, with only `curl` or only `wget`, from a clean `HOME` and a `PATH`
+//! holding nothing but the basic tools; then the ways a download goes wrong, each installing
+//! nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use keel_test::{Nginx, RunResult, TestWorkspace, require_tool, run_command, run_ok};
+
+use crate::{ledger_workspace, release_ledger, single};
+
+/// The host: what keel releases for by default, and what installs pick.
+const HOST: &str = keel_schema::HOST_TARGET;
+
+/// A signed release of the example for this machine, made once for every test here.
+fn released() -> &'static (TestWorkspace, PathBuf) {
+    static RELEASE: OnceLock<(TestWorkspace, PathBuf)> = OnceLock::new();
+    RELEASE.get_or_init(|| {
+        let ws = ledger_workspace();
+        ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+            .success();
+        release_ledger(
+            &ws,
+            &["--quiet", "--out", "dist", "--sign-key", "keys/release.key"],
+        )
+        .success();
+        let dist = ws.path("dist");
+        (ws, dist)
+    })
+}
+
+fn archive() -> String {
+    format!("ledger-1.0.0-{HOST}.tar.gz")
+}
+
+/// A folder of links to the tools the installer may use, and nothing else.
+fn toolbox(dir: &Path, downloader: &str, minisign: bool) -> PathBuf {
+    let bin = dir.join("tools");
+    fs_err::create_dir_all(&bin).unwrap();
+    let mut tools = vec![
+        "uname",
+        "mktemp",
+        "tar",
+        "gzip",
+        "sha256sum",
+        "mkdir",
+        "mv",
+        "cp",
+        "chmod",
+        "rm",
+        "cat",
+        "sed",
+        "grep",
+        "tr",
+        "wc",
+        "dirname",
+        "getconf",
+        "ldd",
+        downloader,
+    ];
+    if minisign {
+        tools.push("minisign");
+    }
+    for tool in tools {
+        std::os::unix::fs::symlink(require_tool(tool), bin.join(tool)).unwrap();
+    }
+    bin
+}
+
+/// An operator's machine: a home, a shell profile, the toolbox as the whole `PATH`.
+struct Machine {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Machine {
+    fn new(downloader: &str, minisign: bool) -> Machine {
+        let dir = tempfile::Builder::new()
+            .prefix("keel-machine-")
+            .tempdir()
+            .unwrap();
+        fs_err::create_dir_all(dir.path().join("home")).unwrap();
+        let path = toolbox(dir.path(), downloader, minisign);
+        Machine { dir, path }
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.home().join(".local/bin")
+    }
+
+    fn keel_home(&self) -> PathBuf {
+        self.home().join(".local/state/keel")
+    }
+
+    /// Runs `installer` with `shell`, the environment holding only what a login would.
+    fn install(&self, shell: &str, installer: &Path, url: &str) -> RunResult {
+        run_command(
+            Command::new(require_tool(shell))
+                .arg(installer)
+                .env_clear()
+                .env("HOME", self.home())
+                .env("PATH", &self.path)
+                .env("SHELL", "/bin/bash")
+                .env("LEDGER_DOWNLOAD_URL", url),
+        )
+    }
+
+    fn assert_nothing_installed(&self) {
+        assert!(
+            !self.bin().join("ledger").exists(),
+            "a binary was installed"
+        );
+        assert!(
+            !self.keel_home().join("ledger/receipt.json").exists(),
+            "a receipt was written"
+        );
+    }
+}
+
+#[test]
+fn installs_under_dash_and_bash_with_curl_or_wget_and_again() {
+    let (ws, dist) = released();
+    let nginx = Nginx::serve(dist);
+    let installer = dist.join("ledger-installer.sh");
+    for (shell, downloader, minisign) in [("dash", "curl", true), ("bash", "wget", false)] {
+        let machine = Machine::new(downloader, minisign);
+        let first = machine.install(shell, &installer, &nginx.url("")).success();
+        assert!(
+            first.stdout.contains(&format!(
+                "installed {}",
+                machine.bin().join("ledger").display()
+            )),
+            "{shell}/{downloader}:\n{}",
+            first.stdout
+        );
+        let checked = if minisign {
+            "and the minisign signature of SHA256SUMS"
+        } else {
+            "minisign is not installed: the release's signature was not checked"
+        };
+        assert!(first.stdout.contains(checked), "{}", first.stdout);
+        let version = run_ok(Command::new(machine.bin().join("ledger")).arg("--version"));
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout).trim(),
+            "ledger 1.0.0"
+        );
+
+        // Again: the same result, and the profile line is not added twice.
+        machine.install(shell, &installer, &nginx.url("")).success();
+        let profile = fs_err::read_to_string(machine.home().join(".bashrc")).unwrap();
+        assert_eq!(
+            profile.matches("# added by the ledger installer").count(),
+            1,
+            "{profile}"
+        );
+        assert!(profile.contains(&format!(
+            "export PATH=\"{}:$PATH\"",
+            machine.bin().display()
+        )));
+
+        // keel takes over the install.
+        let doctor = run_command(
+            ws.keel(["doctor", "--app", "ledger"])
+                .env("KEEL_HOME", machine.keel_home()),
+        )
+        .success();
+        assert!(
+            doctor.stdout.contains("ok      receipt: ledger 1.0.0"),
+            "{}",
+            doctor.stdout
+        );
+        assert!(
+            doctor.stdout.contains("ok      binary "),
+            "{}",
+            doctor.stdout
+        );
+    }
+}
+
+#[test]
+fn the_options_choose_the_folder_and_leave_the_profile_alone() {
+    let (_, dist) = released();
+    let nginx = Nginx::serve(dist);
+    let machine = Machine::new("curl", false);
+    let to = machine.dir.path().join("apps bin");
+    let result = run_command(
+        Command::new(require_tool("dash"))
+            .arg(dist.join("ledger-installer.sh"))
+            .arg("--to")
+            .arg(&to)
+            .arg("--no-modify-path")
+            .arg("--quiet")
+            .env_clear()
+            .env("HOME", machine.home())
+            .env("PATH", &machine.path)
+            .env("LEDGER_DOWNLOAD_URL", nginx.url("")),
+    )
+    .success();
+    assert_eq!(result.stdout, "", "--quiet printed something");
+    assert!(to.join("ledger").is_file());
+    assert!(!machine.home().join(".profile").exists());
+    let help = run_command(
+        Command::new(require_tool("dash"))
+            .arg(dist.join("ledger-installer.sh"))
+            .arg("--help")
+            .env_clear()
+            .env("PATH", &machine.path),
+    )
+    .success();
+    for option in [
+        "--to DIR",
+        "--no-modify-path",
+        "LEDGER_INSTALL_DIR",
+        "LEDGER_DOWNLOAD_URL",
+    ] {
+        assert!(
+            help.stdout.contains(option),
+            "{option} missing from:\n{}",
+            help.stdout
+        );
+    }
+    let bad = run_command(
+        Command::new(require_tool("dash"))
+            .arg(dist.join("ledger-installer.sh"))
+            .arg("--frobnicate")
+            .env_clear()
+            .env("HOME", machine.home())
+            .env("PATH", &machine.path),
+    );
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .starts_with("error: unknown option `--frobnicate`"),
+        "{}",
+        bad.stderr
+    );
+}
+
+/// A copy of the release whose archive is changed by `change`.
+fn changed_release(name: &str, change: impl FnOnce(&mut Vec<u8>)) -> tempfile::TempDir {
+    let (_, dist) = released();
+    let copy = tempfile::Builder::new().prefix(name).tempdir().unwrap();
+    for entry in fs_err::read_dir(dist).unwrap() {
+        let entry = entry.unwrap();
+        fs_err::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
+    }
+    let path = copy.path().join(archive());
+    let mut bytes = fs_err::read(&path).unwrap();
+    change(&mut bytes);
+    fs_err::write(&path, bytes).unwrap();
+    copy
+}
+
+#[track_caller]
+fn assert_refused(result: &RunResult, expected: &str) {
+    assert_eq!(
+        result.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        result.stdout, result.stderr
+    );
+    assert!(result.stderr.starts_with("error: "), "{}", result.stderr);
+    assert!(
+        result.stderr.contains(&archive()),
+        "the file is not named:\n{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains(expected),
+        "expected `{expected}` in:\n{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn a_tampered_archive_or_a_wrong_length_installs_nothing() {
+    let (_, dist) = released();
+    let installer = dist.join("ledger-installer.sh");
+    let tampered = changed_release("keel-tampered-", |bytes| {
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+    });
+    let longer = changed_release("keel-longer-", |bytes| bytes.extend_from_slice(&[0; 100]));
+    for (release, expected) in [
+        (&tampered, "it is not the released file"),
+        (&longer, "bytes, expected"),
+    ] {
+        let nginx = Nginx::serve(release.path());
+        for downloader in ["curl", "wget"] {
+            let machine = Machine::new(downloader, false);
+            let result = machine.install("dash", &installer, &nginx.url(""));
+            assert_refused(&result, expected);
+            machine.assert_nothing_installed();
+        }
+    }
+}
+
+#[test]
+fn a_download_cut_short_installs_nothing() {
+    let (_, dist) = released();
+    // Announces the whole archive, sends half of it, and hangs up.
+    let script = "import socket, sys\n\
+        data = open(sys.argv[1], 'rb').read()\n\
+        s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(8); s.settimeout(60)\n\
+        print(s.getsockname()[1], flush=True)\n\
+        while True:\n    try:\n        c, _ = s.accept()\n    except socket.timeout:\n        sys.exit(0)\n    c.recv(65536)\n    c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n' % len(data) + data[:len(data) // 2])\n    c.close()\n";
+    let mut server = Command::new(require_tool("python3"))
+        .arg("-c")
+        .arg(script)
+        .arg(dist.join(archive()))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    {
+        use std::io::BufRead;
+        std::io::BufReader::new(server.stdout.as_mut().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+    }
+    let url = format!("http://127.0.0.1:{}", port.trim());
+    for downloader in ["curl", "wget"] {
+        let machine = Machine::new(downloader, false);
+        let result = machine.install("dash", &dist.join("ledger-installer.sh"), &url);
+        assert_eq!(result.code, 1, "{downloader}:\n{}", result.stderr);
+        assert!(result.stderr.contains(&archive()), "{}", result.stderr);
+        machine.assert_nothing_installed();
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+#[test]
+fn a_release_without_this_platform_names_what_it_offers() {
+    let ws = single("elsewhere", "1.0.0");
+    let other = if HOST.contains("apple") {
+        "x86_64-unknown-linux-gnu"
+    } else {
+        "aarch64-apple-darwin"
+    };
+    ws.run(&[
+        "release",
+        "--quiet",
+        "--builder",
+        "fake",
+        "--target",
+        other,
+        "--out",
+        "dist",
+    ])
+    .success();
+    let machine = Machine::new("curl", false);
+    let result = run_command(
+        Command::new(require_tool("dash"))
+            .arg(ws.path("dist/elsewhere-installer.sh"))
+            .env_clear()
+            .env("HOME", machine.home())
+            .env("PATH", &machine.path)
+            .env("ELSEWHERE_DOWNLOAD_URL", "http://127.0.0.1:9/unused"),
+    );
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .starts_with("error: elsewhere 1.0.0 has no archive for "),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result
+            .stderr
+            .contains(&format!("hint: this release has: {other}")),
+        "{}",
+        result.stderr
+    );
+}
