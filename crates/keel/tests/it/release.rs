@@ -34,8 +34,8 @@ fn release_archives_check_out_with_real_tools() {
             .current_dir(&dist),
     );
     let sums = fs_err::read_to_string(dist.join("SHA256SUMS")).unwrap();
-    // The archive, its .sha256 and its SBOM.
-    assert_eq!(sums.lines().count(), 3, "{sums}");
+    // The archive, its .sha256, its SBOM, the installer and the download page.
+    assert_eq!(sums.lines().count(), 5, "{sums}");
 
     // One top directory with the binary, README and LICENSE, owned by 0/0, stamped with the
     // commit time.
@@ -148,8 +148,8 @@ fn releasing_twice_gives_identical_bytes() {
     ws.run(&["release", "--out", "second"]).success();
     let first = snapshot_dir(&ws.path("first"));
     let second = snapshot_dir(&ws.path("second"));
-    // Archive, .sha256, SBOM, SHA256SUMS, provenance, manifest.
-    assert_eq!(first.len(), 6);
+    // Archive, .sha256, SBOM, installer, page, SHA256SUMS, provenance, manifest.
+    assert_eq!(first.len(), 8);
     assert!(first == second, "the two releases differ");
     // Releasing again into the same folder replaces it with the same bytes.
     ws.run(&["release", "--out", "first"]).success();
@@ -185,9 +185,9 @@ fn every_platform_with_the_fake_builder_and_every_archive_format() {
         ["aarch64-apple-darwin", "x86_64-pc-windows-msvc", HOST]
     );
     assert_eq!(m["targets"][HOST]["builder"], "fake");
-    // 2 apps x 3 targets x (archive + .sha256 + SBOM) + SHA256SUMS + provenance; the library
-    // is not shipped.
-    assert_eq!(m["artifacts"].as_object().unwrap().len(), 20);
+    // 2 apps x 3 targets x (archive + .sha256 + SBOM) + 2 apps x (.sh + .ps1 installers) +
+    // the page + SHA256SUMS + provenance; the library is not shipped.
+    assert_eq!(m["artifacts"].as_object().unwrap().len(), 25);
     assert!(m["apps"].get("lib").is_none());
 
     // Windows: a zip, .exe binaries, read by the real unzip.
