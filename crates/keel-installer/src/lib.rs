@@ -402,10 +402,9 @@ struct VerifyView {
 }
 
 fn verify_view(manifest: &Manifest, public_key: Option<&PublicKey>) -> VerifyView {
-    let signed = public_key.is_some()
-        && manifest
-            .artifacts
-            .contains_key(&format!("{}.minisig", keel_schema::CHECKSUMS_FILE_NAME));
+    let signed = manifest
+        .artifacts
+        .contains_key(&format!("{}.minisig", keel_schema::CHECKSUMS_FILE_NAME));
     VerifyView {
         signed,
         public_key: public_key.map(PublicKey::to_base64).unwrap_or_default(),

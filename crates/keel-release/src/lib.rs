@@ -10,6 +10,7 @@
 //!   and moves it into place only when everything succeeded.
 //! - [`merge`] joins the partial releases CI runners wrote into one, byte-identical to a
 //!   single release of every target.
+//! - [`notes()`] writes a release's notes: the changes, the install commands, every file.
 //! - [`verify()`] checks a release folder: every file against the manifest, every checksum
 //!   file, signature, SBOM and the provenance, returning a [`Verification`].
 //!
@@ -38,6 +39,7 @@ mod builder;
 mod env;
 mod files;
 mod merge;
+mod notes;
 mod package;
 mod project;
 mod staging;
@@ -48,7 +50,8 @@ use std::path::PathBuf;
 pub use builder::{BuilderKind, build};
 pub use env::ReleaseEnv;
 pub use files::trusted_comment;
-pub use merge::{merge, read_partial};
+pub use merge::{merge, read_manifest, read_partial};
+pub use notes::{ChangesSource, Notes, notes};
 pub use package::release;
 pub use project::{Project, release_dir_of_workspace};
 pub use verify::{Check, Status, Verification, verify};

@@ -12,7 +12,7 @@ use crate::verify::{Mismatch, check_artifact};
 use crate::{Error, ReleaseEnv, Released};
 
 /// Reads the manifest of the release in `dir`.
-pub(crate) fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
+pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
     let path = dir.join(MANIFEST_FILE_NAME);
     let text = fs_err::read_to_string(&path).map_err(|source| Error::NotARelease {
         dir: dir.to_owned(),

@@ -20,6 +20,12 @@ pub const KEEL_SIGNING_KEY_PASSWORD: &str = "KEEL_SIGNING_KEY_PASSWORD";
 pub const KEEL_BUILDER: &str = "KEEL_BUILDER";
 /// The time stamped on every archive entry, in seconds since the Unix epoch.
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+/// A GitHub token that may write the repository's contents (`keel publish --to github:`).
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+/// A GitHub token, as the `gh` tool names it; used when `GITHUB_TOKEN` is not set.
+pub const GH_TOKEN: &str = "GH_TOKEN";
+/// The GitHub API's base URL (GitHub Enterprise Server), default `https://api.github.com`.
+pub const KEEL_GITHUB_API_URL: &str = "KEEL_GITHUB_API_URL";
 /// `true` on GitHub Actions.
 pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 /// `tag` when GitHub Actions runs for a tag.

@@ -7,6 +7,8 @@
 //! naming the tool, when it is missing: tests never skip silently.
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::disallowed_methods)]
 
+pub mod github;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

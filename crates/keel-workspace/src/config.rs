@@ -121,12 +121,12 @@ include = []
 # Where installers download the release from; {tag} and {version} are filled in. Default:
 # GitHub Releases of the package's `repository` when it is on GitHub.
 # download-url = "https://github.com/OWNER/REPO/releases/download/{tag}"
-# Installer scripts per app (<app>-installer.sh, <app>-installer.ps1) and a download page:
-installers = true
-download-page = true
 # The release store operators update from (`keel publish --to DIR` writes it); installers
 # give its root of trust to the installs they make:
 # store = { url = "https://example.com/store", root = "store/metadata/root.json" }
+# Installer scripts per app (<app>-installer.sh, <app>-installer.ps1) and a download page:
+installers = true
+download-page = true
 "#;
 
 /// The `[profile.dist]` that `keel init` writes: the profile `keel build` uses, with the

@@ -661,7 +661,10 @@ mod tests {
             outcome.text
         );
         assert!(
-            outcome.text.contains("include = []\n\n[profile.dist]\n"),
+            outcome.text.contains(&format!(
+                "{}\n\n[profile.dist]\n",
+                INIT_CONFIG.trim_end().lines().last().unwrap()
+            )),
             "{}",
             outcome.text
         );

@@ -94,13 +94,27 @@ pub enum Command {
     /// of them.
     Merge(MergeArgs),
 
-    /// Add a release to a release store (a TUF repository served as static files)
+    /// Publish a release: to GitHub Releases, or to a release store
     ///
-    /// The first publish creates the store and its root of trust (root.json: give it to
+    /// `--to github:OWNER/REPO` puts every file of the release on the GitHub release for its
+    /// tag: found (drafts too) or created as a draft, every file uploaded and checked, then the
+    /// notes set and the release published, so a published release never lacks a file. A
+    /// re-run after any failure finishes the job. The token comes from GITHUB_TOKEN or
+    /// GH_TOKEN; KEEL_GITHUB_API_URL points at GitHub Enterprise Server.
+    ///
+    /// `--to DIR` adds the release to a release store (a TUF repository served as static
+    /// files). The first publish creates the store and its root of trust (root.json: give it to
     /// operators for `keel install --root`). Each archive becomes a signed target with its app,
     /// version, target triple, channel and update hooks. Metadata expires (timestamp after 7
     /// days by default): run `keel store refresh` on a schedule.
     Publish(PublishArgs),
+
+    /// Print a release's notes (Markdown): changes, install commands, files, how to check them
+    ///
+    /// The changes are the version's section of CHANGELOG.md (Keep a Changelog), else the
+    /// commits since the previous tag grouped by conventional-commit type. `keel publish --to
+    /// github:` uses these notes as the release's body.
+    Notes(NotesArgs),
 
     /// Maintain a release store
     #[command(subcommand)]
@@ -252,9 +266,22 @@ pub struct PublishArgs {
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
-    /// The store's folder (created on first publish)
-    #[arg(long, value_name = "STORE_DIR")]
-    pub to: PathBuf,
+    /// Where to: `github:OWNER/REPO` for GitHub Releases, or a store's folder (created on
+    /// first publish)
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+
+    /// GitHub: replace files a draft release already has that differ from the local ones
+    #[arg(long)]
+    pub replace: bool,
+
+    /// GitHub: show every request that would change something, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// GitHub: the release's notes from this Markdown file (default: `keel notes`)
+    #[arg(long, value_name = "FILE")]
+    pub notes: Option<PathBuf>,
 
     /// The channel operators follow (`stable`, `beta`, ...)
     #[arg(long, default_value = "stable")]
@@ -269,6 +296,18 @@ pub struct PublishArgs {
 
     #[command(flatten)]
     pub sign: SignArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct NotesArgs {
+    /// The release (default: the current folder when it holds keel-manifest.json, else the
+    /// workspace's target/keel/dist)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The public key that signed the release, for the `minisign` command in the notes
+    #[arg(long, value_name = "PUB")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

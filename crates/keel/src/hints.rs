@@ -108,6 +108,12 @@ impl Hint for keel_verify::Error {
     }
 }
 
+impl Hint for keel_github::Error {
+    fn hint(&self) -> Option<String> {
+        keel_github::Error::hint(self).map(str::to_owned)
+    }
+}
+
 impl Hint for keel_update::Error {
     fn hint(&self) -> Option<String> {
         keel_update::Error::hint(self).map(str::to_owned)
@@ -132,6 +138,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
         } else if let Some(e) = cause.downcast_ref::<keel_verify::Error>() {
             e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_update::Error>() {
+            Hint::hint(e)
+        } else if let Some(e) = cause.downcast_ref::<keel_github::Error>() {
             Hint::hint(e)
         } else {
             None

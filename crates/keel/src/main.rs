@@ -11,6 +11,7 @@ mod cli;
 mod hints;
 mod operate;
 mod progress;
+mod publish;
 mod release;
 mod signing;
 mod verify;
@@ -150,7 +151,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => signing::run_sign(&cli.global, args),
         Command::Verify(args) => verify::run_verify(&cli.global, args),
         Command::Merge(args) => release::run_merge(&cli.global, args),
-        Command::Publish(args) => operate::run_publish(&cli.global, args),
+        Command::Publish(args) => publish::run_publish(&cli.global, args),
+        Command::Notes(args) => publish::run_notes(&cli.global, args),
         Command::Store(cli::StoreCommand::Refresh(args)) => operate::run_refresh(&cli.global, args),
         Command::Install(args) => operate::run_install(&cli.global, args),
         Command::Update(args) => operate::run_update(&cli.global, args),

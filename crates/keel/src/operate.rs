@@ -38,12 +38,13 @@ fn require_key(path: Option<&Path>) -> anyhow::Result<keel_sign::SigningKey> {
     })
 }
 
-pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()> {
+/// `keel publish DIR --to STORE_DIR`: adds the release to a release store.
+pub fn publish_to_store(
+    global: &GlobalArgs,
+    args: &PublishArgs,
+    dir: PathBuf,
+) -> anyhow::Result<()> {
     let cwd = std::env::current_dir()?;
-    let dir = match &args.dir {
-        Some(dir) => cwd.join(dir),
-        None => keel_release::release_dir_of_workspace(global.manifest_path.as_deref(), &cwd)?,
-    };
     let key = require_key(args.sign.sign_key.as_deref())?;
     let root_key = match &args.root_key {
         Some(path) => Some(require_key(Some(path))?),

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // Test helpers fail the test on unexpected errors.
 
 mod errors;
+mod github;
 mod init;
 mod installers;
 mod merge;

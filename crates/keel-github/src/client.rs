@@ -1,0 +1,537 @@
+//! The REST client: requests, retries, rate limits and pagination.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Repo};
+
+/// A GitHub token. It is sent in a header only, never put in a URL, and never shown: `Debug`
+/// prints `Token([redacted])`.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    /// Wraps a token.
+    pub fn new(token: String) -> Token {
+        Token(token)
+    }
+
+    /// `GITHUB_TOKEN`, else `GH_TOKEN`.
+    pub fn from_env() -> Option<Token> {
+        keel_schema::env::var(keel_schema::env::GITHUB_TOKEN)
+            .or_else(|| keel_schema::env::var(keel_schema::env::GH_TOKEN))
+            .map(Token)
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+/// How failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Attempts per request, the first included.
+    pub attempts: u32,
+    /// The wait before the second attempt; it doubles after each.
+    pub first_delay: Duration,
+    /// The longest keel waits for a rate limit to reset.
+    pub max_wait: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            attempts: 5,
+            first_delay: Duration::from_secs(1),
+            max_wait: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A release, as GitHub describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Release {
+    /// Its id.
+    pub id: u64,
+    /// Its tag.
+    pub tag_name: String,
+    /// Its title.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its notes.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Whether it is a draft (visible only to those who may write the repository).
+    pub draft: bool,
+    /// Whether it is marked as a pre-release.
+    pub prerelease: bool,
+    /// Where its assets are uploaded (an RFC 6570 template, `.../assets{?name,label}`).
+    pub upload_url: String,
+    /// Its page.
+    #[serde(default)]
+    pub html_url: String,
+    /// Whether its assets and tag can no longer change (GitHub's immutable releases).
+    #[serde(default)]
+    pub immutable: bool,
+}
+
+/// A file of a release, as GitHub describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Asset {
+    /// Its id.
+    pub id: u64,
+    /// Its file name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// `uploaded`, or `starter` for what an interrupted upload left.
+    pub state: String,
+    /// `sha256:<hex>`, where GitHub computed it.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+/// What to set on a release.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReleaseChanges {
+    /// The title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The notes (Markdown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Draft or published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft: Option<bool>,
+    /// Whether it is a pre-release.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prerelease: Option<bool>,
+    /// `true` or `false`: whether it becomes the repository's latest release.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub make_latest: Option<String>,
+    /// The commit the tag is made at, when GitHub makes the tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_commitish: Option<String>,
+}
+
+/// A response, read whole.
+struct Answer {
+    status: u16,
+    body: String,
+    next: Option<String>,
+}
+
+/// A GitHub REST client.
+pub struct Client {
+    api: String,
+    token: Token,
+    agent: ureq::Agent,
+    retry: Retry,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("api", &self.api)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+/// What one attempt of a request ended in.
+enum Outcome {
+    Done(Answer),
+    /// Worth trying again: a server error or a network failure.
+    Again(String),
+    /// Wait this long, then try again (a rate limit).
+    Wait(Duration, String),
+}
+
+impl Client {
+    /// A client of the API at `api` (`https://api.github.com`).
+    pub fn new(api: &str, token: Token) -> Client {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(600)))
+            .timeout_connect(Some(Duration::from_secs(20)))
+            .user_agent(concat!("keel/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        Client {
+            api: api.trim_end_matches('/').to_owned(),
+            token,
+            agent,
+            retry: Retry::default(),
+        }
+    }
+
+    /// A client of `KEEL_GITHUB_API_URL`, else `https://api.github.com`.
+    pub fn from_env(token: Token) -> Client {
+        let api = keel_schema::env::var(keel_schema::env::KEEL_GITHUB_API_URL)
+            .unwrap_or_else(|| "https://api.github.com".to_owned());
+        Client::new(&api, token)
+    }
+
+    /// Changes how failures are retried.
+    pub fn with_retry(mut self, retry: Retry) -> Client {
+        self.retry = retry;
+        self
+    }
+
+    /// The API's base URL.
+    pub fn api(&self) -> &str {
+        &self.api
+    }
+
+    /// The path of a URL, for messages (never a query, which could carry secrets).
+    fn shown(url: &str) -> String {
+        let without_query = url.split('?').next().unwrap_or(url);
+        match without_query.split_once("://") {
+            Some((_, rest)) => rest
+                .find('/')
+                .map_or_else(|| "/".to_owned(), |i| rest[i..].to_owned()),
+            None => without_query.to_owned(),
+        }
+    }
+
+    fn attempt(
+        &self,
+        method: &'static str,
+        url: &str,
+        json: Option<&serde_json::Value>,
+        file: Option<&Path>,
+    ) -> Result<Outcome, Error> {
+        let auth = format!("Bearer {}", self.token.0);
+        let with_headers = |builder: ureq::RequestBuilder<ureq::typestate::WithoutBody>| {
+            builder
+                .header("Authorization", &auth)
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28")
+        };
+        let with_body_headers = |builder: ureq::RequestBuilder<ureq::typestate::WithBody>| {
+            builder
+                .header("Authorization", &auth)
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28")
+        };
+        let result = match (method, json, file) {
+            ("GET", _, _) => with_headers(self.agent.get(url)).call(),
+            ("DELETE", _, _) => with_headers(self.agent.delete(url)).call(),
+            (_, _, Some(path)) => {
+                let data = fs_err::File::open(path)
+                    .map_err(|source| Error::Read {
+                        path: path.to_owned(),
+                        source,
+                    })?
+                    .into_file();
+                with_body_headers(self.agent.post(url))
+                    .header("Content-Type", "application/octet-stream")
+                    .send(data)
+            }
+            ("PATCH", Some(json), _) => with_body_headers(self.agent.patch(url)).send_json(json),
+            (_, Some(json), _) => with_body_headers(self.agent.post(url)).send_json(json),
+            (_, None, None) => with_body_headers(self.agent.post(url)).send_empty(),
+        };
+        let mut response = match result {
+            Ok(response) => response,
+            Err(err) => return Ok(Outcome::Again(err.to_string())),
+        };
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let next = header("link").and_then(|link| next_link(&link));
+        let retry_after = header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let exhausted = header("x-ratelimit-remaining").as_deref() == Some("0");
+        let reset = header("x-ratelimit-reset").and_then(|v| v.trim().parse::<u64>().ok());
+        let body = match response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+        {
+            Ok(body) => body,
+            Err(err) => return Ok(Outcome::Again(err.to_string())),
+        };
+        let rate_limited = matches!(status, 403 | 429) && (retry_after.is_some() || exhausted);
+        if rate_limited {
+            let wait = retry_after.unwrap_or_else(|| {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                Duration::from_secs(reset.map_or(60, |reset| reset.saturating_sub(now) + 1))
+            });
+            return Ok(Outcome::Wait(wait, message(&body, status)));
+        }
+        if status >= 500 {
+            return Ok(Outcome::Again(format!(
+                "{status}: {}",
+                message(&body, status)
+            )));
+        }
+        Ok(Outcome::Done(Answer { status, body, next }))
+    }
+
+    /// Sends a request, retrying server errors and network failures with backoff and waiting
+    /// out rate limits; an answer of 400 or more is an error.
+    fn send(
+        &self,
+        method: &'static str,
+        url: &str,
+        json: Option<&serde_json::Value>,
+        file: Option<&Path>,
+    ) -> Result<Answer, Error> {
+        let path = Client::shown(url);
+        let mut delay = self.retry.first_delay;
+        let mut last = String::new();
+        for attempt in 1..=self.retry.attempts {
+            match self.attempt(method, url, json, file)? {
+                Outcome::Done(answer) if answer.status < 400 => return Ok(answer),
+                Outcome::Done(answer) => {
+                    let message = message(&answer.body, answer.status);
+                    return Err(match answer.status {
+                        401 | 403 => Error::Unauthorized {
+                            method,
+                            path,
+                            status: answer.status,
+                            message,
+                        },
+                        status => Error::Api {
+                            method,
+                            path,
+                            status,
+                            message,
+                        },
+                    });
+                }
+                Outcome::Wait(wait, why) => {
+                    if wait > self.retry.max_wait {
+                        return Err(Error::RateLimited {
+                            path,
+                            seconds: wait.as_secs(),
+                        });
+                    }
+                    last = why;
+                    std::thread::sleep(wait);
+                }
+                Outcome::Again(why) => {
+                    last = why;
+                    if attempt < self.retry.attempts {
+                        std::thread::sleep(delay);
+                        delay = delay.saturating_mul(2);
+                    }
+                }
+            }
+        }
+        Err(Error::GaveUp {
+            method,
+            path,
+            attempts: self.retry.attempts,
+            last,
+        })
+    }
+
+    /// One attempt at an upload: uploads are not retried blindly, because a failed one can
+    /// leave a half-made asset behind (see [`crate::publish`]).
+    fn send_once(&self, url: &str, file: &Path) -> Result<Result<Answer, String>, Error> {
+        Ok(match self.attempt("POST", url, None, Some(file))? {
+            Outcome::Done(answer) => Ok(answer),
+            Outcome::Again(why) | Outcome::Wait(_, why) => Err(why),
+        })
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(
+        method: &'static str,
+        url: &str,
+        answer: &Answer,
+    ) -> Result<T, Error> {
+        serde_json::from_str(&answer.body).map_err(|source| Error::Answer {
+            method,
+            path: Client::shown(url),
+            source,
+        })
+    }
+
+    /// Every page of a list.
+    fn all_pages<T: serde::de::DeserializeOwned>(&self, first: String) -> Result<Vec<T>, Error> {
+        let mut items = Vec::new();
+        let mut url = Some(first);
+        while let Some(current) = url {
+            let answer = self.send("GET", &current, None, None)?;
+            let page: Vec<T> = Client::parse("GET", &current, &answer)?;
+            items.extend(page);
+            url = answer.next;
+        }
+        Ok(items)
+    }
+
+    /// Every release of `repo`, drafts included (the only way to find a draft by its tag).
+    pub fn releases(&self, repo: &Repo) -> Result<Vec<Release>, Error> {
+        self.all_pages(format!("{}/repos/{repo}/releases?per_page=100", self.api))
+    }
+
+    /// Creates a release for `tag`.
+    pub fn create_release(
+        &self,
+        repo: &Repo,
+        tag: &str,
+        changes: &ReleaseChanges,
+    ) -> Result<Release, Error> {
+        let url = format!("{}/repos/{repo}/releases", self.api);
+        let mut json = serde_json::to_value(changes).expect("release changes are plain JSON data");
+        json["tag_name"] = serde_json::Value::from(tag);
+        let answer = self.send("POST", &url, Some(&json), None)?;
+        Client::parse("POST", &url, &answer)
+    }
+
+    /// Changes a release.
+    pub fn update_release(
+        &self,
+        repo: &Repo,
+        id: u64,
+        changes: &ReleaseChanges,
+    ) -> Result<Release, Error> {
+        let url = format!("{}/repos/{repo}/releases/{id}", self.api);
+        let json = serde_json::to_value(changes).expect("release changes are plain JSON data");
+        let answer = self.send("PATCH", &url, Some(&json), None)?;
+        Client::parse("PATCH", &url, &answer)
+    }
+
+    /// Every asset of a release.
+    pub fn assets(&self, repo: &Repo, release: u64) -> Result<Vec<Asset>, Error> {
+        self.all_pages(format!(
+            "{}/repos/{repo}/releases/{release}/assets?per_page=100",
+            self.api
+        ))
+    }
+
+    /// Deletes an asset.
+    pub fn delete_asset(&self, repo: &Repo, asset: u64) -> Result<(), Error> {
+        let url = format!("{}/repos/{repo}/releases/assets/{asset}", self.api);
+        self.send("DELETE", &url, None, None).map(|_| ())
+    }
+
+    /// Uploads `path` as the asset `name` of `release`, once. `Ok(Err(why))` when the attempt
+    /// failed in a way worth retrying after cleaning up; an answer of 400 or more is an error.
+    pub fn upload(
+        &self,
+        release: &Release,
+        name: &str,
+        path: &Path,
+    ) -> Result<Result<Asset, String>, Error> {
+        let base = release
+            .upload_url
+            .split('{')
+            .next()
+            .unwrap_or(&release.upload_url);
+        let url = format!("{base}?name={}", encode(name));
+        match self.send_once(&url, path)? {
+            Err(why) => Ok(Err(why)),
+            Ok(answer) if answer.status < 400 => Client::parse("POST", &url, &answer).map(Ok),
+            Ok(answer) => {
+                let message = message(&answer.body, answer.status);
+                Err(match answer.status {
+                    401 | 403 => Error::Unauthorized {
+                        method: "POST",
+                        path: Client::shown(&url),
+                        status: answer.status,
+                        message,
+                    },
+                    status => Error::Api {
+                        method: "POST",
+                        path: Client::shown(&url),
+                        status,
+                        message,
+                    },
+                })
+            }
+        }
+    }
+
+    /// The retry settings.
+    pub fn retry(&self) -> Retry {
+        self.retry
+    }
+}
+
+/// GitHub's `message` field, else the start of the body.
+fn message(body: &str, status: u16) -> String {
+    #[derive(Deserialize)]
+    struct Message {
+        message: String,
+    }
+    match serde_json::from_str::<Message>(body) {
+        Ok(m) => m.message,
+        Err(_) if body.trim().is_empty() => format!("status {status}"),
+        Err(_) => body.chars().take(200).collect(),
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
+    })
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_is_read_from_the_link_header() {
+        let link = r#"<https://api.github.com/repositories/1/releases?page=2>; rel="next", <https://api.github.com/repositories/1/releases?page=5>; rel="last""#;
+        assert_eq!(
+            next_link(link).as_deref(),
+            Some("https://api.github.com/repositories/1/releases?page=2")
+        );
+        assert_eq!(next_link(r#"<x>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn tokens_and_queries_are_never_shown() {
+        let token = Token::new("ghp_secret".into());
+        assert_eq!(format!("{token:?}"), "Token([redacted])");
+        let client = Client::new("https://api.github.com", token);
+        assert!(!format!("{client:?}").contains("ghp_secret"));
+        assert_eq!(
+            Client::shown("https://uploads.github.com/repos/o/r/releases/1/assets?name=a"),
+            "/repos/o/r/releases/1/assets"
+        );
+        assert_eq!(encode("a b+c.tar.gz"), "a%20b%2Bc.tar.gz");
+    }
+}

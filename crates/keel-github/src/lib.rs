@@ -1,0 +1,179 @@
+//! GitHub Releases for keel: a small REST client and the publishing procedure that never leaves
+//! a published release with files missing.
+//!
+//! [`Client`] speaks the parts of GitHub's REST API keel needs (releases, their assets, uploads)
+//! with a token that is never shown ([`Token`]), retries with backoff on server errors and
+//! network failures, and waits out rate limits (`Retry-After`, `x-ratelimit-reset`). Its base
+//! URL comes from `KEEL_GITHUB_API_URL` for GitHub Enterprise Server (and the tests' own
+//! server).
+//!
+//! [`publish`] puts a release on GitHub in an order that is safe with immutable releases: find
+//! the release for the tag (drafts too, which only the release list shows) or create it as a
+//! **draft**; upload every file not already there (the same size and digest), deleting what an
+//! interrupted upload left half-made; check the list; then set the notes and publish. A run
+//! that fails at any step leaves a draft the next run completes.
+//!
+//! This crate never prints; [`publish`] returns what it did, or, with `dry_run`, what it would
+//! do.
+#![deny(missing_docs)]
+
+mod client;
+mod publish;
+
+pub use client::{Asset, Client, Release, ReleaseChanges, Retry, Token};
+pub use publish::{LocalFile, Publication, Published, publish};
+
+use std::path::PathBuf;
+
+/// A repository on GitHub, `OWNER/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    /// The owner (user or organisation).
+    pub owner: String,
+    /// The repository's name.
+    pub name: String,
+}
+
+impl Repo {
+    /// Reads `OWNER/NAME`.
+    pub fn parse(text: &str) -> Result<Repo, Error> {
+        let valid = |part: &str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        match text.split_once('/') {
+            Some((owner, name)) if valid(owner) && valid(name) => Ok(Repo {
+                owner: owner.to_owned(),
+                name: name.to_owned(),
+            }),
+            _ => Err(Error::BadRepo {
+                given: text.to_owned(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// Why talking to GitHub failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No token in `GITHUB_TOKEN` or `GH_TOKEN`.
+    #[error("no GitHub token: GITHUB_TOKEN and GH_TOKEN are not set")]
+    NoToken,
+    /// The repository is not `OWNER/NAME`.
+    #[error("`{given}` is not a GitHub repository (`OWNER/NAME`)")]
+    BadRepo {
+        /// What was given.
+        given: String,
+    },
+    /// GitHub refused the token.
+    #[error("GitHub refused the token for {method} {path} ({status}: {message})")]
+    Unauthorized {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: String,
+        /// The status.
+        status: u16,
+        /// GitHub's message.
+        message: String,
+    },
+    /// GitHub answered with an error.
+    #[error("GitHub answered {method} {path} with {status}: {message}")]
+    Api {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: String,
+        /// The status.
+        status: u16,
+        /// GitHub's message.
+        message: String,
+    },
+    /// GitHub kept failing, or could not be reached, after every retry.
+    #[error("{method} {path} failed {attempts} times; the last time: {last}")]
+    GaveUp {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: String,
+        /// How many times it was tried.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// A rate limit resets later than keel waits.
+    #[error("GitHub's rate limit for {path} resets in {seconds} s, longer than keel waits")]
+    RateLimited {
+        /// The request's path.
+        path: String,
+        /// How long until it resets.
+        seconds: u64,
+    },
+    /// GitHub's answer is not what its documentation describes.
+    #[error("GitHub's answer to {method} {path} is not what keel expects")]
+    Answer {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A release asset differs from the local file of that name.
+    #[error("the release {tag} already has {} that differ from the local files: {}", names.len(), names.join(", "))]
+    Differs {
+        /// The tag.
+        tag: String,
+        /// The assets that differ.
+        names: Vec<String>,
+    },
+    /// The release is published and immutable: its assets cannot change.
+    #[error("the release {tag} is published and immutable: {what}")]
+    Immutable {
+        /// The tag.
+        tag: String,
+        /// What cannot be done.
+        what: String,
+    },
+    /// A local file could not be read.
+    #[error("could not read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NoToken => {
+                "set GITHUB_TOKEN (or GH_TOKEN) to a token that may write the repository's contents"
+            }
+            Error::Unauthorized { .. } => {
+                "check that GITHUB_TOKEN is current and may write the repository's contents (`contents: write`)"
+            }
+            Error::Differs { .. } => {
+                "a release's files should not change; pass --replace to replace them in a draft"
+            }
+            Error::Immutable { .. } => {
+                "publish a new version instead: a published immutable release cannot be changed"
+            }
+            Error::GaveUp { .. } => "run the same command again: it finishes what is left",
+            _ => return None,
+        })
+    }
+}

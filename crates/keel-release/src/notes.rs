@@ -1,0 +1,85 @@
+//! Release notes for a release folder: what changed (the version's `CHANGELOG.md` section,
+//! else the commits since the previous tag), how to install, every file, how to check them.
+
+use std::path::Path;
+
+use keel_installer::ChangesText;
+use keel_verify::minisign::PublicKey;
+use serde::Serialize;
+
+use crate::Error;
+
+/// Where the notes' changes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangesSource {
+    /// The version's section of `CHANGELOG.md`.
+    Changelog,
+    /// The commits since the previous tag.
+    Commits,
+    /// Nothing: no changelog section and no git history.
+    None,
+}
+
+/// A release's notes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notes {
+    /// The release's title: `<app> <version>` for one app, else the tag.
+    pub title: String,
+    /// The tag the release is for.
+    pub tag: Option<String>,
+    /// The notes, Markdown.
+    pub body: String,
+    /// Where the changes came from.
+    pub changes: ChangesSource,
+}
+
+/// The notes of the release in `dir`. `source` is the workspace (for `CHANGELOG.md` and git),
+/// when there is one; `key` names the key that signed the release, for the `minisign` command.
+pub fn notes(dir: &Path, source: Option<&Path>, key: Option<&PublicKey>) -> Result<Notes, Error> {
+    let manifest = crate::merge::read_manifest(dir)?;
+    let version = manifest
+        .version
+        .clone()
+        .or_else(|| manifest.apps.values().next().map(|a| a.version.clone()));
+    let changelog = source.zip(version.as_deref()).and_then(|(root, version)| {
+        let text = fs_err::read_to_string(root.join("CHANGELOG.md")).ok()?;
+        keel_changelog::section(&text, version)
+    });
+    let (changes, from) = match changelog {
+        Some(section) => (
+            Some(ChangesText::Changelog(section)),
+            ChangesSource::Changelog,
+        ),
+        None => match source
+            .map(|root| keel_changelog::commits_since_previous_tag(root, manifest.tag.as_deref()))
+        {
+            Some(Ok(commits)) if !commits.is_empty() => (
+                Some(ChangesText::Commits(keel_changelog::Changes::group(
+                    &commits,
+                ))),
+                ChangesSource::Commits,
+            ),
+            _ => (None, ChangesSource::None),
+        },
+    };
+    let body = keel_installer::release_notes(&manifest, key, changes.as_ref())?;
+    let title = match (manifest.apps.len(), &manifest.tag) {
+        (1, _) => manifest
+            .apps
+            .iter()
+            .map(|(name, app)| format!("{name} {}", app.version))
+            .collect(),
+        (_, Some(tag)) => tag.clone(),
+        (_, None) => version.map(|v| format!("v{v}")).unwrap_or_default(),
+    };
+    Ok(Notes {
+        title,
+        tag: manifest
+            .tag
+            .clone()
+            .or_else(|| manifest.version.as_ref().map(|v| format!("v{v}"))),
+        body,
+        changes: from,
+    })
+}

@@ -1,0 +1,205 @@
+//! `keel publish` (to GitHub Releases or a release store) and `keel notes`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use keel_github::{Client, LocalFile, Publication, Repo, Token};
+use keel_schema::{MANIFEST_FILE_NAME, Manifest};
+use keel_verify::minisign::PublicKey;
+
+use crate::cli::{Format, GlobalArgs, NotesArgs, PublishArgs};
+use crate::hinted;
+
+/// The release folder: the one given, else the current folder when it is a release, else the
+/// workspace's `target/keel/dist`.
+fn release_dir(global: &GlobalArgs, given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    Ok(match given {
+        Some(dir) => cwd.join(dir),
+        None if cwd.join(MANIFEST_FILE_NAME).is_file() => cwd,
+        None => keel_release::release_dir_of_workspace(global.manifest_path.as_deref(), &cwd)?,
+    })
+}
+
+/// The workspace the release was made from, for its CHANGELOG.md and git history; `None`
+/// outside one.
+fn workspace_root(global: &GlobalArgs) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    let manifest = keel_workspace::find_manifest(global.manifest_path.as_deref(), &cwd).ok()?;
+    manifest.parent().map(Path::to_owned)
+}
+
+fn read_public_key(path: &Path) -> anyhow::Result<PublicKey> {
+    let text = fs_err::read_to_string(path).map_err(|err| {
+        hinted(
+            format!("cannot read the public key: {err}"),
+            "pass the PREFIX.pub file written by `keel keygen`",
+        )
+    })?;
+    PublicKey::from_text(&text)
+        .with_context(|| format!("cannot use the public key {}", path.display()))
+}
+
+pub fn run_notes(global: &GlobalArgs, args: &NotesArgs) -> anyhow::Result<()> {
+    let dir = release_dir(global, args.dir.as_deref())?;
+    let key = args.key.as_deref().map(read_public_key).transpose()?;
+    let notes = keel_release::notes(&dir, workspace_root(global).as_deref(), key.as_ref())?;
+    match global.format {
+        Format::Json => crate::print_json(&notes),
+        Format::Text => crate::out(notes.body.trim_end()),
+    }
+    Ok(())
+}
+
+pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()> {
+    let dir = release_dir(global, args.dir.as_deref())?;
+    match args.to.strip_prefix("github:") {
+        Some(repo) => publish_to_github(global, args, &dir, repo),
+        None => {
+            if args.replace || args.dry_run || args.notes.is_some() {
+                bail!(hinted(
+                    "--replace, --dry-run and --notes are for `--to github:OWNER/REPO`",
+                    "a store keeps every release it was given; publish a new version instead",
+                ));
+            }
+            crate::operate::publish_to_store(global, args, dir)
+        }
+    }
+}
+
+/// Every file of the release, the manifest and its signature included.
+fn local_files(dir: &Path, manifest: &Manifest) -> anyhow::Result<Vec<LocalFile>> {
+    let mut files = Vec::new();
+    for (name, artifact) in &manifest.artifacts {
+        files.push(LocalFile {
+            name: name.clone(),
+            path: dir.join(name),
+            size: artifact.size,
+            sha256: artifact.sha256.clone(),
+        });
+    }
+    for name in [
+        MANIFEST_FILE_NAME.to_owned(),
+        format!("{MANIFEST_FILE_NAME}.minisig"),
+    ] {
+        let path = dir.join(&name);
+        if path.is_file() {
+            let (digest, size) = keel_verify::sha256_file(&path)?;
+            files.push(LocalFile {
+                name,
+                path,
+                size,
+                sha256: digest.to_hex(),
+            });
+        }
+    }
+    Ok(files)
+}
+
+fn publish_to_github(
+    global: &GlobalArgs,
+    args: &PublishArgs,
+    dir: &Path,
+    repo: &str,
+) -> anyhow::Result<()> {
+    let repo = Repo::parse(repo)?;
+    // Nothing is uploaded that does not match its manifest.
+    let check = keel_release::verify(dir, None)?;
+    if !check.passed() {
+        let failures: Vec<String> = check
+            .checks
+            .iter()
+            .filter(|c| c.status == keel_release::Status::Failed)
+            .map(|c| format!("{} ({}): {}", c.file, c.check, c.detail))
+            .collect();
+        bail!(hinted(
+            format!(
+                "the release in {} does not check out, so it is not published: {}",
+                dir.display(),
+                failures.join("; ")
+            ),
+            "`keel verify` shows every check; make the release again with `keel release`",
+        ));
+    }
+    let manifest = keel_release::read_manifest(dir)?;
+    let notes = keel_release::notes(dir, workspace_root(global).as_deref(), None)?;
+    let tag = notes.tag.clone().ok_or_else(|| {
+        hinted(
+            "the release has no tag and no single version to name its GitHub release",
+            "make the release with `keel release --tag vX.Y.Z`",
+        )
+    })?;
+    let body = match &args.notes {
+        Some(path) => fs_err::read_to_string(path)?,
+        None => notes.body.clone(),
+    };
+    let files = local_files(dir, &manifest)?;
+    let token = match Token::from_env() {
+        Some(token) => token,
+        None if args.dry_run => Token::new(String::new()),
+        None => return Err(keel_github::Error::NoToken.into()),
+    };
+    let client = Client::from_env(token);
+    let publication = Publication {
+        repo: &repo,
+        tag: &tag,
+        title: &notes.title,
+        notes: &body,
+        prerelease: manifest.prerelease,
+        commit: manifest.source.commit.as_deref(),
+        files: &files,
+        replace: args.replace,
+        dry_run: args.dry_run,
+    };
+    let done = keel_github::publish(&client, &publication)?;
+    match global.format {
+        Format::Json => crate::print_json(&serde_json::json!({
+            "repo": repo.to_string(),
+            "tag": tag,
+            "url": done.url,
+            "dry_run": args.dry_run,
+            "created": done.created,
+            "already_published": done.already_published,
+            "uploaded": done.uploaded,
+            "skipped": done.skipped,
+            "replaced": done.replaced,
+            "cleaned": done.cleaned,
+            "requests": done.requests,
+        })),
+        Format::Text if global.quiet => {}
+        Format::Text if args.dry_run => {
+            crate::out(&format!(
+                "Would publish {tag} to {repo} ({} API): {} to upload, {} there already",
+                client.api(),
+                done.uploaded.len(),
+                done.skipped.len()
+            ));
+            for request in &done.requests {
+                crate::out(&format!("  {request}"));
+            }
+        }
+        Format::Text if done.already_published => crate::out(&format!(
+            "{tag} is published on {repo} with every file already: {}",
+            done.url
+        )),
+        Format::Text => {
+            for name in &done.cleaned {
+                crate::warn(&format!(
+                    "deleted the half-made upload of {name} that an interrupted run left"
+                ));
+            }
+            crate::out(&format!(
+                "Published {tag} to {repo}: {} uploaded, {} there already{}: {}",
+                done.uploaded.len(),
+                done.skipped.len(),
+                if done.replaced.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} replaced", done.replaced.len())
+                },
+                done.url
+            ));
+        }
+    }
+    Ok(())
+}

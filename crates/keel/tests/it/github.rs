@@ -1,0 +1,233 @@
+//! `keel publish --to github:` and `keel notes` at the command line, against the local server
+//! that stands in for GitHub's API.
+
+use keel_test::github::{Fault, GithubServer};
+use keel_test::{RunResult, TestWorkspace, run_command};
+
+use crate::single;
+
+const TOKEN: &str = "ghp_cli_token_never_printed";
+
+/// A signed release of `app` 1.0.0 for two platforms (fake builds), tagged.
+fn released() -> TestWorkspace {
+    let ws = single("app", "1.0.0");
+    ws.write(
+        "CHANGELOG.md",
+        "# Changelog\n\n## [1.0.0] - 2024-05-01\n\n### Added\n- The first release.\n\n## [0.9.0]\n- old\n",
+    );
+    ws.commit("changelog");
+    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+        .success();
+    ws.run(&[
+        "release",
+        "--quiet",
+        "--builder",
+        "fake",
+        "--tag",
+        "v1.0.0",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+        "--target",
+        "x86_64-pc-windows-msvc",
+        "--out",
+        "dist",
+        "--sign-key",
+        "keys/release.key",
+    ])
+    .success();
+    ws
+}
+
+fn publish(ws: &TestWorkspace, server: &GithubServer, token: &str, extra: &[&str]) -> RunResult {
+    let mut args = vec!["publish", "dist", "--to", "github:keel-rs/app"];
+    args.extend_from_slice(extra);
+    run_command(
+        ws.keel(args)
+            .env("GITHUB_TOKEN", token)
+            .env("KEEL_GITHUB_API_URL", server.api_url()),
+    )
+}
+
+#[test]
+fn publishing_to_github_uploads_every_file_then_publishes_with_the_notes() {
+    let ws = released();
+    let server = GithubServer::start(TOKEN);
+    server.inject(Fault::UploadCut("app-installer.sh".into()));
+    let result = publish(&ws, &server, TOKEN, &[]).success();
+    assert!(
+        result.stdout.contains("Published v1.0.0 to keel-rs/app"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result
+            .stderr
+            .contains("deleted the half-made upload of app-installer.sh"),
+        "{}",
+        result.stderr
+    );
+    {
+        let state = server.state();
+        let release = &state.releases[0];
+        assert!(!release.draft && release.immutable);
+        assert_eq!(release.name.as_deref(), Some("app 1.0.0"));
+        let body = release.body.as_deref().unwrap();
+        assert!(
+            body.starts_with("### Added\n- The first release."),
+            "{body}"
+        );
+        assert!(body.contains("## Check the download"), "{body}");
+        let mut names: Vec<&str> = release.assets.iter().map(|a| a.name.as_str()).collect();
+        names.sort_unstable();
+        let mut expected: Vec<String> = fs_err::read_dir(ws.path("dist"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        expected.sort();
+        assert_eq!(
+            names, expected,
+            "every file of the release, the manifest included"
+        );
+        for asset in &release.assets {
+            assert_eq!(
+                asset.data,
+                fs_err::read(ws.path("dist").join(&asset.name)).unwrap()
+            );
+        }
+    }
+    let again = publish(&ws, &server, TOKEN, &[]).success();
+    assert!(
+        again.stdout.contains("with every file already"),
+        "{}",
+        again.stdout
+    );
+    for output in [&result.stdout, &result.stderr, &again.stdout, &again.stderr] {
+        assert!(!output.contains(TOKEN), "the token was printed");
+    }
+}
+
+#[test]
+fn a_refused_token_is_an_error_with_a_hint_and_nothing_is_created() {
+    let ws = released();
+    let server = GithubServer::start(TOKEN);
+    let result = publish(&ws, &server, "ghp_expired_token", &[]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(
+        result.stderr.starts_with("error: GitHub refused the token"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("hint: check that GITHUB_TOKEN"),
+        "{}",
+        result.stderr
+    );
+    assert!(!result.stderr.contains("ghp_expired_token"));
+    assert!(server.state().releases.is_empty());
+    // Without any token.
+    let none = run_command(
+        ws.keel(["publish", "dist", "--to", "github:keel-rs/app"])
+            .env("KEEL_GITHUB_API_URL", server.api_url()),
+    );
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("no GitHub token"), "{}", none.stderr);
+}
+
+#[test]
+fn a_dry_run_shows_the_requests_and_changes_nothing() {
+    let ws = released();
+    let server = GithubServer::start(TOKEN);
+    let result = publish(&ws, &server, TOKEN, &["--dry-run"]).success();
+    assert!(
+        result.stdout.starts_with("Would publish v1.0.0"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result
+            .stdout
+            .contains("POST /repos/keel-rs/app/releases (a draft for v1.0.0)"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result.stdout.contains("POST upload app-installer.ps1"),
+        "{}",
+        result.stdout
+    );
+    assert!(server.state().releases.is_empty());
+}
+
+#[test]
+fn a_release_that_does_not_check_out_is_not_published() {
+    let ws = released();
+    let server = GithubServer::start(TOKEN);
+    fs_err::write(
+        ws.path("dist/app-installer.sh"),
+        "#!/bin/sh\necho changed\n",
+    )
+    .unwrap();
+    let result = publish(&ws, &server, TOKEN, &[]);
+    assert_eq!(result.code, 1);
+    assert!(
+        result.stderr.contains("does not check out"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("app-installer.sh"),
+        "{}",
+        result.stderr
+    );
+    assert!(server.state().requests.is_empty(), "GitHub was contacted");
+}
+
+#[test]
+fn notes_come_from_the_changelog_or_from_the_commits() {
+    let ws = released();
+    let notes = ws.run(&["notes", "dist"]).success();
+    assert!(
+        notes.stdout.starts_with("### Added\n- The first release."),
+        "{}",
+        notes.stdout
+    );
+    assert!(!notes.stdout.contains("- old"), "{}", notes.stdout);
+    assert!(
+        notes.stdout.contains("sh app-installer.sh"),
+        "{}",
+        notes.stdout
+    );
+    assert!(
+        notes
+            .stdout
+            .contains("minisign -Vm SHA256SUMS -p release.pub")
+    );
+    let keyed = ws
+        .run(&["notes", "dist", "--key", "keys/release.pub"])
+        .success();
+    assert!(
+        keyed.stdout.contains("minisign -Vm SHA256SUMS -P RW"),
+        "{}",
+        keyed.stdout
+    );
+
+    // Without a changelog section: the commits since the last tag, grouped.
+    ws.write("CHANGELOG.md", "# Changelog\n");
+    ws.write("src/extra.rs", "");
+    ws.commit("feat(cli): add --json");
+    ws.write("src/extra.rs", "// x\n");
+    ws.commit("fix: keep totals");
+    let json = ws.run(&["notes", "dist", "--format", "json"]).success();
+    let notes: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(notes["changes"], "commits");
+    assert_eq!(notes["tag"], "v1.0.0");
+    let body = notes["body"].as_str().unwrap();
+    assert!(
+        body.contains("### Features\n\n- **cli:** add --json"),
+        "{body}"
+    );
+    assert!(body.contains("### Bug fixes\n\n- keep totals"), "{body}");
+    // The same inputs give the same notes.
+    let again = ws.run(&["notes", "dist", "--format", "json"]).success();
+    assert_eq!(again.stdout, json.stdout);
+}
