@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 tools=(
   tar:tar gzip:gzip unzip:unzip zip:zip sha256sum:coreutils xz:xz-utils zstd:zstd
   git:git script:bsdutils python3:python3 minisign:minisign sqlite3:sqlite3 nginx:nginx-light unshare:util-linux
+  dash:dash bash:bash curl:curl wget:wget shellcheck:shellcheck chromium:chromium
 )
 missing=()
 for pair in "${tools[@]}"; do

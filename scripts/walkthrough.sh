@@ -33,6 +33,13 @@ mkdir -p "$unpacked"
 tar -xzf "$dist/$archive" -C "$unpacked"
 "$unpacked/ledger-$version-$host/demo/demo.sh"
 
+# The shell installer, pointed at the release folder as a mirror, into a throw-away home; the
+# release notes name it.
+HOME="$work/home" LEDGER_DOWNLOAD_URL="file://$PWD/$dist" sh "$dist/ledger-installer.sh" --no-modify-path
+[ "$("$work/home/.local/bin/ledger" --version)" = "ledger $version" ]
+"$keel" notes "$dist" --manifest-path $example/Cargo.toml --key "$work/keys/release.pub" >"$work/notes.md"
+grep -q "sh ledger-installer.sh" "$work/notes.md"
+
 # A second release of the same commit is byte-identical.
 before=$(cd $dist && sha256sum ./*)
 "$keel" release --quiet --manifest-path $example/Cargo.toml --sign-key "$work/keys/release.key"

@@ -109,6 +109,7 @@ struct ArchiveView {
     windows: bool,
     os: &'static str,
     arch: String,
+    env: Option<String>,
 }
 
 fn checked_word(what: &'static str, value: &str) -> Result<String, Error> {
@@ -160,6 +161,7 @@ fn archives(manifest: &Manifest, app: &str) -> Result<Vec<ArchiveView>, Error> {
             windows: target.is_windows(),
             os: os_name(target),
             arch: target.arch().to_owned(),
+            env: target.env().map(str::to_owned),
         });
     }
     found.sort_by(|a, b| a.target.cmp(&b.target));

@@ -335,3 +335,65 @@ fn which_in(names: &[&str], extra: &[&str]) -> Option<PathBuf> {
         .flat_map(|name| dirs.iter().map(move |dir| dir.join(name)))
         .find(|candidate| candidate.is_file())
 }
+
+/// Headless Chromium (Debian's `chromium`), started as the machine's documentation says works
+/// here: no sandbox (tests run as root), no GPU, no background networking, a fresh profile.
+pub struct Chromium {
+    binary: PathBuf,
+}
+
+impl Chromium {
+    /// Finds Chromium, failing the test with its name when it is not installed.
+    pub fn find() -> Chromium {
+        let binary = which_in(&["chromium", "chromium-browser", "google-chrome"], &[])
+            .unwrap_or_else(|| {
+                panic!(
+                    "this test needs the real `chromium`, and it is not installed; \
+                     run scripts/test.sh, which installs every tool the tests use"
+                )
+            });
+        Chromium { binary }
+    }
+
+    fn command(&self, user_agent: &str, profile: &Path) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--user-agent={user_agent}"));
+        command
+    }
+
+    /// The page's DOM after its scripts ran, as the browser serialises it.
+    pub fn dump_dom(&self, url: &str, user_agent: &str) -> String {
+        let profile = tempfile::tempdir().unwrap();
+        let output = run_ok(
+            self.command(user_agent, profile.path())
+                .arg("--dump-dom")
+                .arg(url),
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// A screenshot of the page, as a PNG at `path`.
+    pub fn screenshot(&self, url: &str, user_agent: &str, path: &Path) {
+        let profile = tempfile::tempdir().unwrap();
+        run_ok(
+            self.command(user_agent, profile.path())
+                .arg("--window-size=1200,1600")
+                .arg(format!("--screenshot={}", path.display()))
+                .arg(url),
+        );
+        assert!(path.is_file(), "chromium wrote no screenshot");
+    }
+}

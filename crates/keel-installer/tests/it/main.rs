@@ -302,3 +302,78 @@ fn notes_and_page_for_a_fixed_release() {
     // The description is escaped, not injected.
     assert!(page.contains("A demo &lt;app&gt; &amp; its &quot;tools&quot;"));
 }
+
+/// The text of the element with `id` in a serialised DOM.
+fn element_text(dom: &str, id: &str) -> String {
+    let start = dom
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in the page"));
+    let open = start + dom[start..].find('>').unwrap() + 1;
+    let close = open + dom[open..].find("</").unwrap();
+    dom[open..close].to_owned()
+}
+
+#[test]
+fn the_page_puts_the_visitors_platform_first_in_a_real_browser() {
+    let page = keel_installer::download_page(&manifest(), Some(&key())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("index.html");
+    fs_err::write(&file, &page).unwrap();
+    let url = format!("file://{}", file.display());
+    let chromium = keel_test::Chromium::find();
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("download-page");
+    fs_err::create_dir_all(&shots).unwrap();
+    for (name, agent, detected, command, archive) in [
+        (
+            "linux",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
+            "Install demo-app on Linux (x86_64)",
+            "curl -LsSf https://github.com/keel-rs/demo/releases/download/v2.1.0/demo-app-installer.sh | sh",
+            "demo-app-2.1.0-x86_64-unknown-linux-gnu.tar.gz",
+        ),
+        (
+            "macos",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15",
+            "Install demo-app on macOS",
+            "curl -LsSf https://github.com/keel-rs/demo/releases/download/v2.1.0/demo-app-installer.sh | sh",
+            "demo-app-2.1.0-aarch64-apple-darwin.tar.xz",
+        ),
+        (
+            "windows",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36 Edg/156.0",
+            "Install demo-app on Windows (x86_64)",
+            "powershell -ExecutionPolicy Bypass -c \"irm https://github.com/keel-rs/demo/releases/download/v2.1.0/demo-app-installer.ps1 | iex\"",
+            "demo-app-2.1.0-x86_64-pc-windows-msvc.zip",
+        ),
+    ] {
+        let dom = chromium.dump_dom(&url, agent);
+        assert_eq!(element_text(&dom, "detected"), detected, "{name}");
+        assert_eq!(
+            element_text(&dom, "recommended-command").replace("&quot;", "\""),
+            command,
+            "{name}"
+        );
+        assert!(
+            dom.contains(&format!("Or download <a href=\"{archive}\">")),
+            "{name}: the recommended archive is not {archive}"
+        );
+        assert!(
+            !dom.contains("<section id=\"recommended\" hidden"),
+            "{name}: still hidden"
+        );
+        let shot = shots.join(format!("{name}.png"));
+        chromium.screenshot(&url, agent, &shot);
+        eprintln!(
+            "screenshot of the download page for {name}: {}",
+            shot.display()
+        );
+    }
+    // Without JavaScript the page still lists every command and archive.
+    for text in [
+        "demo-app-installer.sh | sh",
+        "demo-app-installer.ps1 | iex",
+        "keel install --from",
+    ] {
+        assert!(page.contains(text), "{text}");
+    }
+}
