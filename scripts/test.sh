@@ -11,6 +11,7 @@ tools=(
   tar:tar gzip:gzip unzip:unzip zip:zip sha256sum:coreutils xz:xz-utils zstd:zstd
   git:git script:bsdutils python3:python3 minisign:minisign sqlite3:sqlite3 nginx:nginx-light unshare:util-linux
   dash:dash bash:bash curl:curl wget:wget shellcheck:shellcheck chromium:chromium
+  openssl:openssl shasum:perl
 )
 missing=()
 for pair in "${tools[@]}"; do

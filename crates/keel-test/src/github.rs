@@ -25,6 +25,9 @@ pub enum Fault {
     UploadCut(String),
     /// The upload of this asset arrives whole, but the answer is lost (a 502 after storing it).
     AnswerLost(String),
+    /// Another upload of this asset got there first (a list keel read is out of date): the
+    /// asset appears whole, and keel's upload is answered `422 already_exists`.
+    Duplicate(String),
     /// The next request is refused by a secondary rate limit: 403 with `Retry-After: 1`.
     RateLimit,
     /// The next request fails with 500.
@@ -499,6 +502,21 @@ fn handle(request: &Request, port: u16, state: &mut State) -> Response {
                 return respond(
                     422,
                     json!({"message": "Cannot upload assets to an immutable release."}),
+                );
+            }
+            if let Some(Fault::Duplicate(name)) = &fault
+                && *name == asset_name
+            {
+                release.assets.push(FakeAsset {
+                    id: asset_id,
+                    name: asset_name.clone(),
+                    state: "uploaded".into(),
+                    data: request.body.clone(),
+                });
+                state.faults.pop_front();
+                return respond(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}]}),
                 );
             }
             if release.assets.iter().any(|a| a.name == asset_name) {

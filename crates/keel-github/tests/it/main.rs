@@ -151,6 +151,16 @@ fn a_lost_answer_and_a_duplicate_name_do_not_duplicate_the_asset() {
 }
 
 #[test]
+fn a_duplicate_name_answered_422_is_recognised_as_the_same_file() {
+    let fx = Fixture::new(3);
+    fx.server
+        .inject(Fault::Duplicate("app-1.0.0-file0.tar.gz".into()));
+    let done = fx.publish(&fx.publication("v1.0.0")).unwrap();
+    assert!(done.cleaned.is_empty(), "{done:?}");
+    fx.assert_published_whole("v1.0.0");
+}
+
+#[test]
 fn a_secondary_rate_limit_is_waited_out() {
     let fx = Fixture::new(2);
     fx.server.inject(Fault::RateLimit);

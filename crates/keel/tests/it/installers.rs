@@ -35,31 +35,16 @@ fn archive() -> String {
     format!("ledger-1.0.0-{HOST}.tar.gz")
 }
 
-/// A folder of links to the tools the installer may use, and nothing else.
-fn toolbox(dir: &Path, downloader: &str, minisign: bool) -> PathBuf {
+/// A folder of links to the tools the installer may use, and nothing else: the basic tools
+/// and `extra` (a downloader, a hashing tool).
+fn toolbox_with(dir: &Path, extra: &[&str], minisign: bool) -> PathBuf {
     let bin = dir.join("tools");
     fs_err::create_dir_all(&bin).unwrap();
     let mut tools = vec![
-        "uname",
-        "mktemp",
-        "tar",
-        "gzip",
-        "sha256sum",
-        "mkdir",
-        "mv",
-        "cp",
-        "chmod",
-        "rm",
-        "cat",
-        "sed",
-        "grep",
-        "tr",
-        "wc",
-        "dirname",
-        "getconf",
-        "ldd",
-        downloader,
+        "uname", "mktemp", "tar", "gzip", "mkdir", "mv", "cp", "chmod", "rm", "cat", "sed", "grep",
+        "tr", "wc", "dirname", "getconf", "ldd",
     ];
+    tools.extend_from_slice(extra);
     if minisign {
         tools.push("minisign");
     }
@@ -77,12 +62,17 @@ struct Machine {
 
 impl Machine {
     fn new(downloader: &str, minisign: bool) -> Machine {
+        Machine::with_tools(&[downloader, "sha256sum"], minisign)
+    }
+
+    /// A machine whose `PATH` has the basic tools and `extra`.
+    fn with_tools(extra: &[&str], minisign: bool) -> Machine {
         let dir = tempfile::Builder::new()
             .prefix("keel-machine-")
             .tempdir()
             .unwrap();
         fs_err::create_dir_all(dir.path().join("home")).unwrap();
-        let path = toolbox(dir.path(), downloader, minisign);
+        let path = toolbox_with(dir.path(), extra, minisign);
         Machine { dir, path }
     }
 
@@ -377,5 +367,79 @@ fn a_release_without_this_platform_names_what_it_offers() {
             .contains(&format!("hint: this release has: {other}")),
         "{}",
         result.stderr
+    );
+}
+
+#[test]
+fn any_of_the_three_hashing_tools_will_do_and_none_is_a_clear_error() {
+    let (_, dist) = released();
+    let nginx = Nginx::serve(dist);
+    let installer = dist.join("ledger-installer.sh");
+    for tool in ["shasum", "openssl"] {
+        let machine = Machine::with_tools(&["curl", tool], false);
+        machine
+            .install("dash", &installer, &nginx.url(""))
+            .success();
+        assert!(machine.bin().join("ledger").is_file(), "{tool}");
+    }
+    let machine = Machine::with_tools(&["curl"], false);
+    let result = machine.install("dash", &installer, &nginx.url(""));
+    assert_eq!(result.code, 1);
+    assert!(
+        result
+            .stderr
+            .starts_with("error: no tool to compute a sha256 is installed"),
+        "{}",
+        result.stderr
+    );
+    machine.assert_nothing_installed();
+}
+
+/// The choice of C library exists on Linux only.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_release_with_only_a_musl_build_installs_it_and_records_the_store() {
+    let ws = single("tiny", "2.0.0");
+    let arch = HOST.split('-').next().unwrap();
+    let musl = format!("{arch}-unknown-linux-musl");
+    ws.write("store/root.json", "{\"signed\": {\"_type\": \"root\"}}\n");
+    ws.write(
+        "Cargo.toml",
+        &(ws.read("Cargo.toml")
+            + "\n[workspace.metadata.keel]\nstore = { url = \"https://updates.example.com/tiny\", root = \"store/root.json\" }\n"),
+    );
+    ws.commit("store");
+    ws.run(&[
+        "release",
+        "--quiet",
+        "--builder",
+        "fake",
+        "--target",
+        &musl,
+        "--out",
+        "dist",
+    ])
+    .success();
+    let nginx = Nginx::serve(&ws.path("dist"));
+    let machine = Machine::new("curl", false);
+    let result = run_command(
+        Command::new(require_tool("dash"))
+            .arg(ws.path("dist/tiny-installer.sh"))
+            .env_clear()
+            .env("HOME", machine.home())
+            .env("PATH", &machine.path)
+            .env("TINY_DOWNLOAD_URL", nginx.url("")),
+    )
+    .success();
+    assert!(result.stdout.contains("installed "), "{}", result.stdout);
+    let receipt: serde_json::Value = serde_json::from_str(
+        &fs_err::read_to_string(machine.keel_home().join("tiny/receipt.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(receipt["target"], musl.as_str());
+    assert_eq!(receipt["store_url"], "https://updates.example.com/tiny");
+    assert_eq!(
+        fs_err::read_to_string(machine.keel_home().join("tiny/root.json")).unwrap(),
+        "{\"signed\": {\"_type\": \"root\"}}\n"
     );
 }
