@@ -36,7 +36,7 @@ tar -xzf "$dist/$archive" -C "$unpacked"
 # The shell installer, pointed at the release folder as a mirror, into a throw-away home; the
 # release notes name it.
 HOME="$work/home" LEDGER_DOWNLOAD_URL="file://$PWD/$dist" sh "$dist/ledger-installer.sh" --no-modify-path
-[ "$("$work/home/.local/bin/ledger" --version)" = "ledger $version" ]
+[ "$("$work/home/.local/bin/ledger" --version | sed -n 1p)" = "ledger $version" ]
 "$keel" notes "$dist" --manifest-path $example/Cargo.toml --key "$work/keys/release.pub" >"$work/notes.md"
 grep -q "sh ledger-installer.sh" "$work/notes.md"
 

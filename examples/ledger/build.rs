@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 
 fn main() {
+    // Version, commit, date, target and compiler for `ledger --version`.
+    keel_buildinfo::emit();
     println!("cargo:rerun-if-env-changed=LEDGER_TRUSTED_ROOT");
     println!("cargo:rerun-if-env-changed=LEDGER_STORE_URL");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))

@@ -7,6 +7,9 @@
 //! instead of a page of compiler errors. [`FakeBuilder`] writes placeholder binaries: it lets
 //! the whole pipeline run in tests for targets this machine cannot compile for.
 //!
+//! [`elf::glibc_need`] reads the newest glibc a Linux binary needs from its ELF symbol
+//! versions, for the glibc floor.
+//!
 //! This crate never prints; the binary decides what to show.
 
 use std::collections::VecDeque;
@@ -14,6 +17,8 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+pub mod elf;
 
 use keel_plan::BuildPlan;
 use keel_schema::TargetTriple;
@@ -77,9 +82,11 @@ pub enum Error {
         /// What it printed.
         stderr: String,
     },
-    /// cargo build failed.
-    #[error("cargo build failed for target `{target}` ({status})\n{output}")]
+    /// The build failed.
+    #[error("{} failed for target `{target}` ({status})\n{output}", match *tool { "cargo" => "cargo build", "zigbuild" => "cargo zigbuild", _ => "cross build" })]
     CargoFailed {
+        /// The builder (`cargo`, `zigbuild`, `cross`).
+        tool: &'static str,
         /// The triple.
         target: TargetTriple,
         /// How cargo exited.
@@ -94,6 +101,14 @@ pub enum Error {
         target: TargetTriple,
         /// The binary expected.
         path: PathBuf,
+    },
+    /// A builder's program is not installed.
+    #[error("the {builder} builder needs {missing}, which is not installed")]
+    BuilderMissing {
+        /// The builder.
+        builder: &'static str,
+        /// What is missing.
+        missing: String,
     },
     /// The fake builder could not write a binary.
     #[error("could not write {}", path.display())]
@@ -198,11 +213,63 @@ fn run_capture(command: &mut Command, what: &str) -> Result<String, Error> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Builds with `cargo build`.
+/// The program a [`CargoBuilder`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// `cargo build`.
+    Cargo,
+    /// `cargo zigbuild` (cargo-zigbuild, with zig as the linker): Linux targets from any host,
+    /// for a chosen glibc.
+    Zigbuild,
+    /// `cross build`, in a container with the target's toolchain.
+    Cross,
+}
+
+impl Tool {
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Cargo => "cargo",
+            Tool::Zigbuild => "zigbuild",
+            Tool::Cross => "cross",
+        }
+    }
+}
+
+/// Flags rustc gets beside the user's own, and how to give them without replacing the user's:
+/// cargo takes rustflags from one source only (`CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`, the
+/// config's `target.<triple>.rustflags`, else its `build.rustflags`), and joins the arrays of
+/// one key across config files and `--config`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rustflags {
+    /// The flags (`--remap-path-prefix=/home/me/app=/build`).
+    pub flags: Vec<String>,
+    /// Whether the user's cargo config sets `target.<...>.rustflags` (then keel's flags go to
+    /// `target.<triple>.rustflags`, else to `build.rustflags`).
+    pub target_tables_in_config: bool,
+}
+
+/// A TOML basic string.
+fn toml_string(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Builds with `cargo build`, `cargo zigbuild` or `cross build`.
 #[derive(Debug, Clone)]
 pub struct CargoBuilder {
     /// `cargo`, or `$CARGO`.
     pub cargo: OsString,
+    /// Which program builds.
+    pub tool: Tool,
     /// The workspace's root `Cargo.toml`.
     pub manifest_path: PathBuf,
     /// The workspace root; cargo runs there.
@@ -214,19 +281,40 @@ pub struct CargoBuilder {
     pub source_date_epoch: u64,
     /// The toolchain, to check targets.
     pub toolchain: Toolchain,
+    /// rustc flags added to the user's (path remapping).
+    pub rustflags: Rustflags,
+    /// Variables for build scripts (`KEEL_BUILD_COMMIT`, ...).
+    pub env: Vec<(String, String)>,
 }
 
 impl CargoBuilder {
-    /// The `cargo build` command for one build.
+    /// The build command for one build.
     pub fn command(&self, build: &BuildPlan) -> Command {
-        let mut command = Command::new(&self.cargo);
+        let mut command = match self.tool {
+            Tool::Cargo => {
+                let mut command = Command::new(&self.cargo);
+                command.arg("build");
+                command
+            }
+            Tool::Zigbuild => {
+                let mut command = Command::new(&self.cargo);
+                command.arg("zigbuild");
+                command
+            }
+            Tool::Cross => {
+                let mut command = Command::new("cross");
+                command.arg("build");
+                command
+            }
+        };
         command
             .current_dir(&self.root)
-            .args(["build", "--profile", keel_schema::DIST_PROFILE, "--locked"])
-            .args(["--color", "never", "--target", build.target.as_str()])
+            .args(["--profile", keel_schema::DIST_PROFILE, "--locked"])
+            .args(["--color", "never", "--target", &build.builder_target])
             .arg("--manifest-path")
             .arg(&self.manifest_path)
-            .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string());
+            .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         if !self.has_dist_profile {
             for (key, value) in keel_schema::DIST_PROFILE_SETTINGS {
                 command.arg("--config").arg(format!(
@@ -235,6 +323,7 @@ impl CargoBuilder {
                 ));
             }
         }
+        self.add_rustflags(&mut command, &build.target);
         for package in &build.packages {
             command.args(["--package", package]);
         }
@@ -243,18 +332,107 @@ impl CargoBuilder {
         }
         command
     }
+
+    /// Adds keel's rustflags to whichever source the user's come from.
+    fn add_rustflags(&self, command: &mut Command, target: &TargetTriple) {
+        if self.rustflags.flags.is_empty() {
+            return;
+        }
+        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+        let from_env = env("CARGO_ENCODED_RUSTFLAGS")
+            .map(|encoded| {
+                encoded
+                    .split('\u{1f}')
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .or_else(|| {
+                env("RUSTFLAGS").map(|flags| flags.split_whitespace().map(str::to_owned).collect())
+            });
+        match from_env {
+            Some(mut flags) => {
+                flags.extend(self.rustflags.flags.iter().cloned());
+                command
+                    .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"))
+                    .env_remove("RUSTFLAGS");
+            }
+            None => {
+                let key = if self.rustflags.target_tables_in_config {
+                    format!("target.{target}.rustflags")
+                } else {
+                    "build.rustflags".to_owned()
+                };
+                let values: Vec<String> = self
+                    .rustflags
+                    .flags
+                    .iter()
+                    .map(|f| toml_string(f))
+                    .collect();
+                command
+                    .arg("--config")
+                    .arg(format!("{key}=[{}]", values.join(", ")));
+            }
+        }
+    }
+
+    /// Checks that the builder's program is there, and for cross a container engine.
+    fn check_tool(&self) -> Result<(), Error> {
+        let works = |program: &std::ffi::OsStr, args: &[&str]| {
+            Command::new(program)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        match self.tool {
+            Tool::Cargo => Ok(()),
+            Tool::Zigbuild => {
+                if works(&self.cargo, &["zigbuild", "--help"]) {
+                    Ok(())
+                } else {
+                    Err(Error::BuilderMissing {
+                        builder: "zigbuild",
+                        missing: "cargo-zigbuild and zig".into(),
+                    })
+                }
+            }
+            Tool::Cross => {
+                if !works("cross".as_ref(), &["--version"]) {
+                    return Err(Error::BuilderMissing {
+                        builder: "cross",
+                        missing: "cross".into(),
+                    });
+                }
+                if works("docker".as_ref(), &["info"]) || works("podman".as_ref(), &["info"]) {
+                    Ok(())
+                } else {
+                    Err(Error::BuilderMissing {
+                        builder: "cross",
+                        missing: "a running container engine (docker or podman)".into(),
+                    })
+                }
+            }
+        }
+    }
 }
 
 impl Builder for CargoBuilder {
     fn name(&self) -> &'static str {
-        "cargo"
+        self.tool.name()
     }
 
     fn check_target(&self, target: &TargetTriple) -> Result<(), Error> {
-        self.toolchain.check_target(target)
+        self.check_tool()?;
+        match self.tool {
+            // cross brings the target's standard library in its container.
+            Tool::Cross => Ok(()),
+            Tool::Cargo | Tool::Zigbuild => self.toolchain.check_target(target),
+        }
     }
 
     fn build(&self, build: &BuildPlan, reporter: &dyn BuildReporter) -> Result<(), Error> {
+        let tool = self.tool.name();
         let mut child = self
             .command(build)
             .stdin(Stdio::null())
@@ -262,7 +440,7 @@ impl Builder for CargoBuilder {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|source| Error::Spawn {
-                tool: "cargo".into(),
+                tool: tool.into(),
                 source,
             })?;
         let stderr = child.stderr.take().expect("stderr is piped");
@@ -276,11 +454,12 @@ impl Builder for CargoBuilder {
             tail.push_back(line);
         }
         let status = child.wait().map_err(|source| Error::Spawn {
-            tool: "cargo".into(),
+            tool: tool.into(),
             source,
         })?;
         if !status.success() {
             return Err(Error::CargoFailed {
+                tool,
                 target: build.target.clone(),
                 status: status.to_string(),
                 output: Vec::from(tail).join("\n"),

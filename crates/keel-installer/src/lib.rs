@@ -152,7 +152,10 @@ fn archives(manifest: &Manifest, app: &str) -> Result<Vec<ArchiveView>, Error> {
             sha256: checked_word("sha256", &artifact.sha256)?,
             size: artifact.size,
             format: checked_word("format", &format)?,
-            floor: "-".to_owned(),
+            floor: match &artifact.glibc {
+                Some(glibc) => checked_word("glibc version", glibc)?,
+                None => "-".to_owned(),
+            },
             executables: artifact
                 .executables
                 .iter()

@@ -13,6 +13,7 @@
 //!     targets: vec![],
 //!     tag: None,
 //!     sign: false,
+//!     builder: None,
 //! };
 //! let plan = keel_plan::plan(workspace, &options)?;
 //! for artifact in &plan.artifacts {
@@ -29,6 +30,7 @@ use keel_schema::{
     ArchiveFormat, ArtifactKind, CHECKSUMS_FILE_NAME, Distribution, PAGE_FILE_NAME,
     PROVENANCE_FILE_NAME, TargetTriple,
 };
+pub use keel_workspace::BuilderName;
 use keel_workspace::{Package, Workspace};
 use serde::Serialize;
 
@@ -44,6 +46,9 @@ pub struct PlanOptions {
     /// Whether a signing key is configured: the checksum list and the manifest get minisign
     /// signatures, and the provenance a DSSE signature.
     pub sign: bool,
+    /// The builder of every target, from the command line; default: the `builders` setting,
+    /// else cargo.
+    pub builder: Option<BuilderName>,
 }
 
 /// The whole release, decided up front.
@@ -102,6 +107,11 @@ pub struct AppPlan {
 pub struct BuildPlan {
     /// The target triple.
     pub target: TargetTriple,
+    /// The builder.
+    pub builder: BuilderName,
+    /// The target as the builder is given it: the triple, with the glibc floor appended for
+    /// zigbuild (`x86_64-unknown-linux-gnu.2.17`).
+    pub builder_target: String,
     /// The packages built (`-p`), sorted.
     pub packages: Vec<String>,
     /// The binaries built (`--bin`), sorted.
@@ -237,6 +247,14 @@ pub enum Error {
         /// The text given.
         target: String,
     },
+    /// `glibc-floor` is not a glibc version.
+    #[error(
+        "`glibc-floor` in [workspace.metadata.keel] is `{given}`, not a glibc version such as `2.17`"
+    )]
+    BadGlibcFloor {
+        /// The text given.
+        given: String,
+    },
 }
 
 /// Makes the plan. Pure: reads nothing but its arguments.
@@ -265,8 +283,29 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
     };
     let prerelease = versions.iter().any(|v| !v.pre.is_empty());
 
+    if let Some(floor) = &workspace.config.glibc_floor {
+        let parts: Vec<&str> = floor.split('.').collect();
+        if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.parse::<u32>().is_err()) {
+            return Err(Error::BadGlibcFloor {
+                given: floor.clone(),
+            });
+        }
+    }
     let mut builds = Vec::new();
     for target in &targets {
+        let builder = options
+            .builder
+            .or_else(|| workspace.config.builders.get(target.as_str()).copied())
+            .unwrap_or(BuilderName::Cargo);
+        let builder_target = match (&workspace.config.glibc_floor, builder) {
+            (Some(floor), BuilderName::Zigbuild)
+                if target.os() == keel_schema::Os::Linux
+                    && target.env().is_some_and(|e| e.starts_with("gnu")) =>
+            {
+                format!("{target}.{floor}")
+            }
+            _ => target.to_string(),
+        };
         let mut packages = Vec::new();
         let mut binaries = Vec::new();
         let mut outputs = Vec::new();
@@ -292,6 +331,8 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
         outputs.sort_by(|a, b| a.binary.cmp(&b.binary));
         builds.push(BuildPlan {
             target: target.clone(),
+            builder,
+            builder_target,
             packages,
             binaries,
             outputs,
@@ -673,6 +714,7 @@ mod tests {
             has_dist_profile: true,
             has_lockfile: true,
             store_root: None,
+            config_target_rustflags: false,
         }
     }
 
@@ -682,6 +724,7 @@ mod tests {
             targets: vec![],
             tag: tag.map(str::to_owned),
             sign: false,
+            builder: None,
         }
     }
 

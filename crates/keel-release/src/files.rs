@@ -41,6 +41,7 @@ pub(crate) fn record(
         sha256,
         format: None,
         executables: Vec::new(),
+        glibc: None,
         checksum_of: None,
         signature_of: None,
     }

@@ -24,8 +24,8 @@
 //! let cwd = std::env::current_dir().unwrap();
 //! let project = Project::load(None, &cwd)?;
 //! let env = ReleaseEnv::from_process();
-//! let plan = project.plan(&[], env.tag(), false)?;
-//! let options = ReleaseOptions { builder: BuilderKind::Cargo, key: None, env: &env };
+//! let plan = project.plan(&[], env.tag(), false, Some(BuilderKind::Cargo))?;
+//! let options = ReleaseOptions { key: None, env: &env };
 //! let released = keel_release::release(&project, &plan, &project.default_out_dir(), &options, &Silent)?;
 //! let report = keel_release::verify(&released.dir, None)?;
 //! assert!(report.passed());
@@ -47,7 +47,7 @@ mod verify;
 
 use std::path::PathBuf;
 
-pub use builder::{BuilderKind, build};
+pub use builder::{BuilderKind, Built, build};
 pub use env::ReleaseEnv;
 pub use files::trusted_comment;
 pub use merge::{merge, read_manifest, read_partial};
@@ -61,8 +61,6 @@ use keel_sign::SigningKey;
 
 /// How a release is made.
 pub struct ReleaseOptions<'a> {
-    /// Which builder compiles the binaries.
-    pub builder: BuilderKind,
     /// The key that signs `SHA256SUMS`, the manifest and the provenance; unsigned without.
     pub key: Option<&'a SigningKey>,
     /// What the environment says (`SOURCE_DATE_EPOCH`, GitHub Actions).
@@ -234,6 +232,24 @@ pub enum Error {
     /// `merge` was given no partial release.
     #[error("no partial release given")]
     NoPartials,
+    /// A binary needs a newer glibc than the `glibc-floor` setting allows.
+    #[error(
+        "{} needs glibc {needs} (for {symbol}), newer than the glibc-floor {floor}",
+        binary.display()
+    )]
+    GlibcTooNew {
+        /// The binary.
+        binary: PathBuf,
+        /// A symbol that needs it.
+        symbol: String,
+        /// The version it needs.
+        needs: String,
+        /// The floor.
+        floor: String,
+    },
+    /// A binary could not be read.
+    #[error(transparent)]
+    Elf(#[from] keel_build::elf::ElfError),
     /// The files written differ from the plan: a bug in keel.
     #[error("internal error: the release wrote {written:?}, but the plan said {planned:?}")]
     Internal {

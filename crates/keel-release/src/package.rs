@@ -11,6 +11,7 @@ use keel_schema::{
 use keel_sign::SigningKey;
 use keel_sign::provenance::GithubRun;
 
+use crate::builder::Built;
 use crate::files::{
     TOOL_VERSION, Whole, record, write_checksums, write_release_files, write_synced,
 };
@@ -29,12 +30,13 @@ pub fn release(
 ) -> Result<Released, Error> {
     let epoch = project.source_date_epoch(options.env)?;
     let staging = Staging::prepare(out.to_owned())?;
-    let builder = crate::builder::build(project, plan, options.builder, epoch, reporter)?;
-    let mut manifest = manifest(project, plan, builder, epoch);
+    let built = crate::builder::build(project, plan, epoch, reporter)?;
+    let mut manifest = manifest(project, plan, &built, epoch);
     let github = options.env.github_run();
     package(
         project,
         plan,
+        &built,
         staging.path(),
         &mut manifest,
         options.key,
@@ -46,7 +48,7 @@ pub fn release(
 }
 
 /// The manifest of the plan, before any artifact is written.
-fn manifest(project: &Project, plan: &Plan, builder: &str, epoch: u64) -> Manifest {
+fn manifest(project: &Project, plan: &Plan, built: &Built, epoch: u64) -> Manifest {
     Manifest {
         schema_version: MANIFEST_SCHEMA_VERSION,
         tag: plan.tag.clone(),
@@ -85,7 +87,12 @@ fn manifest(project: &Project, plan: &Plan, builder: &str, epoch: u64) -> Manife
                     TargetBuild {
                         host: project.toolchain.host.clone(),
                         rustc: project.toolchain.version.clone(),
-                        builder: builder.to_owned(),
+                        builder: built
+                            .builders
+                            .get(target)
+                            .copied()
+                            .unwrap_or("cargo")
+                            .to_owned(),
                         profile: plan.profile.clone(),
                     },
                 )
@@ -97,9 +104,11 @@ fn manifest(project: &Project, plan: &Plan, builder: &str, epoch: u64) -> Manife
 }
 
 /// Writes every artifact of the plan into `dir`, recording each in `manifest`.
+#[allow(clippy::too_many_arguments)] // Each is one of the release's inputs.
 fn package(
     project: &Project,
     plan: &Plan,
+    built: &Built,
     dir: &Path,
     manifest: &mut Manifest,
     key: Option<&SigningKey>,
@@ -140,12 +149,16 @@ fn package(
                     (written.size, written.sha256.to_hex()),
                 );
                 record.format = Some(format);
-                record.executables = artifact
+                let binaries = artifact
                     .contents
                     .iter()
-                    .filter(|c| c.role == ContentRole::Binary)
-                    .map(|c| c.path.clone())
-                    .collect();
+                    .filter(|c| c.role == ContentRole::Binary);
+                record.executables = binaries.clone().map(|c| c.path.clone()).collect();
+                record.glibc = binaries
+                    .filter_map(|c| built.glibc.get(&c.absolute_source))
+                    .map(|need| &need.version)
+                    .max()
+                    .map(ToString::to_string);
                 record
             }
             (ArtifactKind::Checksum, _, _, _) => {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use keel_build::Toolchain;
-use keel_plan::{Plan, PlanOptions};
+use keel_plan::{BuilderName, Plan, PlanOptions};
 use keel_workspace::{GitInfo, Workspace};
 
 use crate::{Error, ReleaseEnv};
@@ -40,13 +40,21 @@ impl Project {
     }
 
     /// The release plan for `targets` (default: the configured targets, else the host), of
-    /// the apps `tag` names (default: every app); `sign` when a key will sign it.
-    pub fn plan(&self, targets: &[String], tag: Option<String>, sign: bool) -> Result<Plan, Error> {
+    /// the apps `tag` names (default: every app); `sign` when a key will sign it; `builder`
+    /// for every target (default: the `builders` setting, else cargo).
+    pub fn plan(
+        &self,
+        targets: &[String],
+        tag: Option<String>,
+        sign: bool,
+        builder: Option<BuilderName>,
+    ) -> Result<Plan, Error> {
         let options = PlanOptions {
             host: self.toolchain.host.clone(),
             targets: targets.to_vec(),
             tag,
             sign,
+            builder,
         };
         Ok(keel_plan::plan(&self.workspace, &options)?)
     }

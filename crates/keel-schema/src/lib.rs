@@ -195,6 +195,11 @@ pub struct Artifact {
     /// For archives: the path of each executable inside the archive, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub executables: Vec<String>,
+    /// For archives of Linux gnu builds: the newest glibc version their binaries need
+    /// (`2.17`), read from their ELF symbol versions; installers pick a musl build on systems
+    /// with an older glibc.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glibc: Option<String>,
     /// For checksum files: the file name of the artifact they cover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum_of: Option<String>,
@@ -525,6 +530,7 @@ mod tests {
                         sha256: archive_sha.into(),
                         format: Some(ArchiveFormat::TarGz),
                         executables: vec![format!("app-1.0.0-{target}/app")],
+                        glibc: None,
                         checksum_of: None,
                         signature_of: None,
                     },
@@ -539,6 +545,7 @@ mod tests {
                         sha256: "0".repeat(64),
                         format: None,
                         executables: vec![],
+                        glibc: None,
                         checksum_of: None,
                         signature_of: None,
                     },

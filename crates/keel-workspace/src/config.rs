@@ -3,9 +3,11 @@
 //! Raw TOML (seen through `cargo metadata` as JSON) is parsed strictly, so a misspelt key is an
 //! error that names it, not a silently ignored setting.
 
+use std::collections::BTreeMap;
+
 use keel_schema::ArchiveFormat;
 use keel_schema::receipt::UpdateHooks;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// `[workspace.metadata.keel]`: settings for the whole release. Every key is optional; with none
 /// at all, every binary of every member is shipped for the host target.
@@ -41,6 +43,89 @@ pub struct WorkspaceConfig {
     /// `[workspace.metadata.keel.store]`: the release store operators update from.
     #[serde(default)]
     pub store: Option<StoreConfig>,
+    /// The builder of each target that is not built with cargo (`zigbuild`, `cross`, `fake`).
+    #[serde(default)]
+    pub builders: BTreeMap<String, BuilderName>,
+    /// The newest glibc the Linux gnu binaries may need (`2.17`): zigbuild builds for it, and
+    /// a release whose binaries need a newer one fails.
+    #[serde(default)]
+    pub glibc_floor: Option<String>,
+    /// `[workspace.metadata.keel.ci]`: the generated CI workflow.
+    #[serde(default)]
+    pub ci: CiConfig,
+}
+
+/// A builder, as settings and the command line name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuilderName {
+    /// `cargo build`.
+    Cargo,
+    /// `cargo zigbuild`: any Linux target, with a glibc floor, from any host.
+    Zigbuild,
+    /// `cross build`, in a container.
+    Cross,
+    /// Placeholder binaries, for trying a pipeline without compiling.
+    Fake,
+}
+
+impl BuilderName {
+    /// The name (`cargo`, `zigbuild`, `cross`, `fake`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuilderName::Cargo => "cargo",
+            BuilderName::Zigbuild => "zigbuild",
+            BuilderName::Cross => "cross",
+            BuilderName::Fake => "fake",
+        }
+    }
+}
+
+/// `[workspace.metadata.keel.ci]`: settings of the CI workflow `keel ci init` writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CiConfig {
+    /// The targets CI builds (default: `targets`, else Linux, macOS and Windows on x86_64 and
+    /// Linux and macOS on ARM64).
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// The runner of a target, where the default does not fit (`ubuntu-latest`,
+    /// `ubuntu-24.04-arm`, `macos-15-intel`, `macos-latest`, `windows-latest`).
+    #[serde(default)]
+    pub runners: BTreeMap<String, String>,
+    /// Shell commands the gates run after the tests (a migration on a fresh database, a start
+    /// and a clean shutdown).
+    #[serde(default)]
+    pub smoke: Vec<String>,
+    /// How keel gets onto the runners: `cargo` (`cargo install` of this keel's version, cached)
+    /// or `installer` (keel's own installer from its release).
+    #[serde(default)]
+    pub keel: Option<String>,
+    /// The public key the release job checks the merged release with (relative to the
+    /// workspace root).
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// A release store the release job publishes to: its folder, and shell commands that
+    /// bring it from and send it to where it is served.
+    #[serde(default)]
+    pub store: Option<CiStore>,
+}
+
+/// `[workspace.metadata.keel.ci.store]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CiStore {
+    /// The store's folder on the runner.
+    pub dir: String,
+    /// A command that fetches the store into `dir` (`aws s3 sync s3://bucket/store store`).
+    #[serde(default)]
+    pub download: Option<String>,
+    /// A command that sends `dir` to where it is served.
+    #[serde(default)]
+    pub upload: Option<String>,
+    /// When the scheduled job renews the store's expiry (cron, UTC).
+    #[serde(default)]
+    pub refresh: Option<String>,
 }
 
 /// `[workspace.metadata.keel.store]`: the release store a release is published to.
@@ -71,6 +156,9 @@ impl Default for WorkspaceConfig {
             installers: true,
             download_page: true,
             store: None,
+            builders: BTreeMap::new(),
+            glibc_floor: None,
+            ci: CiConfig::default(),
         }
     }
 }

@@ -18,7 +18,10 @@ mod git;
 
 use std::path::{Component, Path, PathBuf};
 
-pub use config::{INIT_CONFIG, PackageConfig, StoreConfig, WorkspaceConfig, init_profile};
+pub use config::{
+    BuilderName, CiConfig, CiStore, INIT_CONFIG, PackageConfig, StoreConfig, WorkspaceConfig,
+    init_profile,
+};
 pub use git::{GitInfo, git_info};
 use keel_schema::DIST_PROFILE;
 
@@ -43,6 +46,8 @@ pub struct Workspace {
     pub has_lockfile: bool,
     /// The store's `root.json`, read from `[workspace.metadata.keel.store] root`.
     pub store_root: Option<String>,
+    /// Whether a cargo config file that applies here sets `target.<...>.rustflags`.
+    pub config_target_rustflags: bool,
 }
 
 /// A workspace member.
@@ -296,6 +301,7 @@ impl Workspace {
             None => None,
         };
         Ok(Workspace {
+            config_target_rustflags: config_sets_target_rustflags(&root),
             store_root,
             has_lockfile: root.join("Cargo.lock").is_file(),
             manifest_path: root_manifest,
@@ -312,6 +318,47 @@ impl Workspace {
     pub fn display_path(&self, path: &Path) -> String {
         relative_display(path, &self.root)
     }
+}
+
+/// The cargo config files that apply in `dir`, as cargo finds them: `.cargo/config.toml` (or
+/// `.cargo/config`) in `dir` and each folder above it, then in `$CARGO_HOME`.
+fn cargo_config_files(dir: &Path) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = dir.ancestors().map(|d| d.join(".cargo")).collect();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    if let Some(home) = cargo_home
+        && !folders.contains(&home)
+    {
+        folders.push(home);
+    }
+    folders
+        .into_iter()
+        .filter_map(|folder| {
+            ["config.toml", "config"]
+                .into_iter()
+                .map(|name| folder.join(name))
+                .find(|path| path.is_file())
+        })
+        .collect()
+}
+
+/// Whether a cargo config file that applies in `dir` sets rustflags for a target
+/// (`[target.x86_64-unknown-linux-gnu] rustflags` or `[target.'cfg(unix)'] rustflags`): cargo
+/// then ignores `build.rustflags`.
+pub fn config_sets_target_rustflags(dir: &Path) -> bool {
+    cargo_config_files(dir).iter().any(|path| {
+        let Ok(doc) = read_toml(path) else {
+            return false;
+        };
+        doc.get("target")
+            .and_then(|t| t.as_table_like())
+            .is_some_and(|targets| {
+                targets
+                    .iter()
+                    .any(|(_, table)| table.get("rustflags").is_some())
+            })
+    })
 }
 
 /// `cargo metadata --filter-platform <target>` with dependencies: the crates resolved for

@@ -139,8 +139,42 @@ pub enum Command {
     /// Finish or undo an update that a crash interrupted (every command does this first)
     Recover(AppArgs),
 
+    /// The CI pipeline that releases on every tag: write it, check it, show its matrix
+    #[command(subcommand_required = true)]
+    Ci(CiArgs),
+
     /// Print the JSON Schema of keel-manifest.json
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    #[command(subcommand)]
+    pub command: CiCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write .github/workflows/release.yml (or .gitlab-ci.yml) from the settings
+    ///
+    /// On a tag (v1.2.3 or <package>-v1.2.3): a plan job, gates (fmt, clippy, tests, the smoke
+    /// commands), one build job per target on a native runner (`keel release --target T`),
+    /// and a release job that merges, signs (secrets KEEL_SIGNING_KEY and
+    /// KEEL_SIGNING_KEY_PASSWORD), verifies and publishes to GitHub Releases (and the store,
+    /// when configured). Pull requests run the plan and the gates; running it by hand is a dry
+    /// run. Settings: [workspace.metadata.keel.ci], see the README.
+    Init(CiFileArgs),
+    /// Fail, with a diff, when the pipeline differs from what `keel ci init` writes
+    Check(CiFileArgs),
+    /// Print the build matrix: each target and its runner (`--format json` for the workflow)
+    Matrix,
+}
+
+#[derive(Debug, Args)]
+pub struct CiFileArgs {
+    /// GitLab CI (.gitlab-ci.yml) instead of GitHub Actions
+    #[arg(long)]
+    pub gitlab: bool,
 }
 
 #[derive(Debug, Args)]
@@ -163,17 +197,19 @@ pub struct PlanArgs {
     /// Cargo.toml. Default: GITHUB_REF_NAME when GitHub Actions runs for a tag
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
+
+    /// How to build every target: `cargo`, `zigbuild` (cargo-zigbuild: Linux targets from any
+    /// host, for the `glibc-floor`), `cross` (in a container), or `fake` (placeholder binaries,
+    /// to try a pipeline for targets this machine cannot build). Default: the `builders`
+    /// setting of each target, else cargo
+    #[arg(long, value_enum, env = keel_schema::env::KEEL_BUILDER)]
+    pub builder: Option<BuilderKind>,
 }
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     #[command(flatten)]
     pub plan: PlanArgs,
-
-    /// How to build: `cargo`, or `fake` to write placeholder binaries without compiling
-    /// (for trying out a pipeline for targets this machine cannot build)
-    #[arg(long, value_enum, default_value_t = BuilderKind::Cargo, env = keel_schema::env::KEEL_BUILDER)]
-    pub builder: BuilderKind,
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +238,8 @@ pub struct SignArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BuilderKind {
     Cargo,
+    Zigbuild,
+    Cross,
     Fake,
 }
 

@@ -7,6 +7,7 @@
 //! their causes, any long output of a failed tool below it, and a `hint:` where one helps.
 //! Exit codes: 0 success, 1 failure, 2 usage error.
 
+mod ci;
 mod cli;
 mod hints;
 mod operate;
@@ -159,6 +160,7 @@ fn main() -> ExitCode {
         Command::Rollback(args) => operate::run_rollback(&cli.global, args),
         Command::Doctor(args) => operate::run_doctor(&cli.global, args),
         Command::Recover(args) => operate::run_recover(&cli.global, args),
+        Command::Ci(args) => ci::run_ci(&cli.global, args),
         Command::Schema => {
             out(keel_schema::manifest_schema().trim_end());
             Ok(())

@@ -28,14 +28,13 @@ fn make_plan(
     sign: bool,
 ) -> anyhow::Result<Plan> {
     let tag = args.tag.clone().or_else(|| env.tag());
-    Ok(project.plan(&args.targets, tag, sign)?)
-}
-
-fn builder(kind: cli::BuilderKind) -> BuilderKind {
-    match kind {
+    let builder = args.builder.map(|kind| match kind {
         cli::BuilderKind::Cargo => BuilderKind::Cargo,
+        cli::BuilderKind::Zigbuild => BuilderKind::Zigbuild,
+        cli::BuilderKind::Cross => BuilderKind::Cross,
         cli::BuilderKind::Fake => BuilderKind::Fake,
-    }
+    });
+    Ok(project.plan(&args.targets, tag, sign, builder)?)
 }
 
 pub fn run_plan(global: &GlobalArgs, args: &cli::PlanCommandArgs) -> anyhow::Result<()> {
@@ -57,7 +56,7 @@ pub fn run_build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<()> {
     let plan = make_plan(&project, &args.plan, &env, false)?;
     let epoch = project.source_date_epoch(&env)?;
     let progress = Progress::new(global.quiet);
-    keel_release::build(&project, &plan, builder(args.builder), epoch, &progress)?;
+    keel_release::build(&project, &plan, epoch, &progress)?;
     let binaries = plan.builds.iter().flat_map(|build| {
         build
             .outputs
@@ -94,7 +93,6 @@ pub fn run_release(global: &GlobalArgs, args: &ReleaseArgs) -> anyhow::Result<()
     };
     let progress = Progress::new(global.quiet);
     let options = ReleaseOptions {
-        builder: builder(args.build.builder),
         key: key.as_ref(),
         env: &env,
     };
@@ -207,8 +205,12 @@ pub fn render_plan(plan: &Plan) -> String {
     line("Builds:".into());
     for build in &plan.builds {
         line(format!(
-            "  {}: {}",
+            "  {} ({}): {}",
             build.target,
+            match build.builder_target.as_str() {
+                same if same == build.target.as_str() => build.builder.as_str().to_owned(),
+                other => format!("{} --target {other}", build.builder.as_str()),
+            },
             build
                 .outputs
                 .iter()

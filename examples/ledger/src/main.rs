@@ -8,9 +8,27 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// What this binary knows about its build, for `--version`.
+const BUILD: keel_buildinfo::BuildInfo = keel_buildinfo::build_info!();
+
+/// The first line is the version alone; the second says where the build came from. Made
+/// once, for the life of the program.
+fn long_version() -> &'static str {
+    let text = format!(
+        "{}\ncommit {}{} ({}), {}, {}",
+        BUILD.version,
+        BUILD.commit,
+        if BUILD.dirty { " with uncommitted changes" } else { "" },
+        BUILD.date,
+        BUILD.target,
+        BUILD.rustc
+    );
+    Box::leak(text.into_boxed_str())
+}
+
 /// A small bookkeeping program that keeps its records in SQLite.
 #[derive(Parser)]
-#[command(version)]
+#[command(version, long_version = long_version())]
 struct Cli {
     /// The database file
     #[arg(long, global = true, env = "LEDGER_DB", default_value = "ledger.db")]

@@ -27,6 +27,7 @@ fn artifact(kind: ArtifactKind, app: Option<&str>, target: Option<&str>, fill: c
         sha256: fill.to_string().repeat(64),
         format: None,
         executables: vec![],
+        glibc: None,
         checksum_of: None,
         signature_of: None,
     }

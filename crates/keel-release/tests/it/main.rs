@@ -23,13 +23,11 @@ fn env() -> ReleaseEnv {
 fn release(ws: &TestWorkspace, out: &str, targets: &[&str], key: Option<&SigningKey>) -> Released {
     let project = Project::load(None, ws.root()).unwrap();
     let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
-    let plan = project.plan(&targets, None, key.is_some()).unwrap();
+    let plan = project
+        .plan(&targets, None, key.is_some(), Some(BuilderKind::Fake))
+        .unwrap();
     let env = env();
-    let options = ReleaseOptions {
-        builder: BuilderKind::Fake,
-        key,
-        env: &env,
-    };
+    let options = ReleaseOptions { key, env: &env };
     keel_release::release(&project, &plan, &ws.path(out), &options, &Silent).unwrap()
 }
 
@@ -172,9 +170,10 @@ fn a_bad_source_date_epoch_and_a_foreign_output_folder_are_refused() {
         Err(Error::BadSourceDateEpoch { .. })
     ));
     ws.write("precious/notes.txt", "mine\n");
-    let plan = project.plan(&[], None, false).unwrap();
+    let plan = project
+        .plan(&[], None, false, Some(BuilderKind::Fake))
+        .unwrap();
     let options = ReleaseOptions {
-        builder: BuilderKind::Fake,
         key: None,
         env: &ReleaseEnv::default(),
     };

@@ -57,6 +57,7 @@ fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
                 sha256: keel_verify::sha256_bytes(contents.as_bytes()).to_hex(),
                 format: Some(keel_schema::ArchiveFormat::TarGz),
                 executables: vec![format!("{app}-{version}-{TRIPLE}/{app}")],
+                glibc: None,
                 checksum_of: None,
                 signature_of: None,
             },

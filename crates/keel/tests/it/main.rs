@@ -112,16 +112,17 @@ pub fn ledger_workspace() -> TestWorkspace {
     ] {
         ws.write(file, &fs_err::read_to_string(example.join(file)).unwrap());
     }
-    // The copy embeds this checkout's keel-update.
-    let library = fs_err::canonicalize(example.join("../../crates/keel-update")).unwrap();
+    // The copy embeds this checkout's keel-update and keel-buildinfo.
+    let crates = fs_err::canonicalize(example.join("../../crates")).unwrap();
     let cargo = ws.read("Cargo.toml");
     assert!(
-        cargo.contains("path = \"../../crates/keel-update\""),
+        cargo.contains("path = \"../../crates/keel-update\"")
+            && cargo.contains("path = \"../../crates/keel-buildinfo\""),
         "examples/ledger/Cargo.toml changed shape"
     );
     // Behaviour, not speed, is under test: the copy builds unoptimised.
     let cargo = cargo
-        .replace("../../crates/keel-update", library.to_str().unwrap())
+        .replace("../../crates", crates.to_str().unwrap())
         .replace(
             "lto = \"thin\"",
             "lto = false\nopt-level = 0\ndebug = false",

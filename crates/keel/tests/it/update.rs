@@ -67,7 +67,8 @@ impl Operator {
 
     fn version(&self) -> String {
         let out = run_ok(Command::new(self.bin.join("ledger")).arg("--version"));
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.lines().next().unwrap_or_default().to_owned()
     }
 
     /// The schema version and a full dump of the database.

@@ -1,0 +1,393 @@
+//! The CI pipeline of a workspace released with keel: a GitHub Actions workflow (and a GitLab
+//! CI pipeline) generated from `[workspace.metadata.keel.ci]`, and the build matrix it runs.
+//!
+//! [`github_workflow`] writes `.github/workflows/release.yml`: on a tag, a plan job turns
+//! `keel plan` into the matrix ([`matrix`]), a gates job runs fmt, clippy, the tests and the
+//! app's smoke commands, a build job per target runs `keel release --target T` on a native
+//! runner and uploads the partial release, and a release job merges, signs, verifies and
+//! publishes it. Every third-party action is pinned by commit ([`ACTIONS`]); permissions
+//! start at nothing and each job gets only what it needs; no expression is interpolated into
+//! a script (values pass through `env:`). [`gitlab_pipeline`] writes `.gitlab-ci.yml` the same
+//! way. The output depends only on the inputs, so `keel ci check` can compare it with the
+//! file in the repository.
+//!
+//! This crate never prints and does no I/O.
+#![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+
+use keel_schema::{Os, TargetTriple};
+use keel_workspace::CiConfig;
+use minijinja::Environment;
+use serde::Serialize;
+
+/// The workflow's path in a repository.
+pub const GITHUB_WORKFLOW_PATH: &str = ".github/workflows/release.yml";
+/// The pipeline's path in a repository.
+pub const GITLAB_PIPELINE_PATH: &str = ".gitlab-ci.yml";
+
+/// The targets CI builds when no setting names them: Linux, macOS and Windows on x86_64, and
+/// Linux and macOS on ARM64.
+pub const DEFAULT_TARGETS: [&str; 5] = [
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
+    "x86_64-pc-windows-msvc",
+];
+
+/// The third-party actions the workflow uses, pinned by full commit hash, with the version
+/// each hash is (checked against each action's repository when these were last changed).
+pub const ACTIONS: Actions = Actions {
+    checkout: "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1",
+    upload_artifact: "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0",
+    download_artifact: "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c # v8.0.1",
+};
+
+/// Pinned action references.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Actions {
+    /// `actions/checkout`.
+    pub checkout: &'static str,
+    /// `actions/upload-artifact`.
+    pub upload_artifact: &'static str,
+    /// `actions/download-artifact`.
+    pub download_artifact: &'static str,
+}
+
+/// Why a pipeline could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A target in the settings is not a target triple.
+    #[error("`{0}` in [workspace.metadata.keel.ci] is not a target triple")]
+    BadTarget(String),
+    /// `keel` in the settings names no way of installing keel.
+    #[error("`keel = \"{0}\"` in [workspace.metadata.keel.ci] is neither `installer` nor `cargo`")]
+    BadInstall(String),
+    /// A value cannot be written into the workflow safely.
+    #[error(
+        "{what} `{value}` cannot be written into the workflow (it holds a line break or `${{{{`)"
+    )]
+    Unsafe {
+        /// What it is.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A template failed: a bug in keel.
+    #[error("internal error: the {0} template failed")]
+    Template(&'static str, #[source] minijinja::Error),
+}
+
+/// The runner of a target on GitHub Actions, unless the settings name one.
+pub fn default_runner(target: &TargetTriple) -> &'static str {
+    match (target.os(), target.arch()) {
+        (Os::Linux, "aarch64") => "ubuntu-24.04-arm",
+        (Os::MacOs, "x86_64") => "macos-15-intel",
+        (Os::MacOs, _) => "macos-latest",
+        (Os::Windows, "aarch64") => "windows-11-arm",
+        (Os::Windows, _) => "windows-latest",
+        _ => "ubuntu-latest",
+    }
+}
+
+/// The runner tag of a target on GitLab's hosted runners.
+fn gitlab_runner(target: &TargetTriple) -> &'static str {
+    match (target.os(), target.arch()) {
+        (Os::Linux, "aarch64") => "saas-linux-small-arm64",
+        (Os::MacOs, _) => "saas-macos-medium-m1",
+        (Os::Windows, _) => "saas-windows-medium-amd64",
+        _ => "saas-linux-small-amd64",
+    }
+}
+
+/// One build of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatrixEntry {
+    /// The target triple.
+    pub target: String,
+    /// The GitHub Actions runner it builds on.
+    pub runner: String,
+    /// The GitLab runner tag it builds on.
+    pub gitlab_runner: String,
+}
+
+/// The targets CI builds: the CI setting, else the workspace's `targets`, else
+/// [`DEFAULT_TARGETS`].
+pub fn ci_targets(
+    config: &CiConfig,
+    workspace_targets: &[String],
+) -> Result<Vec<TargetTriple>, Error> {
+    let chosen: Vec<&str> = if !config.targets.is_empty() {
+        config.targets.iter().map(String::as_str).collect()
+    } else if !workspace_targets.is_empty() {
+        workspace_targets.iter().map(String::as_str).collect()
+    } else {
+        DEFAULT_TARGETS.to_vec()
+    };
+    let mut targets = chosen
+        .into_iter()
+        .map(|t| TargetTriple::parse(t).map_err(|_| Error::BadTarget(t.to_owned())))
+        .collect::<Result<Vec<_>, _>>()?;
+    targets.sort();
+    targets.dedup();
+    Ok(targets)
+}
+
+/// The build matrix: each target with its runner.
+pub fn matrix(targets: &[TargetTriple], config: &CiConfig) -> Vec<MatrixEntry> {
+    targets
+        .iter()
+        .map(|target| MatrixEntry {
+            target: target.to_string(),
+            runner: config
+                .runners
+                .get(target.as_str())
+                .cloned()
+                .unwrap_or_else(|| default_runner(target).to_owned()),
+            gitlab_runner: gitlab_runner(target).to_owned(),
+        })
+        .collect()
+}
+
+/// The matrix as GitHub Actions takes it: `{"include": [{"target", "runner"}, ...]}`.
+pub fn matrix_json(entries: &[MatrixEntry]) -> String {
+    #[derive(Serialize)]
+    struct Include<'a> {
+        target: &'a str,
+        runner: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Matrix<'a> {
+        include: Vec<Include<'a>>,
+    }
+    let matrix = Matrix {
+        include: entries
+            .iter()
+            .map(|e| Include {
+                target: &e.target,
+                runner: &e.runner,
+            })
+            .collect(),
+    };
+    serde_json::to_string(&matrix).expect("a matrix is plain JSON data")
+}
+
+/// What a pipeline is made from.
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    /// The keel version the pipeline installs (this keel's).
+    pub keel_version: &'a str,
+    /// The packages released by their own tags (`<package>-v*`).
+    pub apps: &'a [String],
+    /// The targets CI builds.
+    pub targets: &'a [TargetTriple],
+    /// `[workspace.metadata.keel.ci]`.
+    pub config: &'a CiConfig,
+}
+
+/// A value as one double-quoted YAML scalar.
+fn yaml(value: String) -> String {
+    serde_json::to_string(&value).expect("a string is plain JSON data")
+}
+
+/// A value as one single-quoted shell word.
+fn shell(value: String) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// Refuses values that could break out of where they are written.
+fn checked(what: &'static str, value: &str) -> Result<(), Error> {
+    if value.contains("${{") {
+        return Err(Error::Unsafe {
+            what,
+            value: value.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn render(
+    name: &'static str,
+    source: &'static str,
+    context: impl Serialize,
+) -> Result<String, Error> {
+    let mut env = Environment::new();
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .block_delimiters("[%", "%]")
+            .variable_delimiters("[[", "]]")
+            .comment_delimiters("[#", "#]")
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(|e| Error::Template(name, e))?,
+    );
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_filter("yaml", yaml);
+    env.add_filter("shell", shell);
+    env.add_template(name, source)
+        .map_err(|e| Error::Template(name, e))?;
+    env.get_template(name)
+        .and_then(|t| t.render(minijinja::value::Serde(context)))
+        .map_err(|e| Error::Template(name, e))
+}
+
+#[derive(Serialize)]
+struct StoreView {
+    dir: String,
+    download: Option<String>,
+    upload: Option<String>,
+    refresh: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    keel_version: &'a str,
+    tag_patterns: Vec<String>,
+    actions: Actions,
+    install_keel: String,
+    smoke: &'a [String],
+    public_key: Option<&'a str>,
+    store: Option<StoreView>,
+    matrix: Vec<MatrixEntry>,
+}
+
+/// The steps that put keel on a runner, indented as steps of a job.
+fn install_steps(config: &CiConfig) -> Result<String, Error> {
+    match config.keel.as_deref().unwrap_or("installer") {
+        "installer" => Ok(r#"      - name: Install keel (its installer checks the download's sha256)
+        if: runner.os != 'Windows'
+        run: |
+          curl --proto '=https' --tlsv1.2 -LsSf "https://github.com/keel-rs/keel/releases/download/v${KEEL_VERSION}/keel-installer.sh" | sh -s -- --to "$HOME/.keel/bin" --no-modify-path
+          echo "$HOME/.keel/bin" >> "$GITHUB_PATH"
+      - name: Install keel (Windows)
+        if: runner.os == 'Windows'
+        shell: pwsh
+        run: |
+          $env:KEEL_INSTALL_DIR = Join-Path $HOME '.keel\bin'
+          $env:KEEL_NO_MODIFY_PATH = '1'
+          Invoke-RestMethod "https://github.com/keel-rs/keel/releases/download/v$env:KEEL_VERSION/keel-installer.ps1" | Invoke-Expression
+          Add-Content -Path $env:GITHUB_PATH -Value $env:KEEL_INSTALL_DIR"#
+            .to_owned()),
+        "cargo" => Ok(r#"      - name: Install keel
+        run: cargo install --locked --git https://github.com/keel-rs/keel --tag "v$KEEL_VERSION" keel"#
+            .to_owned()),
+        other => Err(Error::BadInstall(other.to_owned())),
+    }
+}
+
+fn context<'a>(inputs: &Inputs<'a>) -> Result<Context<'a>, Error> {
+    let config = inputs.config;
+    for command in &config.smoke {
+        checked("the smoke command", command)?;
+    }
+    let store = match &config.store {
+        Some(store) => {
+            for value in [&store.download, &store.upload, &store.refresh]
+                .into_iter()
+                .flatten()
+            {
+                checked("the store command", value)?;
+            }
+            Some(StoreView {
+                dir: store.dir.clone(),
+                download: store.download.clone(),
+                upload: store.upload.clone(),
+                refresh: store.refresh.clone(),
+            })
+        }
+        None => None,
+    };
+    let mut tag_patterns = vec!["v*".to_owned()];
+    tag_patterns.extend(inputs.apps.iter().map(|app| format!("{app}-v*")));
+    Ok(Context {
+        keel_version: inputs.keel_version,
+        tag_patterns,
+        actions: ACTIONS,
+        install_keel: install_steps(config)?,
+        smoke: &config.smoke,
+        public_key: config.public_key.as_deref(),
+        store,
+        matrix: matrix(inputs.targets, config),
+    })
+}
+
+/// `.github/workflows/release.yml`.
+pub fn github_workflow(inputs: &Inputs<'_>) -> Result<String, Error> {
+    render(
+        "github.yml",
+        include_str!("../templates/github.yml.j2"),
+        context(inputs)?,
+    )
+}
+
+/// `.gitlab-ci.yml`.
+pub fn gitlab_pipeline(inputs: &Inputs<'_>) -> Result<String, Error> {
+    render(
+        "gitlab.yml",
+        include_str!("../templates/gitlab.yml.j2"),
+        context(inputs)?,
+    )
+}
+
+/// A line diff of `old` and `new`, for `keel ci check`: `-` lines only in the file, `+` lines
+/// only in what `keel ci init` would write.
+pub fn diff(old: &str, new: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    // The longest common subsequence, by dynamic programming (workflows are small).
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = String::new();
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] > lcs[i + 1][j]) {
+            out.push_str(&format!("+{}\n", b[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("-{}\n", a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The runners of the targets, for messages.
+pub fn runners(entries: &[MatrixEntry]) -> BTreeMap<String, String> {
+    entries
+        .iter()
+        .map(|e| (e.target.clone(), e.runner.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_runners_fit_the_five_platforms() {
+        let runner = |t: &str| default_runner(&TargetTriple::parse(t).unwrap());
+        assert_eq!(runner("x86_64-unknown-linux-gnu"), "ubuntu-latest");
+        assert_eq!(runner("aarch64-unknown-linux-musl"), "ubuntu-24.04-arm");
+        assert_eq!(runner("x86_64-apple-darwin"), "macos-15-intel");
+        assert_eq!(runner("aarch64-apple-darwin"), "macos-latest");
+        assert_eq!(runner("x86_64-pc-windows-msvc"), "windows-latest");
+    }
+
+    #[test]
+    fn the_diff_names_what_changed() {
+        assert_eq!(diff("a\nb\nc\n", "a\nB\nc\n"), "-b\n+B\n");
+        assert_eq!(diff("same\n", "same\n"), "");
+    }
+}
