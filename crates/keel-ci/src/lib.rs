@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use keel_schema::{Os, TargetTriple};
-use keel_workspace::CiConfig;
+use keel_workspace::{BuilderName, CiConfig};
 use minijinja::Environment;
 use serde::Serialize;
 
@@ -43,6 +43,24 @@ pub const ACTIONS: Actions = Actions {
     upload_artifact: "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0",
     download_artifact: "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c # v8.0.1",
 };
+
+/// The versions of the build tools the workflow installs where a target's builder needs them.
+pub const TOOLS: Tools = Tools {
+    cargo_zigbuild: "0.24.0",
+    ziglang: "0.17.1",
+    cross: "0.2.5",
+};
+
+/// Pinned tool versions.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Tools {
+    /// `cargo-zigbuild`, from PyPI.
+    pub cargo_zigbuild: &'static str,
+    /// `ziglang` (zig), from PyPI.
+    pub ziglang: &'static str,
+    /// `cross`, from crates.io.
+    pub cross: &'static str,
+}
 
 /// Pinned action references.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -111,6 +129,10 @@ pub struct MatrixEntry {
     pub runner: String,
     /// The GitLab runner tag it builds on.
     pub gitlab_runner: String,
+    /// What builds it (`cargo`, `zigbuild`, `cross`), from the `builders` setting.
+    pub builder: &'static str,
+    /// Whether it is a Linux target (GitLab builds those in the `rust` image).
+    pub linux: bool,
 }
 
 /// The targets CI builds: the CI setting, else the workspace's `targets`, else
@@ -135,8 +157,12 @@ pub fn ci_targets(
     Ok(targets)
 }
 
-/// The build matrix: each target with its runner.
-pub fn matrix(targets: &[TargetTriple], config: &CiConfig) -> Vec<MatrixEntry> {
+/// The build matrix: each target with its runner and builder.
+pub fn matrix(
+    targets: &[TargetTriple],
+    config: &CiConfig,
+    builders: &BTreeMap<String, BuilderName>,
+) -> Vec<MatrixEntry> {
     targets
         .iter()
         .map(|target| MatrixEntry {
@@ -147,16 +173,23 @@ pub fn matrix(targets: &[TargetTriple], config: &CiConfig) -> Vec<MatrixEntry> {
                 .cloned()
                 .unwrap_or_else(|| default_runner(target).to_owned()),
             gitlab_runner: gitlab_runner(target).to_owned(),
+            builder: builders
+                .get(target.as_str())
+                .copied()
+                .unwrap_or(BuilderName::Cargo)
+                .as_str(),
+            linux: target.os() == Os::Linux,
         })
         .collect()
 }
 
-/// The matrix as GitHub Actions takes it: `{"include": [{"target", "runner"}, ...]}`.
+/// The matrix as GitHub Actions takes it: `{"include": [{"target", "runner", "builder"}, ...]}`.
 pub fn matrix_json(entries: &[MatrixEntry]) -> String {
     #[derive(Serialize)]
     struct Include<'a> {
         target: &'a str,
         runner: &'a str,
+        builder: &'a str,
     }
     #[derive(Serialize)]
     struct Matrix<'a> {
@@ -168,6 +201,7 @@ pub fn matrix_json(entries: &[MatrixEntry]) -> String {
             .map(|e| Include {
                 target: &e.target,
                 runner: &e.runner,
+                builder: e.builder,
             })
             .collect(),
     };
@@ -185,6 +219,8 @@ pub struct Inputs<'a> {
     pub targets: &'a [TargetTriple],
     /// `[workspace.metadata.keel.ci]`.
     pub config: &'a CiConfig,
+    /// The `builders` setting: the builder of each target not built with cargo.
+    pub builders: &'a BTreeMap<String, BuilderName>,
 }
 
 /// A value as one double-quoted YAML scalar.
@@ -246,7 +282,14 @@ struct Context<'a> {
     keel_version: &'a str,
     tag_patterns: Vec<String>,
     actions: Actions,
+    tools: Tools,
+    /// Whether some target is built with cargo-zigbuild.
+    zigbuild: bool,
+    /// Whether some target is built with cross.
+    cross: bool,
     install_keel: String,
+    /// Whether keel is installed with `cargo install` rather than its installer.
+    keel_from_cargo: bool,
     smoke: &'a [String],
     public_key: Option<&'a str>,
     store: Option<StoreView>,
@@ -299,17 +342,22 @@ fn context<'a>(inputs: &Inputs<'a>) -> Result<Context<'a>, Error> {
         }
         None => None,
     };
+    let matrix = matrix(inputs.targets, config, inputs.builders);
     let mut tag_patterns = vec!["v*".to_owned()];
     tag_patterns.extend(inputs.apps.iter().map(|app| format!("{app}-v*")));
     Ok(Context {
         keel_version: inputs.keel_version,
         tag_patterns,
         actions: ACTIONS,
+        tools: TOOLS,
+        zigbuild: matrix.iter().any(|e| e.builder == "zigbuild"),
+        cross: matrix.iter().any(|e| e.builder == "cross"),
         install_keel: install_steps(config)?,
+        keel_from_cargo: config.keel.as_deref() == Some("cargo"),
         smoke: &config.smoke,
         public_key: config.public_key.as_deref(),
         store,
-        matrix: matrix(inputs.targets, config),
+        matrix,
     })
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use keel_build::elf::{GlibcNeed, GlibcVersion};
-use keel_build::{BuildReporter, Builder, CargoBuilder, FakeBuilder, Rustflags, Tool};
+use keel_build::{BuildReporter, Builder, CargoBuilder, FakeBuilder, PathRemap, Tool};
 use keel_plan::{BuilderName, Plan};
 use keel_schema::TargetTriple;
 
@@ -23,28 +23,33 @@ impl BuildReporter for Lines<'_> {
     }
 }
 
-/// The flags that keep the build machine's paths out of the binaries: the workspace, the
-/// target folder and cargo's home become `/build`, `/target` and `/cargo`.
-fn remap_flags(project: &Project) -> Vec<String> {
-    let mut prefixes: Vec<(PathBuf, &str)> = vec![(project.workspace.root.clone(), "/build")];
+/// The build machine's paths to keep out of the binaries: the workspace, the target folder,
+/// cargo's home and path dependencies outside the workspace become `/build`, `/target`,
+/// `/cargo` and `/deps/<name>`. The compilers use the last prefix that matches: the more
+/// specific ones come later.
+fn remap_prefixes(project: &Project, outside: &[(String, PathBuf)]) -> Vec<(PathBuf, String)> {
+    let mut prefixes: Vec<(PathBuf, String)> =
+        vec![(project.workspace.root.clone(), "/build".to_owned())];
+    for (name, dir) in outside {
+        prefixes.push((dir.clone(), format!("/deps/{name}")));
+    }
     if !project
         .workspace
         .target_dir
         .starts_with(&project.workspace.root)
     {
-        prefixes.push((project.workspace.target_dir.clone(), "/target"));
+        prefixes.push((project.workspace.target_dir.clone(), "/target".to_owned()));
     }
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
     if let Some(home) = cargo_home {
-        prefixes.push((std::path::absolute(&home).unwrap_or(home), "/cargo"));
+        prefixes.push((
+            std::path::absolute(&home).unwrap_or(home),
+            "/cargo".to_owned(),
+        ));
     }
-    // rustc uses the last prefix that matches: the more specific ones come later.
     prefixes
-        .into_iter()
-        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
-        .collect()
 }
 
 /// What build scripts are told about the build (`keel-buildinfo` reads them).
@@ -60,7 +65,12 @@ fn build_env(project: &Project) -> Vec<(String, String)> {
     env
 }
 
-fn builder(project: &Project, name: BuilderName, epoch: u64) -> Box<dyn Builder> {
+fn builder(
+    project: &Project,
+    name: BuilderName,
+    epoch: u64,
+    outside: &[(String, PathBuf)],
+) -> Box<dyn Builder> {
     let tool = match name {
         BuilderName::Fake => return Box::new(FakeBuilder),
         BuilderName::Cargo => Tool::Cargo,
@@ -75,8 +85,8 @@ fn builder(project: &Project, name: BuilderName, epoch: u64) -> Box<dyn Builder>
         has_dist_profile: project.workspace.has_dist_profile,
         source_date_epoch: epoch,
         toolchain: project.toolchain.clone(),
-        rustflags: Rustflags {
-            flags: remap_flags(project),
+        remap: PathRemap {
+            prefixes: remap_prefixes(project, outside),
             target_tables_in_config: project.workspace.config_target_rustflags,
         },
         env: build_env(project),
@@ -101,10 +111,19 @@ pub fn build(
     epoch: u64,
     reporter: &dyn Reporter,
 ) -> Result<Built, Error> {
+    let compiles = plan.builds.iter().any(|b| b.builder != BuilderName::Fake);
+    let outside = if compiles && project.workspace.has_lockfile {
+        keel_workspace::path_packages_outside(
+            &project.workspace.manifest_path,
+            &project.workspace.root,
+        )?
+    } else {
+        Vec::new()
+    };
     let builders: Vec<Box<dyn Builder>> = plan
         .builds
         .iter()
-        .map(|step| builder(project, step.builder, epoch))
+        .map(|step| builder(project, step.builder, epoch, &outside))
         .collect();
     if builders.iter().any(|b| b.name() != "fake") && !project.workspace.has_lockfile {
         return Err(Error::NoLockfile {

@@ -97,8 +97,9 @@ pub struct CiConfig {
     /// and a clean shutdown).
     #[serde(default)]
     pub smoke: Vec<String>,
-    /// How keel gets onto the runners: `cargo` (`cargo install` of this keel's version, cached)
-    /// or `installer` (keel's own installer from its release).
+    /// How keel gets onto the runners: `installer` (keel's own installer from its release, which
+    /// checks the download's sha256; the default) or `cargo` (`cargo install --locked` of the
+    /// tag of this keel's version from its repository).
     #[serde(default)]
     pub keel: Option<String>,
     /// The public key the release job checks the merged release with (relative to the
@@ -212,6 +213,13 @@ include = []
 # The release store operators update from (`keel publish --to DIR` writes it); installers
 # give its root of trust to the installs they make:
 # store = { url = "https://example.com/store", root = "store/metadata/root.json" }
+# The builder of a target that plain `cargo build` does not fit: "zigbuild" (cargo-zigbuild:
+# Linux targets from any host, against the glibc of `glibc-floor`) or "cross" (in a container):
+# builders = { "aarch64-unknown-linux-gnu" = "zigbuild" }
+# The newest glibc the Linux gnu binaries may need; a release whose binaries need more fails:
+# glibc-floor = "2.17"
+# The CI pipeline `keel ci init` writes (see the README), for example:
+# ci = { smoke = ["cargo run --locked -- migrate --db smoke.db"], runners = { "x86_64-unknown-linux-gnu" = "ubuntu-22.04" } }
 # Installer scripts per app (<app>-installer.sh, <app>-installer.ps1) and a download page:
 installers = true
 download-page = true

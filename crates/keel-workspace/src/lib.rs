@@ -378,6 +378,31 @@ pub fn resolve_for_target(
         .map_err(|err| metadata_error(manifest_path, err))
 }
 
+/// The packages built from a path outside `root` (path dependencies elsewhere on the machine,
+/// direct or not), by name and folder: their paths would otherwise end up in the binaries.
+pub fn path_packages_outside(
+    manifest_path: &Path,
+    root: &Path,
+) -> Result<Vec<(String, PathBuf)>, Error> {
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest_path)
+        .other_options(vec!["--locked".to_owned()])
+        .exec()
+        .map_err(|err| metadata_error(manifest_path, err))?;
+    let mut found: Vec<(String, PathBuf)> = metadata
+        .packages
+        .iter()
+        .filter(|p| p.source.is_none())
+        .filter_map(|p| {
+            let dir = PathBuf::from(p.manifest_path.as_std_path().parent()?);
+            (!dir.starts_with(root)).then(|| (p.name.to_string(), dir))
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
 /// A failed `cargo metadata`, with what cargo printed.
 fn metadata_error(manifest_path: &Path, err: cargo_metadata::Error) -> Error {
     Error::Metadata {

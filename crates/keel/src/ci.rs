@@ -22,6 +22,7 @@ fn generate(project: &Project, args: &CiFileArgs) -> anyhow::Result<(std::path::
         apps: &apps,
         targets: &targets,
         config: &config.ci,
+        builders: &config.builders,
     };
     Ok(if args.gitlab {
         (
@@ -102,12 +103,15 @@ pub fn run_ci(global: &GlobalArgs, args: &CiArgs) -> anyhow::Result<()> {
         CiCommand::Matrix => {
             let config = &project.workspace.config;
             let targets = keel_ci::ci_targets(&config.ci, &config.targets)?;
-            let entries = keel_ci::matrix(&targets, &config.ci);
+            let entries = keel_ci::matrix(&targets, &config.ci, &config.builders);
             match global.format {
                 Format::Json => crate::out(&keel_ci::matrix_json(&entries)),
                 Format::Text => {
                     for entry in &entries {
-                        crate::out(&format!("{:<32} {}", entry.target, entry.runner));
+                        crate::out(&format!(
+                            "{:<32} {:<18} {}",
+                            entry.target, entry.runner, entry.builder
+                        ));
                     }
                 }
             }

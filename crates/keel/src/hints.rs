@@ -27,6 +27,7 @@ impl Hint for keel_release::Error {
                 "choose an empty or new folder with --out, or remove that folder".into()
             }
             E::NotARelease { .. } => "pass the output folders of `keel release`".into(),
+            E::GlibcTooNew { .. } => "build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`".into(),
             _ => return None,
         })
     }
@@ -47,6 +48,9 @@ impl Hint for keel_plan::Error {
             keel_plan::Error::UnknownApp { .. } | keel_plan::Error::UnknownBinary { .. } => {
                 "fix the name in Cargo.toml; `keel plan` shows what would be shipped".into()
             }
+            keel_plan::Error::BadGlibcFloor { .. } => {
+                "write `glibc-floor` as a glibc version such as \"2.17\" or \"2.28\"".into()
+            }
             _ => return None,
         })
     }
@@ -60,6 +64,15 @@ impl Hint for keel_build::Error {
             ),
             keel_build::Error::UnknownTarget { .. } => {
                 "`rustc --print target-list` lists the targets rustc knows".into()
+            }
+            keel_build::Error::BuilderMissing { builder: "zigbuild", .. } => {
+                "install them with `pip install cargo-zigbuild ziglang`, or choose another builder with --builder".into()
+            }
+            keel_build::Error::BuilderMissing { builder: "cross", missing } if missing == "cross" => {
+                "install it with `cargo install cross --locked`; it also needs docker or podman running. Or build the target with --builder zigbuild or on a native CI runner".into()
+            }
+            keel_build::Error::BuilderMissing { builder: "cross", .. } => {
+                "start docker or podman (cross builds inside a container), or build the target with --builder zigbuild or on a native CI runner".into()
             }
             _ => return None,
         })

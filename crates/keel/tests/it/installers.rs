@@ -135,10 +135,23 @@ fn installs_under_dash_and_bash_with_curl_or_wget_and_again() {
             "minisign is not installed: the release's signature was not checked"
         };
         assert!(first.stdout.contains(checked), "{}", first.stdout);
+        // The installed binary says what it is and, from keel-buildinfo, where it came from:
+        // the commit keel released, that commit's date (not the build's), target and rustc.
         let version = run_ok(Command::new(machine.bin().join("ledger")).arg("--version"));
-        assert_eq!(
-            String::from_utf8_lossy(&version.stdout).trim(),
-            "ledger 1.0.0"
+        let version = String::from_utf8_lossy(&version.stdout).into_owned();
+        let commit = run_ok(
+            Command::new(require_tool("git"))
+                .args(["rev-parse", "HEAD"])
+                .current_dir(ws.root()),
+        );
+        let commit = String::from_utf8_lossy(&commit.stdout).trim().to_owned();
+        let expected = format!(
+            "ledger 1.0.0\ncommit {commit} (2024-05-01), {}, rustc ",
+            keel_schema::HOST_TARGET
+        );
+        assert!(
+            version.starts_with(&expected),
+            "{version}\nexpected {expected}"
         );
 
         // Again: the same result, and the profile line is not added twice.

@@ -2,6 +2,7 @@
 //! with the real `tar`, `unzip` and `sha256sum`.
 #![allow(clippy::unwrap_used)] // Test helpers fail the test on unexpected errors.
 
+mod ci;
 mod errors;
 mod github;
 mod init;
