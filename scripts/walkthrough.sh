@@ -45,4 +45,20 @@ before=$(cd $dist && sha256sum ./*)
 "$keel" release --quiet --manifest-path $example/Cargo.toml --sign-key "$work/keys/release.key"
 after=$(cd $dist && sha256sum ./*)
 [ "$before" = "$after" ] || { echo "walkthrough: the second release differs" >&2; exit 1; }
+# The CI pipeline, written for a copy of the example (the example itself stays untouched).
+ci=$work/ci
+mkdir -p "$ci"
+cp -r $example/Cargo.toml $example/Cargo.lock $example/build.rs $example/src $example/demo "$ci/"
+sed -i "s#\.\./\.\./crates#$PWD/crates#g" "$ci/Cargo.toml"
+"$keel" ci init --manifest-path "$ci/Cargo.toml"
+"$keel" ci check --manifest-path "$ci/Cargo.toml"
+"$keel" ci matrix --manifest-path "$ci/Cargo.toml"
+"$keel" ci matrix --manifest-path "$ci/Cargo.toml" --format json | python3 -m json.tool >/dev/null
+echo "# edited by hand" >>"$ci/.github/workflows/release.yml"
+if "$keel" ci check --manifest-path "$ci/Cargo.toml"; then
+  echo "walkthrough: ci check missed an edit" >&2
+  exit 1
+fi
+"$keel" ci init --gitlab --manifest-path "$ci/Cargo.toml"
+"$keel" ci check --gitlab --manifest-path "$ci/Cargo.toml"
 echo "walkthrough: ok"

@@ -379,36 +379,17 @@ pub fn gitlab_pipeline(inputs: &Inputs<'_>) -> Result<String, Error> {
     )
 }
 
-/// A line diff of `old` and `new`, for `keel ci check`: `-` lines only in the file, `+` lines
-/// only in what `keel ci init` would write.
-pub fn diff(old: &str, new: &str) -> String {
-    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
-    // The longest common subsequence, by dynamic programming (workflows are small).
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
+/// A unified diff (`@@` hunks with two lines of context) from `old`, the file named `old_name`,
+/// to `new`, what `keel ci init` would write; empty when they are the same.
+pub fn diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    if old == new {
+        return String::new();
     }
-    let (mut i, mut j) = (0, 0);
-    let mut out = String::new();
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] > lcs[i + 1][j]) {
-            out.push_str(&format!("+{}\n", b[j]));
-            j += 1;
-        } else {
-            out.push_str(&format!("-{}\n", a[i]));
-            i += 1;
-        }
-    }
-    out
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header(old_name, new_name)
+        .to_string()
 }
 
 /// The runners of the targets, for messages.
@@ -435,7 +416,10 @@ mod tests {
 
     #[test]
     fn the_diff_names_what_changed() {
-        assert_eq!(diff("a\nb\nc\n", "a\nB\nc\n"), "-b\n+B\n");
-        assert_eq!(diff("same\n", "same\n"), "");
+        assert_eq!(
+            diff("a\nb\nc\n", "a\nB\nc\n", "old", "new"),
+            "--- old\n+++ new\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
+        );
+        assert_eq!(diff("same\n", "same\n", "old", "new"), "");
     }
 }

@@ -85,15 +85,12 @@ pub fn run_ci(global: &GlobalArgs, args: &CiArgs) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let diff = keel_ci::diff(&old, &text);
+            let diff = keel_ci::diff(&old, &text, &shown, &format!("what `{init}` writes"));
             match global.format {
                 Format::Json => crate::print_json(&serde_json::json!({
                     "path": shown, "up_to_date": false, "diff": diff,
                 })),
-                Format::Text => crate::out(&format!(
-                    "--- {shown}\n+++ what `{init}` writes\n{}",
-                    diff.trim_end()
-                )),
+                Format::Text => crate::out(diff.trim_end()),
             }
             bail!(hinted(
                 format!("{shown} differs from what `{init}` writes (the diff is above)"),

@@ -191,6 +191,14 @@ fn ci_check_shows_the_drift_and_init_fixes_it() {
         "{}",
         drift.stdout
     );
+    // A unified diff: which file, and where in it.
+    assert!(
+        drift
+            .stdout
+            .starts_with("--- .github/workflows/release.yml\n+++ what `keel ci init` writes\n@@ -"),
+        "{}",
+        drift.stdout
+    );
     assert!(
         drift.stderr.contains("hint: run `keel ci init`"),
         "{}",
