@@ -81,6 +81,8 @@ fn run(program: &str, args: &[&str]) -> Option<String> {
     let output = Command::new(program)
         .args(args)
         .current_dir(var("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into()))
+        // `git status` must not rewrite the index: the build would then see it change.
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .output()
         .ok()?;
     output
