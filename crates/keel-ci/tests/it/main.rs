@@ -88,9 +88,31 @@ fn configurations() -> Vec<Setup> {
         ),
         ("x86_64-unknown-linux-musl".to_owned(), BuilderName::Cross),
     ]);
+    // One Linux target built with zigbuild on an older runner, a store with no schedule.
+    let mut linux_only = Setup::new(
+        "linux_only",
+        CiConfig {
+            targets: vec!["x86_64-unknown-linux-gnu".into()],
+            runners: BTreeMap::from([(
+                "x86_64-unknown-linux-gnu".to_owned(),
+                "ubuntu-22.04".to_owned(),
+            )]),
+            store: Some(CiStore {
+                dir: "public/store".into(),
+                download: None,
+                upload: Some("rsync -a public/store/ releases@example.com:store/".into()),
+                refresh: None,
+            }),
+            ..CiConfig::default()
+        },
+        &[],
+    );
+    linux_only.builders =
+        BTreeMap::from([("x86_64-unknown-linux-gnu".to_owned(), BuilderName::Zigbuild)]);
     vec![
         Setup::new("default", CiConfig::default(), &["ledger"]),
         full,
+        linux_only,
     ]
 }
 
