@@ -14,8 +14,16 @@
 //! ```
 #![deny(missing_docs)]
 
+mod file;
+mod history;
+
 use std::path::Path;
 use std::process::Command;
+
+pub use file::{
+    ChangelogError, DEFAULT_TEMPLATE, Entry, EntryGroup, Section, Update, classify, update,
+};
+pub use history::{Tag, commits_between, tags, utc_date};
 
 use serde::Serialize;
 
@@ -193,7 +201,7 @@ pub enum Error {
     },
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
     let output = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -244,8 +252,12 @@ pub fn commits_since_previous_tag(dir: &Path, tag: Option<&str>) -> Result<Vec<C
         dir,
         &["log", "--reverse", "--format=%H%x1f%s%x1f%b%x1e", &range],
     )?;
-    Ok(log
-        .split('\u{1e}')
+    Ok(parse_log(&log))
+}
+
+/// Reads `git log --format=%H%x1f%s%x1f%b%x1e`.
+fn parse_log(log: &str) -> Vec<Commit> {
+    log.split('\u{1e}')
         .filter_map(|record| {
             let mut fields = record.trim_start_matches('\n').splitn(3, '\u{1f}');
             let hash = fields.next()?.trim().to_owned();
@@ -258,7 +270,7 @@ pub fn commits_since_previous_tag(dir: &Path, tag: Option<&str>) -> Result<Vec<C
                 body: fields.next().unwrap_or_default().trim().to_owned(),
             })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

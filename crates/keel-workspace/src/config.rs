@@ -53,6 +53,33 @@ pub struct WorkspaceConfig {
     /// `[workspace.metadata.keel.ci]`: the generated CI workflow.
     #[serde(default)]
     pub ci: CiConfig,
+    /// `[workspace.metadata.keel.changelog]`: how `keel changelog` writes changelogs.
+    #[serde(default)]
+    pub changelog: ChangelogConfig,
+}
+
+/// `[workspace.metadata.keel.changelog]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ChangelogConfig {
+    /// `per-package` (the default): a `CHANGELOG.md` in each released package's folder;
+    /// `workspace`: one at the workspace root, each entry naming its packages.
+    #[serde(default)]
+    pub layout: ChangelogLayout,
+    /// A minijinja template for one section, relative to the workspace root.
+    #[serde(default)]
+    pub template: Option<String>,
+}
+
+/// Where changelogs go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangelogLayout {
+    /// One per released package, in its folder.
+    #[default]
+    PerPackage,
+    /// One for the workspace, at its root.
+    Workspace,
 }
 
 /// A builder, as settings and the command line name it.
@@ -160,6 +187,7 @@ impl Default for WorkspaceConfig {
             builders: BTreeMap::new(),
             glibc_floor: None,
             ci: CiConfig::default(),
+            changelog: ChangelogConfig::default(),
         }
     }
 }

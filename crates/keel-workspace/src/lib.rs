@@ -19,8 +19,8 @@ mod git;
 use std::path::{Component, Path, PathBuf};
 
 pub use config::{
-    BuilderName, CiConfig, CiStore, INIT_CONFIG, PackageConfig, StoreConfig, WorkspaceConfig,
-    init_profile,
+    BuilderName, ChangelogConfig, ChangelogLayout, CiConfig, CiStore, INIT_CONFIG, PackageConfig,
+    StoreConfig, WorkspaceConfig, init_profile,
 };
 pub use git::{GitInfo, git_info};
 use keel_schema::DIST_PROFILE;
@@ -59,6 +59,14 @@ pub struct Package {
     pub version: semver::Version,
     /// The package's directory.
     pub dir: PathBuf,
+    /// Its `Cargo.toml`.
+    pub manifest_path: PathBuf,
+    /// Whether it may be published to a registry (`publish` is not `false`).
+    pub publish: bool,
+    /// Whether it has a library target.
+    pub has_lib: bool,
+    /// The workspace members it depends on by path (normal and build dependencies), sorted.
+    pub path_dependencies: Vec<String>,
     /// The names of its binary targets, sorted.
     pub binaries: Vec<String>,
     /// `package.description`.
@@ -277,10 +285,35 @@ impl Workspace {
                 &format!("[package.metadata.keel] of package `{}`", package.name),
                 &manifest,
             )?;
+            let member_names: std::collections::BTreeSet<&str> = metadata
+                .packages
+                .iter()
+                .filter(|p| members.contains(&p.id))
+                .map(|p| p.name.as_str())
+                .collect();
+            let mut path_dependencies: Vec<String> = package
+                .dependencies
+                .iter()
+                .filter(|d| {
+                    d.path.is_some()
+                        && d.kind != cargo_metadata::DependencyKind::Development
+                        && member_names.contains(d.name.as_str())
+                })
+                .map(|d| d.name.clone())
+                .collect();
+            path_dependencies.sort();
+            path_dependencies.dedup();
             packages.push(Package {
                 name: package.name.to_string(),
                 version: package.version.clone(),
                 documents: find_documents(&dir, &root)?,
+                manifest_path: manifest.clone(),
+                publish: package
+                    .publish
+                    .as_ref()
+                    .is_none_or(|registries| !registries.is_empty()),
+                has_lib: package.targets.iter().any(|t| t.is_lib()),
+                path_dependencies,
                 dir,
                 binaries,
                 description: package.description.clone(),
