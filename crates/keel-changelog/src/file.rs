@@ -318,6 +318,19 @@ fn split(text: &str) -> Parsed {
     }
 }
 
+/// The date in the heading of the section labelled `label` (`## [1.2.0] - 2026-01-02`).
+pub fn section_date(changelog: &str, label: &str) -> Option<String> {
+    let label = normalize(label);
+    changelog
+        .lines()
+        .filter(|line| line.starts_with("## ") && heading_label(line) == label)
+        .find_map(|line| {
+            line.rsplit_once(" - ")
+                .map(|(_, date)| date.trim().to_owned())
+        })
+        .filter(|date| !date.is_empty())
+}
+
 /// The changelog `existing` (or a new one) brought up to date with `update`.
 pub fn update(existing: Option<&str>, update: &Update<'_>) -> Result<String, ChangelogError> {
     let parsed = split(existing.unwrap_or_default());
@@ -531,6 +544,15 @@ mod tests {
         assert!(!text.contains("stale"));
         // keel's link for its own section replaces the old one; the others stay.
         assert!(text.ends_with("[1.1.0]: https://github.com/o/r/compare/x...v1.1.0\n[1.0.0]: https://github.com/o/r/compare/x...v1.0.0\n[0.9.0]: https://example.com/old\n"), "{text}");
+    }
+
+    #[test]
+    fn a_sections_date_is_read() {
+        let text = "## [Unreleased]\n\n## [1.3.0] - 2026-11-02\n\n## v1.2.0 - 2026-10-01\n";
+        assert_eq!(section_date(text, "1.3.0").as_deref(), Some("2026-11-02"));
+        assert_eq!(section_date(text, "1.2.0").as_deref(), Some("2026-10-01"));
+        assert_eq!(section_date(text, "Unreleased"), None);
+        assert_eq!(section_date(text, "1.1.0"), None);
     }
 
     #[test]

@@ -21,7 +21,8 @@ use std::path::Path;
 use std::process::Command;
 
 pub use file::{
-    ChangelogError, DEFAULT_TEMPLATE, Entry, EntryGroup, Section, Update, classify, update,
+    ChangelogError, DEFAULT_TEMPLATE, Entry, EntryGroup, Section, Update, classify, section_date,
+    update,
 };
 pub use history::{Tag, commits_between, tags, utc_date};
 

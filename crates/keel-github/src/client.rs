@@ -26,6 +26,13 @@ impl Token {
     }
 }
 
+impl Token {
+    /// The secret itself, for the request header and git's push header only.
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Token([redacted])")
@@ -51,6 +58,19 @@ impl Default for Retry {
             max_wait: Duration::from_secs(300),
         }
     }
+}
+
+/// A pull request, as GitHub describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PullRequest {
+    /// Its number.
+    pub number: u64,
+    /// Its page.
+    pub html_url: String,
+    /// Its title.
+    pub title: String,
+    /// Its description.
+    pub body: Option<String>,
 }
 
 /// A release, as GitHub describes it.
@@ -458,6 +478,70 @@ impl Client {
                 })
             }
         }
+    }
+
+    /// The open pull requests from `head` (`OWNER:BRANCH`) into `base`.
+    pub fn open_pulls(
+        &self,
+        repo: &Repo,
+        head: &str,
+        base: &str,
+    ) -> Result<Vec<PullRequest>, Error> {
+        self.all_pages(format!(
+            "{}/repos/{repo}/pulls?state=open&head={}&base={}&per_page=100",
+            self.api,
+            encode(head),
+            encode(base)
+        ))
+    }
+
+    /// Opens a pull request from the branch `head` into `base`.
+    pub fn create_pull(
+        &self,
+        repo: &Repo,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, Error> {
+        let url = format!("{}/repos/{repo}/pulls", self.api);
+        let json = serde_json::json!({"title": title, "head": head, "base": base, "body": body});
+        let answer = self.send("POST", &url, Some(&json), None)?;
+        Client::parse("POST", &url, &answer)
+    }
+
+    /// Changes a pull request's title and body.
+    pub fn update_pull(
+        &self,
+        repo: &Repo,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, Error> {
+        let url = format!("{}/repos/{repo}/pulls/{number}", self.api);
+        let json = serde_json::json!({"title": title, "body": body});
+        let answer = self.send("PATCH", &url, Some(&json), None)?;
+        Client::parse("PATCH", &url, &answer)
+    }
+
+    /// The git URL of `repo` on the server of this API: `https://github.com/OWNER/REPO.git`
+    /// for `https://api.github.com`, `https://HOST/OWNER/REPO.git` for GitHub Enterprise
+    /// Server's `https://HOST/api/v3`.
+    pub fn git_url(&self, repo: &Repo) -> String {
+        let base = if self.api == "https://api.github.com" {
+            "https://github.com"
+        } else {
+            self.api
+                .strip_suffix("/api/v3")
+                .or_else(|| self.api.strip_suffix("/api"))
+                .unwrap_or(&self.api)
+        };
+        format!("{base}/{repo}.git")
+    }
+
+    /// The token.
+    pub(crate) fn token(&self) -> &Token {
+        &self.token
     }
 
     /// The retry settings.

@@ -19,9 +19,11 @@
 
 mod client;
 mod publish;
+mod pull;
 
-pub use client::{Asset, Client, Release, ReleaseChanges, Retry, Token};
+pub use client::{Asset, Client, PullRequest, Release, ReleaseChanges, Retry, Token};
 pub use publish::{LocalFile, Publication, Published, publish};
+pub use pull::{PullOutcome, PullSpec, open_or_update, push};
 
 use std::path::PathBuf;
 
@@ -145,6 +147,14 @@ pub enum Error {
         /// What cannot be done.
         what: String,
     },
+    /// `git push` failed.
+    #[error("could not push the branch {branch}: {message}")]
+    Push {
+        /// The branch.
+        branch: String,
+        /// What git said.
+        message: String,
+    },
     /// A local file could not be read.
     #[error("could not read {}", path.display())]
     Read {
@@ -173,6 +183,9 @@ impl Error {
                 "publish a new version instead: a published immutable release cannot be changed"
             }
             Error::GaveUp { .. } => "run the same command again: it finishes what is left",
+            Error::Push { .. } => {
+                "check that the token may push to the repository (`contents: write`) and that --remote is right"
+            }
             _ => return None,
         })
     }

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 mod edit;
+mod git;
 mod next;
 mod semver_checks;
 
@@ -29,6 +30,9 @@ use semver::Version;
 use serde::Serialize;
 use toml_edit::DocumentMut;
 
+pub use git::{
+    Made, Worktree, commit_and_tag, current_branch, dirty_files, has_identity, toplevel,
+};
 pub use next::{Context, Level, NextError, Request, Stage, bump, level_of, next};
 
 /// Why a bump or a changelog could not be made.
@@ -146,7 +150,7 @@ pub struct BumpPlan {
     pub packages: Vec<PackageBump>,
     /// The tags a release of the new versions gets.
     pub tags: Vec<String>,
-    /// The commit message for the bump.
+    /// The commit message for the bump: `chore(release): ` and the tags.
     pub message: String,
     /// The files it changes.
     #[serde(skip)]
@@ -496,6 +500,8 @@ pub fn plan(workspace: &Workspace, options: &Options) -> Result<BumpPlan, Error>
                     .map(|l| bump(last_version, l))
                     .filter(|candidate| candidate > current))
             }
+            // The first release is the version Cargo.toml has.
+            (Request::Auto, None) => Ok(None),
             _ => next(current, &options.request, &cx),
         };
         let new = match outcome {
@@ -587,24 +593,10 @@ pub fn plan(workspace: &Workspace, options: &Options) -> Result<BumpPlan, Error>
     tags.sort();
 
     let edits = edits(&releases, &new_versions, workspace_version.as_ref())?;
-    let released: Vec<String> = chosen
-        .iter()
-        .filter_map(|g| {
-            let v = g
-                .members
-                .iter()
-                .find_map(|m| new_versions.get(&m.name).map(|(_, new)| new.clone()))?;
-            Some(if g.inherited || releases.groups.len() == 1 {
-                format!("v{v}")
-            } else {
-                format!("{} v{v}", g.members[0].name)
-            })
-        })
-        .collect();
-    let message = if released.is_empty() {
+    let message = if tags.is_empty() {
         String::new()
     } else {
-        format!("chore(release): {}", released.join(", "))
+        format!("chore(release): {}", tags.join(", "))
     };
     Ok(BumpPlan {
         packages,
@@ -684,17 +676,48 @@ fn edits(
     Ok(out)
 }
 
-/// Writes the edits, each file replaced atomically; returns the files written.
+/// Writes the edits, each file replaced atomically; returns the files written. When one
+/// cannot be written, those already written are put back as they were.
 pub fn apply(edits: &[FileEdit]) -> Result<Vec<PathBuf>, Error> {
-    let mut written = Vec::new();
+    let io = |path: &Path, source: keel_fs::Error| Error::Io {
+        action: "write",
+        path: path.to_owned(),
+        source: std::io::Error::other(source.to_string()),
+    };
+    let mut before: Vec<(Option<Vec<u8>>, Option<u32>)> = Vec::new();
     for edit in edits {
-        let io = |source: keel_fs::Error| Error::Io {
-            action: "write",
-            path: edit.path.clone(),
-            source: std::io::Error::other(source.to_string()),
+        let old = match fs_err::read(&edit.path) {
+            Ok(bytes) => Some(bytes),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => {
+                return Err(Error::Io {
+                    action: "read",
+                    path: edit.path.clone(),
+                    source: std::io::Error::new(err.kind(), err.to_string()),
+                });
+            }
         };
-        let mode = keel_fs::mode_of(&edit.path).map_err(io)?;
-        keel_fs::write_atomic(&edit.path, edit.text.as_bytes(), mode).map_err(io)?;
+        let mode = match &old {
+            Some(_) => keel_fs::mode_of(&edit.path).map_err(|e| io(&edit.path, e))?,
+            None => None,
+        };
+        before.push((old, mode));
+    }
+    let mut written: Vec<PathBuf> = Vec::new();
+    for (edit, (_, mode)) in edits.iter().zip(&before) {
+        if let Err(err) = keel_fs::write_atomic(&edit.path, edit.text.as_bytes(), *mode) {
+            for (done, (old, mode)) in edits.iter().zip(&before).take(written.len()) {
+                match old {
+                    Some(bytes) => {
+                        let _ = keel_fs::write_atomic(&done.path, bytes, *mode);
+                    }
+                    None => {
+                        let _ = fs_err::remove_file(&done.path);
+                    }
+                }
+            }
+            return Err(io(&edit.path, err));
+        }
         written.push(edit.path.clone());
     }
     Ok(written)
@@ -797,15 +820,25 @@ fn entries(
         .collect())
 }
 
+/// Which packages a changelog covers and how it names them.
+struct Scope<'a> {
+    /// The packages whose commits it shows.
+    packages: &'a [&'a Package],
+    /// Whether versions are labelled with the package (`ledger 1.2.0`).
+    labelled: bool,
+    /// Whether each entry names its packages.
+    attribute: bool,
+    /// The file's text now.
+    existing: Option<&'a str>,
+}
+
 /// The sections of one group for the packages of one changelog.
 fn sections_of(
     releases: &Releases<'_>,
     group: &Group<'_>,
-    packages: &[&Package],
+    scope: &Scope<'_>,
     options: &ChangelogOptions,
     forge: Option<&Forge>,
-    labelled: bool,
-    attribute: bool,
 ) -> Result<
     (
         Vec<keel_changelog::Section>,
@@ -815,7 +848,7 @@ fn sections_of(
     Error,
 > {
     let label = |version: &Version| {
-        if labelled {
+        if scope.labelled {
             format!("{} {version}", group.members[0].name)
         } else {
             version.to_string()
@@ -830,10 +863,10 @@ fn sections_of(
             date: Some(tag.date.clone()),
             entries: entries(
                 releases,
-                packages,
+                scope.packages,
                 previous.map(|t| t.name.as_str()),
                 &tag.name,
-                attribute,
+                scope.attribute,
             )?,
             link: forge.map(|f| match previous {
                 Some(p) => f.compare(&p.name, &tag.name),
@@ -851,14 +884,26 @@ fn sections_of(
         && group.last_tag().is_none_or(|(v, _)| v < current);
     let since = previous.map(|t| t.name.clone());
     let mut rewrite = Vec::new();
-    let pending = entries(releases, packages, since.as_deref(), "HEAD", attribute)?;
+    let pending = entries(
+        releases,
+        scope.packages,
+        since.as_deref(),
+        "HEAD",
+        scope.attribute,
+    )?;
     let unreleased = if upcoming {
         let tag = group.tag_of(current);
         rewrite.push(label(current));
         sections.push(keel_changelog::Section {
             label: label(current),
             version: Some(current.clone()),
-            date: Some(options.today.clone()),
+            // A section written earlier for this version keeps its date.
+            date: Some(
+                scope
+                    .existing
+                    .and_then(|text| keel_changelog::section_date(text, &label(current)))
+                    .unwrap_or_else(|| options.today.clone()),
+            ),
             entries: pending,
             link: forge.map(|f| match &since {
                 Some(since) => f.compare(since, &tag),
@@ -899,16 +944,19 @@ pub fn changelogs(
     };
     let header = CHANGELOG_HEADER;
     let mut out = Vec::new();
+    let existing = |path: &Path| -> Result<Option<String>, Error> {
+        match path.is_file() {
+            true => Ok(Some(read(path)?)),
+            false => Ok(None),
+        }
+    };
     let write = |path: PathBuf,
+                 existing: Option<String>,
                  sections: Vec<keel_changelog::Section>,
                  rewrite: Vec<String>,
                  unreleased: keel_changelog::Section,
                  forge: Option<&Forge>|
      -> Result<FileEdit, Error> {
-        let existing = match path.is_file() {
-            true => Some(read(&path)?),
-            false => None,
-        };
         let text = keel_changelog::update(
             existing.as_deref(),
             &keel_changelog::Update {
@@ -930,17 +978,23 @@ pub fn changelogs(
                         continue;
                     }
                     let forge = Forge::of(package.repository.as_deref());
+                    let path = package.dir.join("CHANGELOG.md");
+                    let text = existing(&path)?;
                     let (sections, rewrite, unreleased) = sections_of(
                         &releases,
                         group,
-                        &[package],
+                        &Scope {
+                            packages: &[package],
+                            labelled: false,
+                            attribute: false,
+                            existing: text.as_deref(),
+                        },
                         options,
                         forge.as_ref(),
-                        false,
-                        false,
                     )?;
                     out.push(write(
-                        package.dir.join("CHANGELOG.md"),
+                        path,
+                        text,
                         sections,
                         rewrite,
                         unreleased,
@@ -956,6 +1010,8 @@ pub fn changelogs(
                 .flat_map(|g| &g.members)
                 .find_map(|p| Forge::of(p.repository.as_deref()));
             let labelled = releases.groups.len() > 1;
+            let path = workspace.root.join("CHANGELOG.md");
+            let text = existing(&path)?;
             let mut all_sections = Vec::new();
             let mut all_rewrite = Vec::new();
             let mut unreleased_entries = Vec::new();
@@ -964,11 +1020,14 @@ pub fn changelogs(
                 let (sections, rewrite, unreleased) = sections_of(
                     &releases,
                     group,
-                    &group.members,
+                    &Scope {
+                        packages: &group.members,
+                        labelled,
+                        attribute: true,
+                        existing: text.as_deref(),
+                    },
                     options,
                     forge.as_ref(),
-                    labelled,
-                    true,
                 )?;
                 all_sections.extend(sections);
                 all_rewrite.extend(rewrite);
@@ -985,7 +1044,8 @@ pub fn changelogs(
                 }
             }
             out.push(write(
-                workspace.root.join("CHANGELOG.md"),
+                path,
+                text,
                 all_sections,
                 all_rewrite,
                 keel_changelog::Section {

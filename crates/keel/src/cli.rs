@@ -143,8 +143,118 @@ pub enum Command {
     #[command(subcommand_required = true)]
     Ci(CiArgs),
 
+    /// Set new versions: from the commits since the last tag, a level, a pre-release stage,
+    /// or a version
+    ///
+    /// WHAT is `auto` (the default: `feat` → minor, `fix`/`perf` → patch, `!` or a
+    /// `BREAKING CHANGE:` footer → major, minor below 1.0.0), `major`, `minor`, `patch`,
+    /// `alpha`/`beta`/`rc` (start a pre-release of the version `auto` or `--bump` gives, or
+    /// advance the current one: alpha.1 → alpha.2 → beta.1 → rc.1), `release` (finish a
+    /// pre-release) or a version (`1.4.0`). Only commits that touch a package (or its path
+    /// dependencies in the workspace) count for it. Edits every released package's version
+    /// (inherited `version.workspace = true` included), the requirements of internal path
+    /// dependencies and Cargo.lock, keeping comments and layout, and updates the changelogs.
+    Bump(BumpArgs),
+
+    /// Update CHANGELOG.md (Keep a Changelog) from the tags and conventional commits
+    ///
+    /// Writes the Unreleased section from the commits since the last tag, grouped (breaking
+    /// changes first, then Added, Changed, Deprecated, Removed, Fixed, Security, Performance),
+    /// a section for each tagged version that has none (dated by the tag's commit) and compare
+    /// links when the repository is on GitHub or GitLab. Sections already written are kept as
+    /// they are, so hand edits stay; running it twice changes nothing.
+    Changelog(ChangelogArgs),
+
+    /// Open or update the release pull request: the bump and changelog on branch keel/release
+    ///
+    /// Makes the bump `keel bump` would make (auto, by default) in a separate worktree, commits
+    /// it on keel/release (from the current branch's commit), pushes that branch with the
+    /// token from GITHUB_TOKEN or GH_TOKEN (in a header, never in a URL), and opens a pull
+    /// request into the current branch, or updates the open one. Merging it and tagging the
+    /// merge commit (`keel bump --tag`, or `git tag`) starts the release workflow.
+    ReleasePr(ReleasePrArgs),
+
     /// Print the JSON Schema of keel-manifest.json
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct BumpArgs {
+    /// auto | major | minor | patch | alpha | beta | rc | release | X.Y.Z
+    #[arg(value_name = "WHAT", default_value = "auto")]
+    pub what: String,
+
+    /// Only this package (and the packages sharing its version); it is tagged
+    /// `<package>-v<version>` when the workspace releases several packages
+    #[arg(long, short, value_name = "PACKAGE")]
+    pub package: Option<String>,
+
+    /// The level a new pre-release starts from, instead of what the commits call for
+    #[arg(long, value_name = "LEVEL", value_parser = ["major", "minor", "patch"])]
+    pub bump: Option<String>,
+
+    /// Show the plan (old → new per package, and why) and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Commit the changed files (`chore(release): <tags>`); the tracked files must be clean
+    #[arg(long)]
+    pub commit: bool,
+
+    /// Make an annotated tag for each new version (with --commit, on the new commit)
+    #[arg(long)]
+    pub tag: bool,
+
+    /// Leave the changelogs alone
+    #[arg(long)]
+    pub no_changelog: bool,
+
+    /// Do not run `cargo semver-checks` on library packages, even when it is installed
+    #[arg(long)]
+    pub no_semver_checks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangelogArgs {
+    /// Only this package's changelog
+    #[arg(long, short, value_name = "PACKAGE")]
+    pub package: Option<String>,
+
+    /// Change nothing; exit 1 with a diff when a changelog is out of date
+    #[arg(long)]
+    pub check: bool,
+
+    /// Print the changes as a diff and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleasePrArgs {
+    /// The repository: github:OWNER/REPO
+    #[arg(long, value_name = "github:OWNER/REPO")]
+    pub to: String,
+
+    /// What to bump, as for `keel bump`
+    #[arg(value_name = "WHAT", default_value = "auto")]
+    pub what: String,
+
+    /// The branch the pull request merges into (default: the current branch)
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+
+    /// The branch the release commit goes on
+    #[arg(long, value_name = "BRANCH", default_value = "keel/release")]
+    pub branch: String,
+
+    /// The git URL to push to (default: the repository on GitHub, or on the server of
+    /// KEEL_GITHUB_API_URL)
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+
+    /// Show what would be pushed and opened, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ mod publish;
 mod release;
 mod signing;
 mod verify;
+mod version;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -161,6 +162,9 @@ fn main() -> ExitCode {
         Command::Doctor(args) => operate::run_doctor(&cli.global, args),
         Command::Recover(args) => operate::run_recover(&cli.global, args),
         Command::Ci(args) => ci::run_ci(&cli.global, args),
+        Command::Bump(args) => version::run_bump(&cli.global, args),
+        Command::Changelog(args) => version::run_changelog(&cli.global, args),
+        Command::ReleasePr(args) => version::run_release_pr(&cli.global, args),
         Command::Schema => {
             out(keel_schema::manifest_schema().trim_end());
             Ok(())

@@ -1,0 +1,450 @@
+//! `keel bump`, `keel changelog` and `keel release-pr`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use keel_version::{BumpPlan, FileEdit, Level, Request};
+use keel_workspace::Workspace;
+
+use crate::cli::{BumpArgs, ChangelogArgs, Format, GlobalArgs, ReleasePrArgs};
+use crate::{hinted, out};
+
+/// Who commits a release pull request when git knows no one (as on a CI runner).
+const BOT: (&str, &str) = (
+    "github-actions[bot]",
+    "41898282+github-actions[bot]@users.noreply.github.com",
+);
+
+fn load(global: &GlobalArgs) -> anyhow::Result<Workspace> {
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let manifest = keel_workspace::find_manifest(global.manifest_path.as_deref(), &cwd)?;
+    Ok(Workspace::load(&manifest)?)
+}
+
+/// The date a version not yet tagged gets: SOURCE_DATE_EPOCH's day, else today (UTC).
+fn today() -> String {
+    let seconds = keel_schema::env::var(keel_schema::env::SOURCE_DATE_EPOCH)
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| jiff::Timestamp::now().as_second());
+    keel_changelog::utc_date(seconds)
+}
+
+fn options(
+    what: &str,
+    package: Option<&str>,
+    bump: Option<&str>,
+    semver_checks: bool,
+) -> anyhow::Result<keel_version::Options> {
+    let request: Request = what.parse().map_err(|err: String| {
+        hinted(
+            err,
+            "`keel bump auto` takes the version from the commits; see `keel bump --help`",
+        )
+    })?;
+    let bump = bump
+        .map(|b| b.parse::<Level>())
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    Ok(keel_version::Options {
+        request,
+        package: package.map(str::to_owned),
+        bump,
+        semver_checks,
+    })
+}
+
+/// The bump's edits and the changelogs' that change something.
+fn all_edits(
+    workspace: &Workspace,
+    plan: &BumpPlan,
+    package: Option<&str>,
+    changelog: bool,
+) -> anyhow::Result<Vec<FileEdit>> {
+    let mut edits = plan.edits.clone();
+    if changelog && !plan.tags.is_empty() {
+        let logs = keel_version::changelogs(
+            workspace,
+            &keel_version::ChangelogOptions {
+                versions: plan.new_versions(),
+                package: package.map(str::to_owned),
+                today: today(),
+            },
+        )?;
+        edits.extend(logs.into_iter().filter(|e| !same_as_file(e)));
+    }
+    Ok(edits)
+}
+
+fn same_as_file(edit: &FileEdit) -> bool {
+    fs_err::read_to_string(&edit.path).is_ok_and(|text| text == edit.text)
+}
+
+/// The annotation of each tag: the packages it releases and the version.
+fn tag_messages(plan: &BumpPlan) -> Vec<(String, String)> {
+    plan.tags
+        .iter()
+        .map(|tag| {
+            let packages: Vec<&keel_version::PackageBump> = plan
+                .packages
+                .iter()
+                .filter(|p| p.tag.as_ref() == Some(tag))
+                .collect();
+            let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+            let version = packages.first().map(|p| p.new.as_str()).unwrap_or_default();
+            (tag.clone(), format!("{} {version}", names.join(", ")))
+        })
+        .collect()
+}
+
+fn render_plan(plan: &BumpPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for p in &plan.packages {
+        let version = if p.changed {
+            format!("{} → {}", p.old, p.new)
+        } else {
+            format!("{} (unchanged)", p.old)
+        };
+        lines.push(format!("{} {version}: {}", p.name, p.why));
+        for c in &p.unparsed {
+            lines.push(format!(
+                "  not in the conventional form, so it counts for nothing: {} {}",
+                c.commit, c.subject
+            ));
+        }
+        if let Some(finding) = &p.semver_checks {
+            lines.push(format!("  {finding}"));
+        }
+    }
+    lines
+}
+
+fn relative(workspace_root: &Path, path: &Path) -> String {
+    keel_workspace::relative_display(path, workspace_root)
+}
+
+pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
+    let workspace = load(global)?;
+    let options = options(
+        &args.what,
+        args.package.as_deref(),
+        args.bump.as_deref(),
+        !args.no_semver_checks,
+    )?;
+    if (args.commit || args.tag) && !args.dry_run {
+        let dirty = keel_version::dirty_files(&workspace.root)?;
+        if !dirty.is_empty() {
+            bail!(hinted(
+                format!(
+                    "--commit and --tag need a clean checkout, and these files have changes: {}",
+                    dirty.join(", ")
+                ),
+                "commit or stash them first, or run without --commit and --tag",
+            ));
+        }
+    }
+    let plan = keel_version::plan(&workspace, &options)?;
+    let edits = all_edits(
+        &workspace,
+        &plan,
+        args.package.as_deref(),
+        !args.no_changelog,
+    )?;
+    if args.tag && !args.commit && !edits.is_empty() && !args.dry_run {
+        bail!(hinted(
+            "--tag would tag a commit without the new versions",
+            "add --commit, so the tag goes on the commit that has them",
+        ));
+    }
+    let files: Vec<String> = edits
+        .iter()
+        .map(|e| relative(&workspace.root, &e.path))
+        .collect();
+    let mut made = keel_version::Made::default();
+    if !args.dry_run {
+        keel_version::apply(&edits)?;
+        if args.commit || args.tag {
+            let paths: Vec<PathBuf> = if args.commit {
+                edits.iter().map(|e| e.path.clone()).collect()
+            } else {
+                Vec::new()
+            };
+            let tags = if args.tag {
+                tag_messages(&plan)
+            } else {
+                Vec::new()
+            };
+            made =
+                keel_version::commit_and_tag(&workspace.root, &paths, &plan.message, &tags, None)?;
+        }
+    }
+    match global.format {
+        Format::Json => crate::print_json(&serde_json::json!({
+            "packages": plan.packages,
+            "tags": plan.tags,
+            "message": plan.message,
+            "files": files,
+            "dry_run": args.dry_run,
+            "commit": made.commit,
+            "tagged": made.tags,
+        })),
+        Format::Text if global.quiet => {}
+        Format::Text => {
+            for line in render_plan(&plan) {
+                out(&line);
+            }
+            if plan.tags.is_empty() {
+                out("Nothing to release.");
+                return Ok(());
+            }
+            if files.is_empty() {
+                out("No file changes: the versions are set already.");
+            } else if args.dry_run {
+                out(&format!("Would change {}", files.join(", ")));
+            } else {
+                out(&format!("Changed {}", files.join(", ")));
+            }
+            if let Some(commit) = &made.commit {
+                out(&format!(
+                    "Committed {} {}",
+                    &commit[..commit.len().min(7)],
+                    plan.message
+                ));
+            }
+            if !made.tags.is_empty() {
+                out(&format!("Tagged {}", made.tags.join(", ")));
+                out("Next: `git push --follow-tags` starts the release workflow.");
+            } else if !args.dry_run && (args.commit || files.is_empty()) {
+                out(&format!(
+                    "Next: `keel bump --tag` on this commit (or after merging it) tags {}.",
+                    plan.tags.join(", ")
+                ));
+            } else if !args.dry_run {
+                out("Next: commit the changes, then `keel bump --tag` tags the release.");
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn run_changelog(global: &GlobalArgs, args: &ChangelogArgs) -> anyhow::Result<()> {
+    let workspace = load(global)?;
+    let edits = keel_version::changelogs(
+        &workspace,
+        &keel_version::ChangelogOptions {
+            versions: Default::default(),
+            package: args.package.clone(),
+            today: today(),
+        },
+    )?;
+    let mut changed = Vec::new();
+    for edit in &edits {
+        let old = fs_err::read_to_string(&edit.path).unwrap_or_default();
+        if old == edit.text {
+            continue;
+        }
+        let shown = relative(&workspace.root, &edit.path);
+        if args.check || args.dry_run {
+            if global.format == Format::Text {
+                out(keel_ci::diff(&old, &edit.text, &shown, &shown).trim_end());
+            }
+        } else {
+            keel_version::apply(std::slice::from_ref(edit))?;
+        }
+        changed.push(shown);
+    }
+    let files: Vec<String> = edits
+        .iter()
+        .map(|e| relative(&workspace.root, &e.path))
+        .collect();
+    match global.format {
+        Format::Json => crate::print_json(&serde_json::json!({
+            "files": files,
+            "changed": changed,
+            "written": !(args.check || args.dry_run) && !changed.is_empty(),
+        })),
+        Format::Text if global.quiet || args.check || args.dry_run => {}
+        Format::Text if changed.is_empty() => out(&format!("{} up to date", files.join(", "))),
+        Format::Text => out(&format!("Updated {}", changed.join(", "))),
+    }
+    if args.check && !changed.is_empty() {
+        bail!(hinted(
+            format!("{} out of date", changed.join(", ")),
+            "run `keel changelog` and commit the result",
+        ));
+    }
+    Ok(())
+}
+
+/// The pull request's description: the plan and the changelog's new sections.
+fn pull_body(plan: &BumpPlan, edits: &[FileEdit], root: &Path) -> String {
+    let mut body = String::from(
+        "This pull request releases the versions below. Merge it, then tag the merge commit \
+         (`keel bump --tag`, and `git push --follow-tags`) to start the release.\n\n\
+         | package | version | why |\n|---|---|---|\n",
+    );
+    for p in plan.packages.iter().filter(|p| p.tag.is_some()) {
+        let version = if p.changed {
+            format!("{} → {}", p.old, p.new)
+        } else {
+            p.new.clone()
+        };
+        body.push_str(&format!(
+            "| {} | {version} | {} |\n",
+            p.name,
+            p.why.replace('|', "\\|")
+        ));
+    }
+    for edit in edits.iter().filter(|e| e.path.ends_with("CHANGELOG.md")) {
+        for p in plan.packages.iter().filter(|p| p.tag.is_some()) {
+            let section = keel_changelog::section(&edit.text, &p.new)
+                .or_else(|| keel_changelog::section(&edit.text, &format!("{} {}", p.name, p.new)));
+            if let Some(section) = section {
+                let title = format!(
+                    "\n## {} {} ({})\n\n",
+                    p.name,
+                    p.new,
+                    keel_workspace::relative_display(&edit.path, root)
+                );
+                if !body.contains(&title) && !body.contains(&section) {
+                    body.push_str(&title);
+                    body.push_str(&section);
+                    body.push('\n');
+                }
+            }
+        }
+    }
+    body
+}
+
+pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Result<()> {
+    let Some(repo) = args.to.strip_prefix("github:") else {
+        bail!(hinted(
+            format!("`{}` is not a GitHub repository", args.to),
+            "pass --to github:OWNER/REPO",
+        ));
+    };
+    let repo = keel_github::Repo::parse(repo)?;
+    let workspace = load(global)?;
+    let top = keel_version::toplevel(&workspace.root)?;
+    let base = match &args.base {
+        Some(base) => base.clone(),
+        None => keel_version::current_branch(&top).ok_or_else(|| {
+            hinted(
+                "HEAD is detached, so there is no branch for the pull request to merge into",
+                "pass --base BRANCH",
+            )
+        })?,
+    };
+    if !keel_version::dirty_files(&top)?.is_empty() {
+        crate::warn(
+            "uncommitted changes are not part of the release pull request: it is made from HEAD",
+        );
+    }
+    let token = match keel_github::Token::from_env() {
+        Some(token) => token,
+        None if args.dry_run => keel_github::Token::new(String::new()),
+        None => return Err(keel_github::Error::NoToken.into()),
+    };
+    let client = keel_github::Client::from_env(token);
+
+    // The bump and changelog are made in a worktree of HEAD, so the checkout is left as it is.
+    let worktree = keel_version::Worktree::add(&top, "HEAD")?;
+    let inside = workspace
+        .manifest_path
+        .strip_prefix(&top)
+        .unwrap_or(Path::new("Cargo.toml"));
+    let copy = Workspace::load(&worktree.path().join(inside))?;
+    let options = options(&args.what, None, None, true)?;
+    let plan = keel_version::plan(&copy, &options)?;
+    let edits = all_edits(&copy, &plan, None, true)?;
+    if plan.tags.is_empty() || edits.is_empty() {
+        match global.format {
+            Format::Json => crate::print_json(&serde_json::json!({
+                "packages": plan.packages,
+                "pull_request": null,
+            })),
+            Format::Text if global.quiet => {}
+            Format::Text => {
+                for line in render_plan(&plan) {
+                    out(&line);
+                }
+                out("Nothing to release, so no pull request.");
+            }
+        }
+        return Ok(());
+    }
+    let title = plan.message.clone();
+    let body = pull_body(&plan, &edits, &copy.root);
+    let url = args.remote.clone().unwrap_or_else(|| client.git_url(&repo));
+    let files: Vec<String> = edits
+        .iter()
+        .map(|e| relative(&copy.root, &e.path))
+        .collect();
+    if args.dry_run {
+        match global.format {
+            Format::Json => crate::print_json(&serde_json::json!({
+                "packages": plan.packages,
+                "title": title,
+                "body": body,
+                "branch": args.branch,
+                "base": base,
+                "files": files,
+                "dry_run": true,
+            })),
+            Format::Text => {
+                for line in render_plan(&plan) {
+                    out(&line);
+                }
+                out(&format!(
+                    "Would push {title:?} ({}) to {} and open a pull request into {base}:",
+                    files.join(", "),
+                    args.branch
+                ));
+                out(body.trim_end());
+            }
+        }
+        return Ok(());
+    }
+    keel_version::apply(&edits)?;
+    let paths: Vec<PathBuf> = edits.iter().map(|e| e.path.clone()).collect();
+    let identity = (!keel_version::has_identity(worktree.path())).then_some(BOT);
+    let made = keel_version::commit_and_tag(worktree.path(), &paths, &title, &[], identity)?;
+    keel_github::push(&client, worktree.path(), &url, "HEAD", &args.branch)?;
+    let outcome = keel_github::open_or_update(
+        &client,
+        &keel_github::PullSpec {
+            repo: &repo,
+            branch: &args.branch,
+            base: &base,
+            title: &title,
+            body: &body,
+        },
+    )?;
+    match global.format {
+        Format::Json => crate::print_json(&serde_json::json!({
+            "packages": plan.packages,
+            "title": title,
+            "branch": args.branch,
+            "base": base,
+            "commit": made.commit,
+            "files": files,
+            "pull_request": outcome,
+        })),
+        Format::Text if global.quiet => {}
+        Format::Text => {
+            for line in render_plan(&plan) {
+                out(&line);
+            }
+            let verb = match (outcome.created, outcome.updated) {
+                (true, _) => "Opened",
+                (false, true) => "Updated",
+                (false, false) => "Pushed the branch; up to date:",
+            };
+            out(&format!(
+                "{verb} pull request #{} ({} → {base}): {}",
+                outcome.number, args.branch, outcome.url
+            ));
+        }
+    }
+    Ok(())
+}
