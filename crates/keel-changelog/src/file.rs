@@ -244,6 +244,11 @@ fn link_definition(line: &str) -> Option<(String, String)> {
         .then(|| (label.to_owned(), url.to_owned()))
 }
 
+/// Whether a line is a link definition (`[1.2.0]: https://...`).
+pub(crate) fn is_link_definition(line: &str) -> bool {
+    link_definition(line).is_some()
+}
+
 /// The label of a section heading (`## [1.2.0] - 2026-01-02` → `1.2.0`), for matching.
 fn heading_label(line: &str) -> String {
     let rest = line.trim_start_matches('#').trim();

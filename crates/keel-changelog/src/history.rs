@@ -49,6 +49,18 @@ pub fn tags(dir: &Path) -> Result<Vec<Tag>, Error> {
     Ok(tags)
 }
 
+/// The tags that point at `HEAD`, sorted.
+pub fn tags_at_head(dir: &Path) -> Result<Vec<String>, Error> {
+    let text = git(dir, &["tag", "--points-at", "HEAD"])?;
+    let mut tags: Vec<String> = text
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    tags.sort();
+    Ok(tags)
+}
+
 /// `YYYY-MM-DD` of a Unix time, in UTC.
 pub fn utc_date(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)

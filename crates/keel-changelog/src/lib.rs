@@ -24,7 +24,7 @@ pub use file::{
     ChangelogError, DEFAULT_TEMPLATE, Entry, EntryGroup, Section, Update, classify, section_date,
     update,
 };
-pub use history::{Tag, commits_between, tags, utc_date};
+pub use history::{Tag, commits_between, tags, tags_at_head, utc_date};
 
 use serde::Serialize;
 
@@ -175,12 +175,24 @@ pub fn section(changelog: &str, version: &str) -> Option<String> {
         let Some(rest) = line.strip_prefix("## ") else {
             return false;
         };
-        let rest = rest.trim_start_matches('[').trim_start_matches('v');
+        let rest = rest.trim_start_matches('[');
+        let rest = match rest.strip_prefix('v') {
+            Some(after) if after.starts_with(|c: char| c.is_ascii_digit()) => after,
+            _ => rest,
+        };
         rest.strip_prefix(version)
             .is_some_and(|after| after.is_empty() || after.starts_with([']', ' ', '\t']))
     };
     lines.find(|line| is_heading(line))?;
-    let body: Vec<&str> = lines.take_while(|line| !line.starts_with("## ")).collect();
+    let mut body: Vec<&str> = lines.take_while(|line| !line.starts_with("## ")).collect();
+    // The link definitions at the end of the file belong to no section.
+    while let Some(last) = body.last() {
+        if last.trim().is_empty() || file::is_link_definition(last) {
+            body.pop();
+        } else {
+            break;
+        }
+    }
     let text = body.join("\n").trim().to_owned();
     (!text.is_empty()).then_some(text)
 }
@@ -335,5 +347,11 @@ mod tests {
         assert_eq!(section(text, "1.2"), None);
         assert_eq!(section("## v2.0.0\n\n", "2.0.0"), None);
         assert_eq!(section("## v2.0.0\nx\n", "2.0.0").unwrap(), "x");
+        let last = "## [1.0.0] - 2026-01-01\n\n- first\n\n[unreleased]: https://x/compare/v1.0.0...HEAD\n[1.0.0]: https://x/releases/tag/v1.0.0\n";
+        assert_eq!(section(last, "1.0.0").unwrap(), "- first");
+        assert_eq!(
+            section("## [vault 1.0.0]\n- a\n", "vault 1.0.0").unwrap(),
+            "- a"
+        );
     }
 }

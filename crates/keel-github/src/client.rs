@@ -553,11 +553,36 @@ impl Client {
 /// GitHub's `message` field, else the start of the body.
 fn message(body: &str, status: u16) -> String {
     #[derive(Deserialize)]
+    struct Detail {
+        message: Option<String>,
+        code: Option<String>,
+        field: Option<String>,
+    }
+    #[derive(Deserialize)]
     struct Message {
         message: String,
+        #[serde(default)]
+        errors: Vec<Detail>,
     }
     match serde_json::from_str::<Message>(body) {
-        Ok(m) => m.message,
+        Ok(m) => {
+            // `422 Validation Failed` says what failed in `errors`.
+            let details: Vec<String> = m
+                .errors
+                .iter()
+                .filter_map(|d| match (&d.message, &d.field, &d.code) {
+                    (Some(message), _, _) => Some(message.clone()),
+                    (None, Some(field), Some(code)) => Some(format!("{field} {code}")),
+                    (None, None, Some(code)) => Some(code.clone()),
+                    _ => None,
+                })
+                .collect();
+            if details.is_empty() {
+                m.message
+            } else {
+                format!("{} ({})", m.message, details.join("; "))
+            }
+        }
         Err(_) if body.trim().is_empty() => format!("status {status}"),
         Err(_) => body.chars().take(200).collect(),
     }
@@ -604,6 +629,21 @@ mod tests {
             Some("https://api.github.com/repositories/1/releases?page=2")
         );
         assert_eq!(next_link(r#"<x>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn validation_failures_say_what_failed() {
+        let body = r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for o:keel/release."}]}"#;
+        assert_eq!(
+            message(body, 422),
+            "Validation Failed (A pull request already exists for o:keel/release.)"
+        );
+        let body = r#"{"message":"Validation Failed","errors":[{"resource":"Release","code":"already_exists","field":"tag_name"}]}"#;
+        assert_eq!(
+            message(body, 422),
+            "Validation Failed (tag_name already_exists)"
+        );
+        assert_eq!(message("", 502), "status 502");
     }
 
     #[test]

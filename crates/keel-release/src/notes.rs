@@ -43,8 +43,28 @@ pub fn notes(dir: &Path, source: Option<&Path>, key: Option<&PublicKey>) -> Resu
         .clone()
         .or_else(|| manifest.apps.values().next().map(|a| a.version.clone()));
     let changelog = source.zip(version.as_deref()).and_then(|(root, version)| {
-        let text = fs_err::read_to_string(root.join("CHANGELOG.md")).ok()?;
-        keel_changelog::section(&text, version)
+        // The workspace's changelog, then each app's own (`keel changelog` writes one per
+        // package by default); a shared one labels versions `<app> <version>`.
+        let mut files = vec![root.join("CHANGELOG.md")];
+        if let Ok(workspace) = keel_workspace::Workspace::load(&root.join("Cargo.toml")) {
+            files.extend(
+                workspace
+                    .packages
+                    .iter()
+                    .filter(|p| manifest.apps.contains_key(&p.name))
+                    .map(|p| p.dir.join("CHANGELOG.md")),
+            );
+        }
+        files.dedup();
+        files.iter().find_map(|file| {
+            let text = fs_err::read_to_string(file).ok()?;
+            keel_changelog::section(&text, version).or_else(|| {
+                manifest
+                    .apps
+                    .keys()
+                    .find_map(|app| keel_changelog::section(&text, &format!("{app} {version}")))
+            })
+        })
     });
     let (changes, from) = match changelog {
         Some(section) => (

@@ -7,6 +7,13 @@
 //! `digest`s, `422 already_exists`, bearer-token authentication, and immutability: once a
 //! release is published (when the server is set to immutable releases), its assets can neither
 //! be added nor deleted. Faults are injected one at a time ([`Fault`]).
+//!
+//! Pull requests follow the same documentation: listed with `state`, `head` (`OWNER:BRANCH`)
+//! and `base` filters, created only from a branch that exists in the repository, refused
+//! with `422 Validation Failed` ("A pull request already exists for OWNER:BRANCH.") when an
+//! open one has the same head and base, and changed with `PATCH`. Repositories are served
+//! over git's smart HTTP protocol (`git http-backend`) at `/OWNER/REPO.git`, and, as on
+//! GitHub, only to a client that authenticates with the token (HTTP Basic, any user name).
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -70,6 +77,23 @@ pub struct FakeRelease {
     pub assets: Vec<FakeAsset>,
 }
 
+/// A pull request on the server.
+#[derive(Debug, Clone)]
+pub struct FakePull {
+    /// Its number.
+    pub number: u64,
+    /// The branch it comes from.
+    pub head: String,
+    /// The branch it merges into.
+    pub base: String,
+    /// Its title.
+    pub title: String,
+    /// Its description.
+    pub body: String,
+    /// `open` or `closed`.
+    pub state: String,
+}
+
 /// Everything the server holds; tests read and change it through [`GithubServer::state`].
 #[derive(Debug)]
 pub struct State {
@@ -85,6 +109,12 @@ pub struct State {
     pub requests: Vec<String>,
     /// How many items a page holds at most (GitHub allows 100; tests use less).
     pub page_size: usize,
+    /// The pull requests, oldest first.
+    pub pulls: Vec<FakePull>,
+    /// Every `Authorization` header a git request carried, as sent.
+    pub git_authorizations: Vec<String>,
+    /// The folder of the bare repositories.
+    pub git_root: std::path::PathBuf,
     next_id: u64,
 }
 
@@ -92,6 +122,9 @@ pub struct State {
 pub struct GithubServer {
     /// The port.
     pub port: u16,
+    /// The folder of the bare repositories served over git's HTTP protocol.
+    pub git_root: std::path::PathBuf,
+    _git_dir: tempfile::TempDir,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -103,6 +136,11 @@ impl GithubServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
+        let git_dir = tempfile::Builder::new()
+            .prefix("keel-fake-github-")
+            .tempdir()
+            .unwrap();
+        let git_root = git_dir.path().to_owned();
         let state = Arc::new(Mutex::new(State {
             token: token.to_owned(),
             immutable_releases: true,
@@ -110,18 +148,21 @@ impl GithubServer {
             faults: VecDeque::new(),
             requests: Vec::new(),
             page_size: 3,
+            pulls: Vec::new(),
+            git_authorizations: Vec::new(),
+            git_root: git_root.clone(),
             next_id: 1000,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (state, stop) = (state.clone(), stop.clone());
+            let (state, stop, root) = (state.clone(), stop.clone(), git_root.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     match listener.accept() {
                         Ok((stream, _)) => {
-                            let state = state.clone();
+                            let (state, root) = (state.clone(), root.clone());
                             std::thread::spawn(move || {
-                                let _ = serve(stream, port, &state);
+                                let _ = serve(stream, port, &state, &root);
                             });
                         }
                         Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
@@ -131,6 +172,8 @@ impl GithubServer {
         };
         GithubServer {
             port,
+            git_root,
+            _git_dir: git_dir,
             state,
             stop,
             thread: Some(thread),
@@ -140,6 +183,23 @@ impl GithubServer {
     /// The API's base URL (what `KEEL_GITHUB_API_URL` is set to).
     pub fn api_url(&self) -> String {
         format!("http://127.0.0.1:{}/api", self.port)
+    }
+
+    /// The URL git pushes to and fetches from for `repo` (`OWNER/NAME`).
+    pub fn git_url(&self, repo: &str) -> String {
+        format!("http://127.0.0.1:{}/{repo}.git", self.port)
+    }
+
+    /// Makes `repo` (`OWNER/NAME`) on the server a bare copy of the repository at `from`.
+    pub fn create_repo(&self, repo: &str, from: &std::path::Path) -> std::path::PathBuf {
+        let bare = self.git_root.join(format!("{repo}.git"));
+        crate::run_ok(
+            std::process::Command::new(crate::require_tool("git"))
+                .args(["clone", "--quiet", "--bare"])
+                .arg(from)
+                .arg(&bare),
+        );
+        bare
     }
 
     /// The server's state, locked.
@@ -165,8 +225,11 @@ impl Drop for GithubServer {
 struct Request {
     method: String,
     path: String,
+    raw_query: String,
     query: Vec<(String, String)>,
     authorization: Option<String>,
+    /// Every header, names in lower case.
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
@@ -218,6 +281,7 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<Request> {
     let mut length = 0usize;
     let mut authorization = None;
     let mut chunked = false;
+    let mut headers = Vec::new();
     loop {
         let mut header = String::new();
         reader.read_line(&mut header)?;
@@ -226,6 +290,7 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<Request> {
             break;
         }
         if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
             match name.trim().to_ascii_lowercase().as_str() {
                 "content-length" => length = value.trim().parse().unwrap_or(0),
                 "authorization" => authorization = Some(value.trim().to_owned()),
@@ -251,6 +316,10 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<Request> {
         body.resize(length, 0);
         reader.read_exact(&mut body)?;
     }
+    let raw_query = target
+        .split_once('?')
+        .map(|(_, q)| q.to_owned())
+        .unwrap_or_default();
     let (path, query) = match target.split_once('?') {
         Some((path, query)) => (
             path.to_owned(),
@@ -267,15 +336,37 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<Request> {
     Ok(Request {
         method,
         path,
+        raw_query,
         query,
         authorization,
+        headers,
         body,
     })
 }
 
-fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>) -> std::io::Result<()> {
+fn serve(
+    mut stream: TcpStream,
+    port: u16,
+    state: &Mutex<State>,
+    git_root: &std::path::Path,
+) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     let request = read_request(&mut stream)?;
+    if !request.path.starts_with("/api/") && !request.path.starts_with("/uploads/") {
+        let token = {
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            state
+                .requests
+                .push(format!("GIT {} {}", request.method, request.path));
+            state
+                .git_authorizations
+                .push(request.authorization.clone().unwrap_or_default());
+            state.token.clone()
+        };
+        let reply = git_http(&request, git_root, &token);
+        stream.write_all(&reply)?;
+        return stream.flush();
+    }
     let response = {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         handle(&request, port, &mut state)
@@ -297,6 +388,113 @@ fn serve(mut stream: TcpStream, port: u16, state: &Mutex<State>) -> std::io::Res
     stream.write_all(head.as_bytes())?;
     stream.write_all(body.as_bytes())?;
     stream.flush()
+}
+
+/// Whether `authorization` is HTTP Basic with `token` as the password, as GitHub's git
+/// endpoints accept a token.
+fn basic_token_matches(authorization: Option<&str>, token: &str) -> bool {
+    use base64::Engine;
+    let Some(encoded) = authorization.and_then(|a| a.strip_prefix("Basic ")) else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    String::from_utf8_lossy(&decoded)
+        .split_once(':')
+        .is_some_and(|(_, password)| password == token)
+}
+
+/// Git's smart HTTP protocol through `git http-backend` (CGI), for a client with the token.
+fn git_http(request: &Request, root: &std::path::Path, token: &str) -> Vec<u8> {
+    if !basic_token_matches(request.authorization.as_deref(), token) {
+        let body = "Invalid username or token. Password authentication is not supported for Git operations.\n";
+        return format!(
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"GitHub\"\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+    }
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let child = std::process::Command::new(crate::require_tool("git"))
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REMOTE_USER", "x-access-token")
+        .env("REQUEST_METHOD", &request.method)
+        .env("PATH_INFO", &request.path)
+        .env("QUERY_STRING", &request.raw_query)
+        .env("CONTENT_TYPE", header("content-type"))
+        .env("CONTENT_LENGTH", request.body.len().to_string())
+        .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
+        .env("GIT_PROTOCOL", header("git-protocol"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        return b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec();
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(&request.body);
+    }
+    let output = child
+        .wait_with_output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    // CGI: headers, a blank line, the body; `Status:` sets the status.
+    let split = output
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, i + 4))
+        .or_else(|| {
+            output
+                .windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|i| (i, i + 2))
+        });
+    let Some((end, body_start)) = split else {
+        return b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .to_vec();
+    };
+    let mut status = "200 OK".to_owned();
+    let mut head = String::new();
+    for line in String::from_utf8_lossy(&output[..end]).lines() {
+        match line.split_once(':') {
+            Some((name, value)) if name.eq_ignore_ascii_case("status") => {
+                status = value.trim().to_owned();
+            }
+            Some(_) => head.push_str(&format!("{}\r\n", line.trim_end())),
+            None => {}
+        }
+    }
+    let body = &output[body_start..];
+    let mut reply = format!(
+        "HTTP/1.1 {status}\r\n{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    reply.extend_from_slice(body);
+    reply
+}
+
+fn pull_json(pull: &FakePull, repo: &str) -> Value {
+    json!({
+        "number": pull.number,
+        "state": pull.state,
+        "title": pull.title,
+        "body": pull.body,
+        "html_url": format!("https://github.com/{repo}/pull/{}", pull.number),
+        "head": {"ref": pull.head, "label": format!("{}:{}", repo.split('/').next().unwrap_or_default(), pull.head)},
+        "base": {"ref": pull.base},
+    })
 }
 
 fn release_json(release: &FakeRelease, port: u16, repo: &str) -> Value {
@@ -559,6 +757,105 @@ fn handle(request: &Request, port: u16, state: &mut State) -> Response {
             let json = asset_json(&asset, &repo, &tag);
             release.assets.push(asset);
             respond(201, json)
+        }
+        ("GET", ["api", "repos", owner, name, "pulls"]) => {
+            let repo = format!("{owner}/{name}");
+            let query = |key: &str| {
+                request
+                    .query
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            };
+            let wanted_state = query("state").unwrap_or_else(|| "open".into());
+            // `head` is `OWNER:BRANCH`.
+            let head = query("head");
+            let base = query("base");
+            let items = state
+                .pulls
+                .iter()
+                .filter(|p| wanted_state == "all" || p.state == wanted_state)
+                .filter(|p| {
+                    head.as_ref()
+                        .is_none_or(|h| *h == format!("{owner}:{}", p.head))
+                })
+                .filter(|p| base.as_ref().is_none_or(|b| *b == p.base))
+                .map(|p| pull_json(p, &repo))
+                .collect();
+            page(items, request, port, state.page_size)
+        }
+        ("POST", ["api", "repos", owner, name, "pulls"]) => {
+            let repo = format!("{owner}/{name}");
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            let (Some(title), Some(head), Some(base)) = (
+                body["title"].as_str(),
+                body["head"].as_str(),
+                body["base"].as_str(),
+            ) else {
+                return respond(422, json!({"message": "Validation Failed"}));
+            };
+            let head = head.rsplit(':').next().unwrap_or(head).to_owned();
+            let bare = state.git_root.join(format!("{repo}.git"));
+            let exists = |branch: &str| {
+                std::process::Command::new("git")
+                    .args([
+                        "rev-parse",
+                        "--verify",
+                        "--quiet",
+                        &format!("refs/heads/{branch}"),
+                    ])
+                    .current_dir(&bare)
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            };
+            if !exists(&head) || !exists(base) {
+                return respond(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}]}),
+                );
+            }
+            if state
+                .pulls
+                .iter()
+                .any(|p| p.state == "open" && p.head == head && p.base == base)
+            {
+                return respond(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": format!("A pull request already exists for {owner}:{head}.")}]}),
+                );
+            }
+            let pull = FakePull {
+                number: state.pulls.len() as u64 + 1,
+                head,
+                base: base.to_owned(),
+                title: title.to_owned(),
+                body: body["body"].as_str().unwrap_or_default().to_owned(),
+                state: "open".into(),
+            };
+            let json = pull_json(&pull, &repo);
+            state.pulls.push(pull);
+            respond(201, json)
+        }
+        ("PATCH", ["api", "repos", owner, name, "pulls", number]) => {
+            let repo = format!("{owner}/{name}");
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            let Some(pull) = state
+                .pulls
+                .iter_mut()
+                .find(|p| p.number.to_string() == *number)
+            else {
+                return respond(404, json!({"message": "Not Found"}));
+            };
+            if let Some(title) = body["title"].as_str() {
+                pull.title = title.to_owned();
+            }
+            if let Some(text) = body["body"].as_str() {
+                pull.body = text.to_owned();
+            }
+            if let Some(s) = body["state"].as_str() {
+                pull.state = s.to_owned();
+            }
+            respond(200, pull_json(pull, &repo))
         }
         _ => respond(404, json!({"message": "Not Found"})),
     }

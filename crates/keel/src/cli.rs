@@ -304,8 +304,9 @@ pub struct PlanArgs {
     pub targets: Vec<String>,
 
     /// The tag being released (`v1.2.3` or `<package>-v1.2.3`); it must match the version in
-    /// Cargo.toml. Default: GITHUB_REF_NAME when GitHub Actions runs for a tag
-    #[arg(long, value_name = "TAG")]
+    /// Cargo.toml. `--tag` alone takes the tag on the current commit. Default:
+    /// GITHUB_REF_NAME when GitHub Actions runs for a tag
+    #[arg(long, value_name = "TAG", num_args = 0..=1, default_missing_value = "")]
     pub tag: Option<String>,
 
     /// How to build every target: `cargo`, `zigbuild` (cargo-zigbuild: Linux targets from any

@@ -27,7 +27,11 @@ fn make_plan(
     env: &ReleaseEnv,
     sign: bool,
 ) -> anyhow::Result<Plan> {
-    let tag = args.tag.clone().or_else(|| env.tag());
+    let tag = match args.tag.as_deref() {
+        Some("") => Some(tag_at_head(&project.workspace.root)?),
+        Some(tag) => Some(tag.to_owned()),
+        None => env.tag(),
+    };
     let builder = args.builder.map(|kind| match kind {
         cli::BuilderKind::Cargo => BuilderKind::Cargo,
         cli::BuilderKind::Zigbuild => BuilderKind::Zigbuild,
@@ -35,6 +39,33 @@ fn make_plan(
         cli::BuilderKind::Fake => BuilderKind::Fake,
     });
     Ok(project.plan(&args.targets, tag, sign, builder)?)
+}
+
+/// The release tag on the current commit, for `--tag` without a value.
+fn tag_at_head(root: &std::path::Path) -> anyhow::Result<String> {
+    let tags: Vec<String> = keel_changelog::tags_at_head(root)?
+        .into_iter()
+        .filter(|t| {
+            let version = t
+                .rsplit_once("-v")
+                .map_or(t.strip_prefix('v'), |(_, v)| Some(v));
+            version.is_some_and(|v| semver::Version::parse(v).is_ok())
+        })
+        .collect();
+    match tags.as_slice() {
+        [only] => Ok(only.clone()),
+        [] => Err(crate::hinted(
+            "--tag without a value takes the tag on the current commit, and it has none",
+            "`keel bump --commit --tag` makes one; or pass --tag vX.Y.Z",
+        )),
+        _ => Err(crate::hinted(
+            format!(
+                "the current commit has several release tags: {}",
+                tags.join(", ")
+            ),
+            "pass the one to release: --tag TAG",
+        )),
+    }
 }
 
 pub fn run_plan(global: &GlobalArgs, args: &cli::PlanCommandArgs) -> anyhow::Result<()> {
