@@ -146,7 +146,9 @@ pub enum ChangelogError {
 /// The built-in section template.
 pub const DEFAULT_TEMPLATE: &str = "\
 ## [{{ label }}]{% if date %} - {{ date }}{% endif %}
-{% for group in groups %}
+{% if not groups and not unreleased %}
+No notable changes.
+{% endif %}{% for group in groups %}
 ### {{ group.title }}
 
 {% for e in group.entries -%}

@@ -24,12 +24,8 @@ fn git(root: &Path, args: &[&str]) -> Result<String, Error> {
 
 /// The tracked files with uncommitted changes, relative to `root`.
 pub fn dirty_files(root: &Path) -> Result<Vec<String>, Error> {
-    let text = git(root, &["status", "--porcelain", "--untracked-files=no"])?;
-    Ok(text
-        .lines()
-        .filter_map(|l| l.get(3..))
-        .map(str::to_owned)
-        .collect())
+    let text = git(root, &["diff", "--name-only", "HEAD", "--"])?;
+    Ok(text.lines().map(str::to_owned).collect())
 }
 
 /// What [`commit_and_tag`] made.

@@ -348,7 +348,7 @@ impl<'w> Releases<'w> {
         let included: Vec<String> = names
             .iter()
             .filter_map(|n| self.package(n))
-            .map(|p| rel(p))
+            .map(&rel)
             .collect();
         let mut specs: Vec<String> = included.clone();
         for other in &self.workspace.packages {
@@ -784,8 +784,8 @@ impl Forge {
 pub struct ChangelogOptions {
     /// Versions that are about to be written to the manifests (a bump's plan).
     pub versions: BTreeMap<String, Version>,
-    /// Only the changelog of this package.
-    pub package: Option<String>,
+    /// Only the changelogs of these packages (with the `per-package` layout).
+    pub packages: Option<Vec<String>>,
     /// The date a version not yet tagged gets, `YYYY-MM-DD`.
     pub today: String,
 }
@@ -856,7 +856,19 @@ fn sections_of(
     };
     let mut sections = Vec::new();
     let mut previous: Option<&Tag> = None;
+    let mut previous_stable: Option<&Tag> = None;
+    // A pre-release lists what changed since the tag before it; a stable version everything
+    // since the last stable one, its pre-releases included.
+    let from_for = |version: &Version, previous: Option<&Tag>, stable: Option<&Tag>| {
+        if version.pre.is_empty() {
+            stable
+        } else {
+            previous
+        }
+        .map(|t| t.name.clone())
+    };
     for (version, tag) in &group.tags {
+        let from = from_for(version, previous, previous_stable);
         sections.push(keel_changelog::Section {
             label: label(version),
             version: Some(version.clone()),
@@ -864,16 +876,19 @@ fn sections_of(
             entries: entries(
                 releases,
                 scope.packages,
-                previous.map(|t| t.name.as_str()),
+                from.as_deref(),
                 &tag.name,
                 scope.attribute,
             )?,
-            link: forge.map(|f| match previous {
-                Some(p) => f.compare(&p.name, &tag.name),
+            link: forge.map(|f| match &from {
+                Some(from) => f.compare(from, &tag.name),
                 None => f.tag(&tag.name),
             }),
         });
         previous = Some(tag);
+        if version.pre.is_empty() {
+            previous_stable = Some(tag);
+        }
     }
     let current = group
         .members
@@ -884,15 +899,16 @@ fn sections_of(
         && group.last_tag().is_none_or(|(v, _)| v < current);
     let since = previous.map(|t| t.name.clone());
     let mut rewrite = Vec::new();
-    let pending = entries(
-        releases,
-        scope.packages,
-        since.as_deref(),
-        "HEAD",
-        scope.attribute,
-    )?;
     let unreleased = if upcoming {
         let tag = group.tag_of(current);
+        let since = from_for(current, previous, previous_stable);
+        let pending = entries(
+            releases,
+            scope.packages,
+            since.as_deref(),
+            "HEAD",
+            scope.attribute,
+        )?;
         rewrite.push(label(current));
         sections.push(keel_changelog::Section {
             label: label(current),
@@ -922,7 +938,13 @@ fn sections_of(
             label: "Unreleased".into(),
             version: None,
             date: None,
-            entries: pending,
+            entries: entries(
+                releases,
+                scope.packages,
+                since.as_deref(),
+                "HEAD",
+                scope.attribute,
+            )?,
             link: forge
                 .zip(since.as_ref())
                 .map(|(f, since)| f.compare(since, "HEAD")),
@@ -974,7 +996,11 @@ pub fn changelogs(
         ChangelogLayout::PerPackage => {
             for group in &releases.groups {
                 for package in &group.members {
-                    if options.package.as_ref().is_some_and(|p| p != &package.name) {
+                    if options
+                        .packages
+                        .as_ref()
+                        .is_some_and(|only| !only.contains(&package.name))
+                    {
                         continue;
                     }
                     let forge = Forge::of(package.repository.as_deref());

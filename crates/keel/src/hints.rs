@@ -33,6 +33,43 @@ impl Hint for keel_release::Error {
     }
 }
 
+impl Hint for keel_version::Error {
+    fn hint(&self) -> Option<String> {
+        use keel_version::Error as E;
+        Some(match self {
+            E::Next { source, .. } => return source.hint(),
+            E::TagExists { .. } => {
+                "that version is released already: bump again (`keel bump patch`), or delete the tag if it was made by mistake".into()
+            }
+            E::NothingReleased => {
+                "keel versions packages with a binary to ship or a library to publish; check `apps`, `dist = false` and `publish`".into()
+            }
+            E::UnknownPackage { .. } => "pass one of the released packages to --package".into(),
+            _ => return None,
+        })
+    }
+}
+
+impl Hint for keel_version::NextError {
+    fn hint(&self) -> Option<String> {
+        use keel_version::NextError as E;
+        Some(match self {
+            E::Backwards { .. } => {
+                "a pre-release goes alpha → beta → rc → release; pass a version after the current one".into()
+            }
+            E::NotPrerelease { .. } => "`keel bump auto` (or major, minor, patch) makes a new version".into(),
+            E::LevelOfPrerelease { .. } => {
+                "finish it with `keel bump release`, continue it with `keel bump alpha|beta|rc`, or move its base with `keel bump rc --bump major`".into()
+            }
+            E::UnknownPrerelease { .. } => "pass the next version itself: `keel bump 1.3.0-rc.1`".into(),
+            E::NothingToRelease { .. } => {
+                "say which version the pre-release is of: `keel bump alpha --bump minor`".into()
+            }
+            _ => return None,
+        })
+    }
+}
+
 impl Hint for keel_plan::Error {
     fn hint(&self) -> Option<String> {
         Some(match self {
@@ -154,6 +191,10 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             Hint::hint(e)
         } else if let Some(e) = cause.downcast_ref::<keel_github::Error>() {
             Hint::hint(e)
+        } else if let Some(e) = cause.downcast_ref::<keel_version::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_version::NextError>() {
+            e.hint()
         } else {
             None
         }

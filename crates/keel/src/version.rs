@@ -57,7 +57,6 @@ fn options(
 fn all_edits(
     workspace: &Workspace,
     plan: &BumpPlan,
-    package: Option<&str>,
     changelog: bool,
 ) -> anyhow::Result<Vec<FileEdit>> {
     let mut edits = plan.edits.clone();
@@ -66,7 +65,14 @@ fn all_edits(
             workspace,
             &keel_version::ChangelogOptions {
                 versions: plan.new_versions(),
-                package: package.map(str::to_owned),
+                // Only the packages being released.
+                packages: Some(
+                    plan.packages
+                        .iter()
+                        .filter(|p| p.tag.is_some())
+                        .map(|p| p.name.clone())
+                        .collect(),
+                ),
                 today: today(),
             },
         )?;
@@ -143,12 +149,7 @@ pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
         }
     }
     let plan = keel_version::plan(&workspace, &options)?;
-    let edits = all_edits(
-        &workspace,
-        &plan,
-        args.package.as_deref(),
-        !args.no_changelog,
-    )?;
+    let edits = all_edits(&workspace, &plan, !args.no_changelog)?;
     if args.tag && !args.commit && !edits.is_empty() && !args.dry_run {
         bail!(hinted(
             "--tag would tag a commit without the new versions",
@@ -232,7 +233,7 @@ pub fn run_changelog(global: &GlobalArgs, args: &ChangelogArgs) -> anyhow::Resul
         &workspace,
         &keel_version::ChangelogOptions {
             versions: Default::default(),
-            package: args.package.clone(),
+            packages: args.package.clone().map(|p| vec![p]),
             today: today(),
         },
     )?;
@@ -260,7 +261,7 @@ pub fn run_changelog(global: &GlobalArgs, args: &ChangelogArgs) -> anyhow::Resul
         Format::Json => crate::print_json(&serde_json::json!({
             "files": files,
             "changed": changed,
-            "written": !(args.check || args.dry_run) && !changed.is_empty(),
+            "written": !(args.check || args.dry_run || changed.is_empty()),
         })),
         Format::Text if global.quiet || args.check || args.dry_run => {}
         Format::Text if changed.is_empty() => out(&format!("{} up to date", files.join(", "))),
@@ -356,7 +357,7 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
     let copy = Workspace::load(&worktree.path().join(inside))?;
     let options = options(&args.what, None, None, true)?;
     let plan = keel_version::plan(&copy, &options)?;
-    let edits = all_edits(&copy, &plan, None, true)?;
+    let edits = all_edits(&copy, &plan, true)?;
     if plan.tags.is_empty() || edits.is_empty() {
         match global.format {
             Format::Json => crate::print_json(&serde_json::json!({

@@ -14,6 +14,7 @@ mod signing;
 mod store;
 mod tuf;
 mod update;
+mod version;
 
 use std::path::Path;
 use std::sync::Mutex;
