@@ -31,6 +31,20 @@ pub fn require_tool(name: &str) -> PathBuf {
     );
 }
 
+/// Makes git, or a program that runs git, commit as the tests' fixed author at
+/// [`COMMIT_EPOCH`] without reading the machine's git configuration, so hashes repeat.
+pub fn fixed_git_identity(command: &mut Command) -> &mut Command {
+    command
+        .env("GIT_AUTHOR_NAME", "test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_AUTHOR_DATE", format!("@{COMMIT_EPOCH} +0000"))
+        .env("GIT_COMMITTER_DATE", format!("@{COMMIT_EPOCH} +0000"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+}
+
 /// Runs a command and returns its output, failing the test with its stderr when it fails.
 pub fn run_ok(command: &mut Command) -> Output {
     let output = command
@@ -155,19 +169,11 @@ impl TestWorkspace {
     /// Commits everything with a fixed author, committer and date ([`COMMIT_EPOCH`]).
     pub fn commit(&self, message: &str) {
         let git = |args: &[&str]| {
-            run_ok(
+            run_ok(fixed_git_identity(
                 Command::new(require_tool("git"))
                     .args(args)
-                    .current_dir(self.root())
-                    .env("GIT_AUTHOR_NAME", "test")
-                    .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-                    .env("GIT_COMMITTER_NAME", "test")
-                    .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-                    .env("GIT_AUTHOR_DATE", format!("@{COMMIT_EPOCH} +0000"))
-                    .env("GIT_COMMITTER_DATE", format!("@{COMMIT_EPOCH} +0000"))
-                    .env("GIT_CONFIG_NOSYSTEM", "1")
-                    .env("GIT_CONFIG_GLOBAL", "/dev/null"),
-            )
+                    .current_dir(self.root()),
+            ))
         };
         if !self.path(".git").exists() {
             git(&["init", "-q", "-b", "main"]);

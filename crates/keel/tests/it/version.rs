@@ -21,15 +21,7 @@ fn git(ws: &TestWorkspace, args: &[&str]) -> String {
 }
 
 fn fixed(command: &mut Command) -> &mut Command {
-    command
-        .env("GIT_AUTHOR_NAME", "test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-        .env("GIT_COMMITTER_NAME", "test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-        .env("GIT_AUTHOR_DATE", format!("@{COMMIT_EPOCH} +0000"))
-        .env("GIT_COMMITTER_DATE", format!("@{COMMIT_EPOCH} +0000"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    keel_test::fixed_git_identity(command)
 }
 
 /// `keel` with the fixed git identity and dates, and SOURCE_DATE_EPOCH for today's date.
