@@ -8,6 +8,7 @@ if [ -z "$keel" ]; then
   cargo build --release -p keel
   keel=target/release/keel
 fi
+keel=$(cd "$(dirname "$keel")" && pwd)/$(basename "$keel")
 
 example=examples/ledger
 dist=$example/target/keel/dist
@@ -61,4 +62,35 @@ if "$keel" ci check --manifest-path "$ci/Cargo.toml"; then
 fi
 "$keel" ci init --gitlab --manifest-path "$ci/Cargo.toml"
 "$keel" ci check --gitlab --manifest-path "$ci/Cargo.toml"
+
+# Versions from commits, on a fresh clone of a repository of the example: `keel bump` sets the
+# version from the conventional commits since the last tag, writes the changelog, commits and
+# tags; `keel release --tag` releases that tag.
+export GIT_AUTHOR_NAME=walkthrough GIT_AUTHOR_EMAIL=walkthrough@example.invalid
+export GIT_COMMITTER_NAME=walkthrough GIT_COMMITTER_EMAIL=walkthrough@example.invalid
+origin=$work/origin
+mkdir -p "$origin"
+cp -r $example/Cargo.toml $example/Cargo.lock $example/build.rs $example/src $example/demo "$origin/"
+sed -i "s#\.\./\.\./crates#$PWD/crates#g" "$origin/Cargo.toml"
+printf '/target\n' >"$origin/.gitignore"
+git -C "$origin" init -q -b main
+git -C "$origin" add -A
+git -C "$origin" commit -qm "feat: the ledger"
+git -C "$origin" tag -a "v$version" -m "ledger $version"
+echo "# Ledger" >"$origin/README.md"
+git -C "$origin" add README.md
+git -C "$origin" commit -qm "docs: a README"
+echo "// Totals per month." >>"$origin/src/main.rs"
+git -C "$origin" commit -qam "feat(report): monthly totals"
+clone=$work/clone
+git clone -q "$origin" "$clone"
+"$keel" bump auto --commit --tag --manifest-path "$clone/Cargo.toml"
+bumped=$(sed -n 's/^version = "\(.*\)"/\1/p' "$clone/Cargo.toml" | head -n 1)
+[ "$bumped" != "$version" ] || { echo "walkthrough: bump left the version at $version" >&2; exit 1; }
+[ "$(git -C "$clone" tag --points-at HEAD)" = "v$bumped" ]
+grep -q "monthly totals" "$clone/CHANGELOG.md"
+(cd "$clone" && "$keel" release --tag --out "$work/bumped" --sign-key "$work/keys/release.key")
+"$keel" verify "$work/bumped" --key "$work/keys/release.pub"
+grep -q "\"tag\": \"v$bumped\"" "$work/bumped/keel-manifest.json"
+"$keel" notes "$work/bumped" --manifest-path "$clone/Cargo.toml" | grep -q "monthly totals"
 echo "walkthrough: ok"

@@ -248,6 +248,9 @@ include = []
 # glibc-floor = "2.17"
 # The CI pipeline `keel ci init` writes (see the README), for example:
 # ci = { smoke = ["cargo run --locked -- migrate --db smoke.db"], runners = { "x86_64-unknown-linux-gnu" = "ubuntu-22.04" } }
+# Changelogs `keel changelog` and `keel bump` write: one per package (the default) or one for
+# the workspace, and your own section template if you like:
+# changelog = { layout = "per-package", template = "changelog-section.md.j2" }
 # Installer scripts per app (<app>-installer.sh, <app>-installer.ps1) and a download page:
 installers = true
 download-page = true
