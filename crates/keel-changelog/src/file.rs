@@ -254,9 +254,14 @@ pub(crate) fn is_link_definition(line: &str) -> bool {
 /// The label of a section heading (`## [1.2.0] - 2026-01-02` → `1.2.0`), for matching.
 fn heading_label(line: &str) -> String {
     let rest = line.trim_start_matches('#').trim();
+    // `[1.2.0] - date`, `1.2.0 - date`, `1.2.0 (date)`, or the label alone.
     let label = match rest.strip_prefix('[') {
         Some(inner) => inner.split(']').next().unwrap_or_default(),
-        None => rest.split(" - ").next().unwrap_or_default(),
+        None => rest
+            .split(" - ")
+            .next()
+            .and_then(|l| l.split(" (").next())
+            .unwrap_or_default(),
     };
     normalize(label)
 }
@@ -560,6 +565,8 @@ mod tests {
         assert_eq!(section_date(text, "1.2.0").as_deref(), Some("2026-10-01"));
         assert_eq!(section_date(text, "Unreleased"), None);
         assert_eq!(section_date(text, "1.1.0"), None);
+        assert_eq!(heading_label("## 2.0.0 (2026-01-01)"), "2.0.0");
+        assert_eq!(heading_label("## [ledger v2.0.0] - 2026-01-01"), "ledger 2.0.0");
     }
 
     #[test]

@@ -545,3 +545,98 @@ fn the_release_pull_request_is_opened_once_and_updated_in_place() {
     assert!(!refused.stderr.contains("ghp_wrong_secret_value"));
     assert!(refused.stderr.contains("hint: "), "{}", refused.stderr);
 }
+
+#[test]
+fn one_changelog_for_the_workspace_names_each_entrys_packages_with_a_template() {
+    let ws = TestWorkspace::new(keel_bin());
+    ws.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n\n[workspace.package]\nversion = \"2.0.0\"\nedition = \"2021\"\n\n[workspace.metadata.keel.changelog]\nlayout = \"workspace\"\ntemplate = \"section.md.j2\"\n",
+    );
+    for name in ["api", "cli"] {
+        ws.write(
+            &format!("crates/{name}/Cargo.toml"),
+            &format!(
+                "[package]\nname = \"{name}\"\nversion.workspace = true\nedition.workspace = true\n"
+            ),
+        );
+        ws.write(&format!("crates/{name}/src/main.rs"), "fn main() {}\n");
+    }
+    ws.write(
+        "section.md.j2",
+        "## {{ label }}{% if date %} ({{ date }}){% endif %}\n{% for g in groups %}{% for e in g.entries %}- {{ g.title }}: {{ e.text }} [{{ e.packages | join('+') }}]\n{% endfor %}{% endfor %}",
+    );
+    ws.lock();
+    ws.commit("feat: both");
+    git(&ws, &["tag", "--annotate", "v2.0.0", "-m", "v2.0.0"]);
+    change(
+        &ws,
+        "crates/api/src/main.rs",
+        "fn main() { let _ = 1; }\n",
+        "fix: api only",
+    );
+    ws.write("crates/cli/src/main.rs", "fn main() { let _ = 2; }\n");
+    change(
+        &ws,
+        "crates/api/src/main.rs",
+        "fn main() { let _ = 2; }\n",
+        "perf: both faster",
+    );
+
+    keel(&ws, &["changelog"]).success();
+    let text = ws.read("CHANGELOG.md");
+    assert!(!ws.path("crates/api/CHANGELOG.md").exists());
+    assert!(
+        text.contains(
+            "## Unreleased\n- Fixed: api only [api]\n- Performance: both faster [api+cli]\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("## 2.0.0 (2024-05-01)\n- Added: both [api+cli]\n"),
+        "{text}"
+    );
+    keel(&ws, &["changelog", "--check"]).success();
+
+    // The bump writes the version's section there, and the notes of a release read it.
+    keel(&ws, &["bump", "--commit", "--tag"]).success();
+    let text = ws.read("CHANGELOG.md");
+    assert!(
+        text.contains(
+            "## 2.0.1 (2024-05-31)\n- Fixed: api only [api]\n- Performance: both faster [api+cli]\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("## Unreleased\n\n## 2.0.1"), "{text}");
+    keel(
+        &ws,
+        &[
+            "release",
+            "--quiet",
+            "--builder",
+            "fake",
+            "--tag",
+            "--out",
+            "dist",
+        ],
+    )
+    .success();
+    let notes = keel(&ws, &["notes", "dist"]).success();
+    assert!(
+        notes.stdout.contains("- Fixed: api only [api]"),
+        "{}",
+        notes.stdout
+    );
+
+    // A template that does not render is an error that names it, and nothing changes.
+    ws.write("section.md.j2", "{% for %}");
+    let before = snapshot_dir(ws.root());
+    let bad = keel(&ws, &["changelog"]).failure(1);
+    assert!(
+        bad.stderr
+            .contains("error: the changelog template does not render"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(snapshot_dir(ws.root()), before);
+}
