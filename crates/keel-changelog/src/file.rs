@@ -566,7 +566,10 @@ mod tests {
         assert_eq!(section_date(text, "Unreleased"), None);
         assert_eq!(section_date(text, "1.1.0"), None);
         assert_eq!(heading_label("## 2.0.0 (2026-01-01)"), "2.0.0");
-        assert_eq!(heading_label("## [ledger v2.0.0] - 2026-01-01"), "ledger 2.0.0");
+        assert_eq!(
+            heading_label("## [ledger v2.0.0] - 2026-01-01"),
+            "ledger 2.0.0"
+        );
     }
 
     #[test]
