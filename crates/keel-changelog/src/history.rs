@@ -49,13 +49,19 @@ pub fn tags(dir: &Path) -> Result<Vec<Tag>, Error> {
     Ok(tags)
 }
 
-/// The tags that point at `HEAD`, sorted.
-pub fn tags_at_head(dir: &Path) -> Result<Vec<String>, Error> {
+/// The release tags (`v<version>`, `<package>-v<version>`) that point at `HEAD`, sorted.
+pub fn release_tags_at_head(dir: &Path) -> Result<Vec<String>, Error> {
     let text = git(dir, &["tag", "--points-at", "HEAD"])?;
     let mut tags: Vec<String> = text
         .lines()
-        .map(|l| l.trim().to_owned())
-        .filter(|l| !l.is_empty())
+        .map(str::trim)
+        .filter(|t| {
+            let version = t
+                .rsplit_once("-v")
+                .map_or(t.strip_prefix('v'), |(_, v)| Some(v));
+            version.is_some_and(|v| semver::Version::parse(v).is_ok())
+        })
+        .map(str::to_owned)
         .collect();
     tags.sort();
     Ok(tags)

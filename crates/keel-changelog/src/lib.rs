@@ -24,7 +24,7 @@ pub use file::{
     ChangelogError, DEFAULT_TEMPLATE, Entry, EntryGroup, Section, Update, classify, section_date,
     update,
 };
-pub use history::{Tag, commits_between, tags, tags_at_head, utc_date};
+pub use history::{Tag, commits_between, release_tags_at_head, tags, utc_date};
 
 use serde::Serialize;
 

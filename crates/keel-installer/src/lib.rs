@@ -363,7 +363,8 @@ struct FileView {
     url: String,
 }
 
-fn human_size(bytes: u64) -> String {
+/// A size for people: `512 B`, `1.5 KiB`, `12.3 MiB`.
+pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

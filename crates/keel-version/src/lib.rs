@@ -19,6 +19,7 @@
 mod edit;
 mod git;
 mod next;
+mod pull;
 mod semver_checks;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +35,7 @@ pub use git::{
     Made, Worktree, commit_and_tag, current_branch, dirty_files, has_identity, toplevel,
 };
 pub use next::{Context, Level, NextError, Request, Stage, bump, level_of, next};
+pub use pull::{ReleaseCommit, prepare_release_commit};
 
 /// Why a bump or a changelog could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +95,9 @@ pub enum Error {
     /// A changelog could not be written.
     #[error(transparent)]
     Changelog(#[from] keel_changelog::ChangelogError),
+    /// The workspace checked out for a release pull request could not be read.
+    #[error(transparent)]
+    Workspace(#[from] keel_workspace::Error),
 }
 
 /// A commit as a plan reports it.
@@ -143,6 +148,13 @@ pub struct FileEdit {
     pub text: String,
 }
 
+impl FileEdit {
+    /// Whether the file holds this text already.
+    pub fn is_current(&self) -> bool {
+        fs_err::read_to_string(&self.path).is_ok_and(|text| text == self.text)
+    }
+}
+
 /// Everything a bump does, decided before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BumpPlan {
@@ -166,6 +178,51 @@ impl BumpPlan {
             .filter_map(|p| Some((p.name.clone(), Version::parse(&p.new).ok()?)))
             .collect()
     }
+
+    /// The packages whose version is to be released (they get a tag).
+    pub fn released(&self) -> impl Iterator<Item = &PackageBump> {
+        self.packages.iter().filter(|p| p.tag.is_some())
+    }
+
+    /// Each tag with its annotation: the packages it releases and the version.
+    pub fn tag_messages(&self) -> Vec<(String, String)> {
+        self.tags
+            .iter()
+            .map(|tag| {
+                let packages: Vec<&PackageBump> = self
+                    .released()
+                    .filter(|p| p.tag.as_ref() == Some(tag))
+                    .collect();
+                let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+                let version = packages.first().map(|p| p.new.as_str()).unwrap_or_default();
+                (tag.clone(), format!("{} {version}", names.join(", ")))
+            })
+            .collect()
+    }
+}
+
+/// Every file a bump writes: the plan's manifest and lock edits, and, with `changelog`, the
+/// changelogs of the packages it releases that change (`today` dates a version not yet
+/// tagged).
+pub fn bump_edits(
+    workspace: &Workspace,
+    plan: &BumpPlan,
+    changelog: bool,
+    today: &str,
+) -> Result<Vec<FileEdit>, Error> {
+    let mut edits = plan.edits.clone();
+    if changelog && !plan.tags.is_empty() {
+        let logs = changelogs(
+            workspace,
+            &ChangelogOptions {
+                versions: plan.new_versions(),
+                packages: Some(plan.released().map(|p| p.name.clone()).collect()),
+                today: today.to_owned(),
+            },
+        )?;
+        edits.extend(logs.into_iter().filter(|e| !e.is_current()));
+    }
+    Ok(edits)
 }
 
 /// What `keel bump` is asked.

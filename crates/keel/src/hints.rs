@@ -38,6 +38,7 @@ impl Hint for keel_version::Error {
         use keel_version::Error as E;
         Some(match self {
             E::Next { source, .. } => return source.hint(),
+            E::Workspace(e) => return e.hint(),
             E::TagExists { .. } => {
                 "that version is released already: bump again (`keel bump patch`), or delete the tag if it was made by mistake".into()
             }

@@ -43,15 +43,7 @@ fn make_plan(
 
 /// The release tag on the current commit, for `--tag` without a value.
 fn tag_at_head(root: &std::path::Path) -> anyhow::Result<String> {
-    let tags: Vec<String> = keel_changelog::tags_at_head(root)?
-        .into_iter()
-        .filter(|t| {
-            let version = t
-                .rsplit_once("-v")
-                .map_or(t.strip_prefix('v'), |(_, v)| Some(v));
-            version.is_some_and(|v| semver::Version::parse(v).is_ok())
-        })
-        .collect();
+    let tags = keel_changelog::release_tags_at_head(root)?;
     match tags.as_slice() {
         [only] => Ok(only.clone()),
         [] => Err(crate::hinted(
@@ -178,26 +170,11 @@ fn print_summary(manifest: &Manifest, out: &Path) {
     for (name, artifact) in &manifest.artifacts {
         crate::out(&format!(
             "  {name:<width$}  {:>10}  {}",
-            human_size(artifact.size),
+            keel_installer::human_size(artifact.size),
             artifact.kind
         ));
     }
     crate::out(&format!("  {MANIFEST_FILE_NAME}"));
-}
-
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 /// The plan as text for people.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use keel_version::{BumpPlan, FileEdit, Level, Request};
+use keel_version::{BumpPlan, Level, Request};
 use keel_workspace::Workspace;
 
 use crate::cli::{BumpArgs, ChangelogArgs, Format, GlobalArgs, ReleasePrArgs};
@@ -53,55 +53,6 @@ fn options(
     })
 }
 
-/// The bump's edits and the changelogs' that change something.
-fn all_edits(
-    workspace: &Workspace,
-    plan: &BumpPlan,
-    changelog: bool,
-) -> anyhow::Result<Vec<FileEdit>> {
-    let mut edits = plan.edits.clone();
-    if changelog && !plan.tags.is_empty() {
-        let logs = keel_version::changelogs(
-            workspace,
-            &keel_version::ChangelogOptions {
-                versions: plan.new_versions(),
-                // Only the packages being released.
-                packages: Some(
-                    plan.packages
-                        .iter()
-                        .filter(|p| p.tag.is_some())
-                        .map(|p| p.name.clone())
-                        .collect(),
-                ),
-                today: today(),
-            },
-        )?;
-        edits.extend(logs.into_iter().filter(|e| !same_as_file(e)));
-    }
-    Ok(edits)
-}
-
-fn same_as_file(edit: &FileEdit) -> bool {
-    fs_err::read_to_string(&edit.path).is_ok_and(|text| text == edit.text)
-}
-
-/// The annotation of each tag: the packages it releases and the version.
-fn tag_messages(plan: &BumpPlan) -> Vec<(String, String)> {
-    plan.tags
-        .iter()
-        .map(|tag| {
-            let packages: Vec<&keel_version::PackageBump> = plan
-                .packages
-                .iter()
-                .filter(|p| p.tag.as_ref() == Some(tag))
-                .collect();
-            let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
-            let version = packages.first().map(|p| p.new.as_str()).unwrap_or_default();
-            (tag.clone(), format!("{} {version}", names.join(", ")))
-        })
-        .collect()
-}
-
 fn render_plan(plan: &BumpPlan) -> Vec<String> {
     let mut lines = Vec::new();
     for p in &plan.packages {
@@ -149,7 +100,7 @@ pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
         }
     }
     let plan = keel_version::plan(&workspace, &options)?;
-    let edits = all_edits(&workspace, &plan, !args.no_changelog)?;
+    let edits = keel_version::bump_edits(&workspace, &plan, !args.no_changelog, &today())?;
     if args.tag && !args.commit && !edits.is_empty() && !args.dry_run {
         bail!(hinted(
             "--tag would tag a commit without the new versions",
@@ -170,7 +121,7 @@ pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
                 Vec::new()
             };
             let tags = if args.tag {
-                tag_messages(&plan)
+                plan.tag_messages()
             } else {
                 Vec::new()
             };
@@ -276,47 +227,6 @@ pub fn run_changelog(global: &GlobalArgs, args: &ChangelogArgs) -> anyhow::Resul
     Ok(())
 }
 
-/// The pull request's description: the plan and the changelog's new sections.
-fn pull_body(plan: &BumpPlan, edits: &[FileEdit], root: &Path) -> String {
-    let mut body = String::from(
-        "This pull request releases the versions below. Merge it, then tag the merge commit \
-         (`keel bump --tag`, and `git push --follow-tags`) to start the release.\n\n\
-         | package | version | why |\n|---|---|---|\n",
-    );
-    for p in plan.packages.iter().filter(|p| p.tag.is_some()) {
-        let version = if p.changed {
-            format!("{} → {}", p.old, p.new)
-        } else {
-            p.new.clone()
-        };
-        body.push_str(&format!(
-            "| {} | {version} | {} |\n",
-            p.name,
-            p.why.replace('|', "\\|")
-        ));
-    }
-    for edit in edits.iter().filter(|e| e.path.ends_with("CHANGELOG.md")) {
-        for p in plan.packages.iter().filter(|p| p.tag.is_some()) {
-            let section = keel_changelog::section(&edit.text, &p.new)
-                .or_else(|| keel_changelog::section(&edit.text, &format!("{} {}", p.name, p.new)));
-            if let Some(section) = section {
-                let title = format!(
-                    "\n## {} {} ({})\n\n",
-                    p.name,
-                    p.new,
-                    keel_workspace::relative_display(&edit.path, root)
-                );
-                if !body.contains(&title) && !body.contains(&section) {
-                    body.push_str(&title);
-                    body.push_str(&section);
-                    body.push('\n');
-                }
-            }
-        }
-    }
-    body
-}
-
 pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Result<()> {
     let Some(repo) = args.to.strip_prefix("github:") else {
         bail!(hinted(
@@ -349,16 +259,10 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
     let client = keel_github::Client::from_env(token);
 
     // The bump and changelog are made in a worktree of HEAD, so the checkout is left as it is.
-    let worktree = keel_version::Worktree::add(&top, "HEAD")?;
-    let inside = workspace
-        .manifest_path
-        .strip_prefix(&top)
-        .unwrap_or(Path::new("Cargo.toml"));
-    let copy = Workspace::load(&worktree.path().join(inside))?;
     let options = options(&args.what, None, None, true)?;
-    let plan = keel_version::plan(&copy, &options)?;
-    let edits = all_edits(&copy, &plan, true)?;
-    if plan.tags.is_empty() || edits.is_empty() {
+    let release = keel_version::prepare_release_commit(&workspace, &options, &today())?;
+    let plan = &release.plan;
+    if release.is_empty() {
         match global.format {
             Format::Json => crate::print_json(&serde_json::json!({
                 "packages": plan.packages,
@@ -366,7 +270,7 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
             })),
             Format::Text if global.quiet => {}
             Format::Text => {
-                for line in render_plan(&plan) {
+                for line in render_plan(plan) {
                     out(&line);
                 }
                 out("Nothing to release, so no pull request.");
@@ -374,12 +278,12 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
         }
         return Ok(());
     }
-    let title = plan.message.clone();
-    let body = pull_body(&plan, &edits, &copy.root);
+    let (title, body) = (&release.title, &release.body);
     let url = args.remote.clone().unwrap_or_else(|| client.git_url(&repo));
-    let files: Vec<String> = edits
+    let files: Vec<String> = release
+        .edits
         .iter()
-        .map(|e| relative(&copy.root, &e.path))
+        .map(|e| relative(&release.root, &e.path))
         .collect();
     if args.dry_run {
         match global.format {
@@ -393,7 +297,7 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
                 "dry_run": true,
             })),
             Format::Text => {
-                for line in render_plan(&plan) {
+                for line in render_plan(plan) {
                     out(&line);
                 }
                 out(&format!(
@@ -406,19 +310,16 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
         }
         return Ok(());
     }
-    keel_version::apply(&edits)?;
-    let paths: Vec<PathBuf> = edits.iter().map(|e| e.path.clone()).collect();
-    let identity = (!keel_version::has_identity(worktree.path())).then_some(BOT);
-    let made = keel_version::commit_and_tag(worktree.path(), &paths, &title, &[], identity)?;
-    keel_github::push(&client, worktree.path(), &url, "HEAD", &args.branch)?;
+    let made = release.commit(Some(BOT))?;
+    keel_github::push(&client, release.path(), &url, "HEAD", &args.branch)?;
     let outcome = keel_github::open_or_update(
         &client,
         &keel_github::PullSpec {
             repo: &repo,
             branch: &args.branch,
             base: &base,
-            title: &title,
-            body: &body,
+            title,
+            body,
         },
     )?;
     match global.format {
@@ -433,7 +334,7 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
         })),
         Format::Text if global.quiet => {}
         Format::Text => {
-            for line in render_plan(&plan) {
+            for line in render_plan(plan) {
                 out(&line);
             }
             let verb = match (outcome.created, outcome.updated) {
