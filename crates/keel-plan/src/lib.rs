@@ -100,6 +100,9 @@ pub struct AppPlan {
     /// The update hooks from `[package.metadata.keel.update]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<keel_schema::receipt::UpdateHooks>,
+    /// How its container image is made, when settings say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<keel_schema::image::ImageSettings>,
 }
 
 /// One build: the packages and binaries compiled for one target.
@@ -514,6 +517,7 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                 repository: package.repository.clone(),
                 homepage: package.homepage.clone(),
                 update: package.config.update.clone(),
+                image: package.config.image.clone(),
             })
             .collect(),
         builds,

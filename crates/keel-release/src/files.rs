@@ -44,6 +44,8 @@ pub(crate) fn record(
         glibc: None,
         checksum_of: None,
         signature_of: None,
+        image_digest: None,
+        platforms: Vec::new(),
     }
 }
 

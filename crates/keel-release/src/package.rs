@@ -74,6 +74,7 @@ fn manifest(project: &Project, plan: &Plan, built: &Built, epoch: u64) -> Manife
                         repository: app.repository.clone(),
                         homepage: app.homepage.clone(),
                         update: app.update.clone(),
+                        image: app.image.clone(),
                     },
                 )
             })

@@ -54,3 +54,15 @@ pub fn path(key: &str) -> Option<std::path::PathBuf> {
         .filter(|value| !value.is_empty())
         .map(std::path::PathBuf::from)
 }
+
+/// The user name for the OCI registry `keel image push` pushes to (with
+/// [`KEEL_REGISTRY_PASSWORD`]); else `~/.docker/config.json` is read.
+pub const KEEL_REGISTRY_USER: &str = "KEEL_REGISTRY_USER";
+/// The password or token for the OCI registry `keel image push` pushes to.
+pub const KEEL_REGISTRY_PASSWORD: &str = "KEEL_REGISTRY_PASSWORD";
+/// The folder holding Docker's `config.json` (default `~/.docker`), read for registry
+/// credentials and credential helpers.
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+/// A PEM file of the certificate authorities HTTPS servers are checked against, instead of the
+/// built-in roots (for private registries and stores).
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";

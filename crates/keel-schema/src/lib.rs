@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod env;
+pub mod image;
 pub mod receipt;
 pub mod store;
 mod target;
@@ -158,6 +159,9 @@ pub struct App {
     /// The commands the new binary runs when an update installs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<receipt::UpdateHooks>,
+    /// How the app's container image is made (`[package.metadata.keel.image]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<image::ImageSettings>,
 }
 
 /// How one target was built.
@@ -206,6 +210,14 @@ pub struct Artifact {
     /// For signatures: the file name of the artifact they sign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_of: Option<String>,
+    /// For images: the OCI digest (`sha256:<hex>`) of the image index (OCI archives) or of
+    /// the image manifest (Docker archives), which registries name the image by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    pub image_digest: Option<String>,
+    /// For images: the platforms inside (`linux/amd64`, `linux/arm64`), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
 }
 
 /// What an artifact is.
@@ -235,6 +247,10 @@ pub enum ArtifactKind {
     /// The download page (`index.html`): every artifact, and the install command for the
     /// visitor's platform first.
     Page,
+    /// A container image of one app: an OCI image layout in a tar file over every Linux
+    /// target (`<app>-<version>.oci.tar`), or a `docker load`-able tar of one target
+    /// (`<app>-<version>-<target>.docker.tar`). Made by `keel image build`.
+    Image,
 }
 
 impl ArtifactKind {
@@ -272,6 +288,7 @@ impl ArtifactKind {
             ArtifactKind::Signature => "signature",
             ArtifactKind::Installer => "installer",
             ArtifactKind::Page => "page",
+            ArtifactKind::Image => "image",
         }
     }
 }
@@ -508,6 +525,7 @@ mod tests {
                     repository: None,
                     homepage: None,
                     update: None,
+                    image: None,
                 },
             )]),
             targets: BTreeMap::from([(
@@ -533,6 +551,8 @@ mod tests {
                         glibc: None,
                         checksum_of: None,
                         signature_of: None,
+                        image_digest: None,
+                        platforms: Vec::new(),
                     },
                 ),
                 (
@@ -548,6 +568,8 @@ mod tests {
                         glibc: None,
                         checksum_of: None,
                         signature_of: None,
+                        image_digest: None,
+                        platforms: Vec::new(),
                     },
                 ),
             ]),

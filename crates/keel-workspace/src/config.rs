@@ -217,6 +217,9 @@ pub struct PackageConfig {
     /// installs it (`migrate`, `check`).
     #[serde(default)]
     pub update: Option<UpdateHooks>,
+    /// `[package.metadata.keel.image]`: how `keel image build` makes the app's image.
+    #[serde(default)]
+    pub image: Option<keel_schema::image::ImageSettings>,
 }
 
 /// The commented block `keel init` writes as `[workspace.metadata.keel]`: the defaults, spelt

@@ -30,6 +30,8 @@ fn artifact(kind: ArtifactKind, app: Option<&str>, target: Option<&str>, fill: c
         glibc: None,
         checksum_of: None,
         signature_of: None,
+        image_digest: None,
+        platforms: Vec::new(),
     }
 }
 

@@ -60,6 +60,8 @@ fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
                 glibc: None,
                 checksum_of: None,
                 signature_of: None,
+                image_digest: None,
+                platforms: Vec::new(),
             },
         )]),
         distribution: keel_schema::Distribution::default(),

@@ -1,0 +1,842 @@
+//! A client of the OCI distribution API: pings, token and basic authentication, blobs
+//! (checked before upload, uploaded in one request or in chunks), manifests, tags, and the
+//! referrers API with the tag-schema fallback.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ureq::http;
+
+use crate::auth::Credentials;
+use crate::image::{Blob, Descriptor, Index};
+use crate::reference::Scheme;
+use crate::{Error, media};
+
+/// The most a manifest or index may weigh (the distribution spec's suggested limit).
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+/// The most one blob pulled may weigh.
+pub const MAX_BLOB_BYTES: u64 = 4 << 30;
+/// Blobs at least this large are uploaded in chunks of this size.
+pub const CHUNK_BYTES: usize = 16 << 20;
+
+/// How failed requests are tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Attempts in all (at least 1).
+    pub attempts: u32,
+    /// The wait before the second attempt; doubled for each further one.
+    pub first_delay: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            attempts: 4,
+            first_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// How to reach a registry.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Allow plain HTTP to a registry that is not on a loopback address.
+    pub insecure: bool,
+    /// Retries on server errors and network failures.
+    pub retry: Retry,
+    /// Credentials, when the registry needs them.
+    pub credentials: Option<Credentials>,
+}
+
+/// An answer.
+struct Answer {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    /// The registry's error message (`errors[0].message`), else the body's start.
+    fn message(&self) -> String {
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(&self.body).ok();
+        if let Some(errors) = parsed
+            .as_ref()
+            .and_then(|v| v.get("errors"))
+            .and_then(|v| v.as_array())
+        {
+            let messages: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    let code = e.get("code").and_then(|c| c.as_str()).unwrap_or_default();
+                    let message = e
+                        .get("message")
+                        .and_then(|c| c.as_str())
+                        .unwrap_or_default();
+                    format!("{code} {message}").trim().to_owned()
+                })
+                .collect();
+            if !messages.is_empty() {
+                return messages.join("; ");
+            }
+        }
+        let text = String::from_utf8_lossy(&self.body);
+        let text = text.trim();
+        if text.is_empty() {
+            http::StatusCode::from_u16(self.status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("no message")
+                .to_owned()
+        } else {
+            text.chars().take(300).collect()
+        }
+    }
+}
+
+/// A registry.
+pub struct Registry {
+    /// The host as the user wrote it (`docker.io`, `127.0.0.1:5000`).
+    name: String,
+    /// `scheme://host` of its API.
+    base: String,
+    agent: ureq::Agent,
+    credentials: Option<Credentials>,
+    /// The `Authorization` header that works, per repository.
+    auth: Mutex<BTreeMap<String, String>>,
+    retry: Retry,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("base", &self.base)
+            .finish()
+    }
+}
+
+fn is_loopback(registry: &str) -> bool {
+    let host = if let Some(rest) = registry.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        registry.rsplit_once(':').map_or(registry, |(host, _)| host)
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The HTTP agent keel's registry client uses: timeouts, no status as error, and the
+/// certificate authorities of `SSL_CERT_FILE` when set.
+fn agent() -> Result<ureq::Agent, Error> {
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(20)))
+        .timeout_global(Some(Duration::from_secs(1800)))
+        .user_agent(concat!("keel/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = keel_schema::env::path(keel_schema::env::SSL_CERT_FILE) {
+        let pem = fs_err::read(&path).map_err(|err| Error::Certificates {
+            path: path.clone(),
+            reason: err.to_string(),
+        })?;
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert),
+                Ok(_) => {}
+                Err(err) => {
+                    return Err(Error::Certificates {
+                        path,
+                        reason: err.to_string(),
+                    });
+                }
+            }
+        }
+        if certs.is_empty() {
+            return Err(Error::Certificates {
+                path,
+                reason: "it holds no PEM certificate".to_owned(),
+            });
+        }
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                .build(),
+        );
+    }
+    Ok(config.build().new_agent())
+}
+
+/// Parses `Bearer realm="...",service="...",scope="..."` (or `Basic realm=...`).
+fn challenge(header: &str) -> (String, BTreeMap<String, String>) {
+    let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
+    let mut params = BTreeMap::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let (value, after) = if let Some(quoted) = after.strip_prefix('"') {
+            match quoted.split_once('"') {
+                Some((value, after)) => (value.to_owned(), after),
+                None => (quoted.to_owned(), ""),
+            }
+        } else {
+            match after.split_once(',') {
+                Some((value, after)) => (value.trim().to_owned(), after),
+                None => (after.trim().to_owned(), ""),
+            }
+        };
+        params.insert(key, value);
+        rest = after.trim_start_matches([',', ' ']);
+    }
+    (scheme.to_ascii_lowercase(), params)
+}
+
+/// What a manifest upload said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The digest the registry computed.
+    pub digest: String,
+    /// Whether the registry handles the `subject` field itself (it answered with
+    /// `OCI-Subject`), so no fallback tag is needed.
+    pub subject_indexed: bool,
+}
+
+impl Registry {
+    /// A client of `registry` reached by `scheme`.
+    pub fn connect(scheme: Scheme, registry: &str, options: Options) -> Result<Registry, Error> {
+        let host = match registry {
+            "docker.io" | "index.docker.io" => "registry-1.docker.io",
+            other => other,
+        };
+        let base = match scheme {
+            Scheme::Https => format!("https://{host}"),
+            Scheme::Http if options.insecure || is_loopback(host) => format!("http://{host}"),
+            Scheme::Http => {
+                return Err(Error::Insecure {
+                    registry: registry.to_owned(),
+                });
+            }
+        };
+        Ok(Registry {
+            name: registry.to_owned(),
+            base,
+            agent: agent()?,
+            credentials: options.credentials,
+            auth: Mutex::new(BTreeMap::new()),
+            retry: Retry {
+                attempts: options.retry.attempts.max(1),
+                ..options.retry
+            },
+        })
+    }
+
+    /// The registry's name, as given.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn url(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{}", self.base, path_or_url)
+        }
+    }
+
+    /// The path of a URL, for messages (never its query, which may carry upload state).
+    fn shown(url: &str) -> String {
+        let without_query = url.split('?').next().unwrap_or(url);
+        match without_query.split_once("://") {
+            Some((_, rest)) => rest
+                .find('/')
+                .map_or("/".to_owned(), |i| rest[i..].to_owned()),
+            None => without_query.to_owned(),
+        }
+    }
+
+    fn redact(&self, text: String) -> String {
+        match &self.credentials {
+            Some(credentials) if !credentials.secret().is_empty() => {
+                text.replace(credentials.secret(), "<redacted>")
+            }
+            _ => text,
+        }
+    }
+
+    fn send_once(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        authorization: Option<&str>,
+        limit: u64,
+    ) -> Result<Answer, String> {
+        let mut request = http::Request::builder().method(method).uri(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(authorization) = authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let request = request.body(body).map_err(|err| err.to_string())?;
+        let mut response = self.agent.run(request).map_err(|err| err.to_string())?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((
+                    name.as_str().to_ascii_lowercase(),
+                    value.to_str().ok()?.to_owned(),
+                ))
+            })
+            .collect();
+        let body = if method == "HEAD" {
+            Vec::new()
+        } else {
+            response
+                .body_mut()
+                .with_config()
+                .limit(limit)
+                .read_to_vec()
+                .map_err(|err| err.to_string())?
+        };
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends a request about `repository`, authenticating when asked to and trying again on
+    /// server errors and network failures.
+    fn send(
+        &self,
+        method: &str,
+        repository: &str,
+        path_or_url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        limit: u64,
+    ) -> Result<Answer, Error> {
+        let url = self.url(path_or_url);
+        let mut delay = self.retry.first_delay;
+        let mut authenticated = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let authorization = self
+                .auth
+                .lock()
+                .map_err(|_| Error::Network {
+                    registry: self.name.clone(),
+                    message: "a request panicked".to_owned(),
+                })?
+                .get(repository)
+                .cloned();
+            let failure = match self.send_once(
+                method,
+                &url,
+                headers,
+                body,
+                authorization.as_deref(),
+                limit,
+            ) {
+                Ok(answer) if answer.status == 401 && !authenticated => {
+                    authenticated = true;
+                    self.authenticate(repository, &answer)?;
+                    attempt -= 1;
+                    continue;
+                }
+                Ok(answer) if answer.status == 401 || answer.status == 403 => {
+                    return Err(Error::Unauthorized {
+                        registry: self.name.clone(),
+                        repository: repository.to_owned(),
+                        status: answer.status,
+                        message: self.redact(answer.message()),
+                    });
+                }
+                Ok(answer) if answer.status >= 500 || answer.status == 429 => {
+                    format!("{} {}", answer.status, self.redact(answer.message()))
+                }
+                Ok(answer) => return Ok(answer),
+                Err(message) => self.redact(message),
+            };
+            if attempt >= self.retry.attempts {
+                return Err(if failure.starts_with(|c: char| c.is_ascii_digit()) {
+                    let (status, message) = failure.split_once(' ').unwrap_or((&failure, ""));
+                    Error::Registry {
+                        registry: self.name.clone(),
+                        method: method.to_owned(),
+                        path: Self::shown(&url),
+                        status: status.parse().unwrap_or(500),
+                        message: format!("{message} (tried {attempt} times)"),
+                    }
+                } else {
+                    Error::Network {
+                        registry: self.name.clone(),
+                        message: format!("{failure} (tried {attempt} times)"),
+                    }
+                });
+            }
+            std::thread::sleep(delay);
+            delay *= 2;
+        }
+    }
+
+    /// Answers a 401: a bearer token from the realm the registry names (with the
+    /// credentials, when there are any), or the credentials as HTTP Basic.
+    fn authenticate(&self, repository: &str, answer: &Answer) -> Result<(), Error> {
+        let unauthorized = |message: String| Error::Unauthorized {
+            registry: self.name.clone(),
+            repository: repository.to_owned(),
+            status: 401,
+            message,
+        };
+        let header = answer.header("www-authenticate").unwrap_or_default();
+        let (scheme, params) = challenge(header);
+        let value = match scheme.as_str() {
+            "bearer" => {
+                let realm = params.get("realm").ok_or_else(|| {
+                    unauthorized("its bearer challenge names no realm".to_owned())
+                })?;
+                let mut url = url_with_query(
+                    realm,
+                    &[
+                        ("service", params.get("service").map(String::as_str)),
+                        ("scope", Some(&format!("repository:{repository}:pull,push"))),
+                    ],
+                );
+                if url.starts_with("http://") && self.base.starts_with("https://") {
+                    url = url.replacen("http://", "https://", 1);
+                }
+                let basic = self.credentials.as_ref().map(Credentials::basic);
+                let token_answer = self
+                    .send_once("GET", &url, &[], &[], basic.as_deref(), MAX_MANIFEST_BYTES)
+                    .map_err(|message| Error::Network {
+                        registry: self.name.clone(),
+                        message: self.redact(message),
+                    })?;
+                if token_answer.status != 200 {
+                    return Err(Error::Unauthorized {
+                        registry: self.name.clone(),
+                        repository: repository.to_owned(),
+                        status: token_answer.status,
+                        message: format!(
+                            "its token service refused: {}",
+                            self.redact(token_answer.message())
+                        ),
+                    });
+                }
+                let token: serde_json::Value =
+                    serde_json::from_slice(&token_answer.body).map_err(|_| {
+                        unauthorized("its token service answered with no JSON".to_owned())
+                    })?;
+                let token = token
+                    .get("token")
+                    .or_else(|| token.get("access_token"))
+                    .and_then(|t| t.as_str())
+                    .ok_or_else(|| unauthorized("its token service gave no token".to_owned()))?;
+                format!("Bearer {token}")
+            }
+            "basic" => match &self.credentials {
+                Some(credentials) => credentials.basic(),
+                None => return Err(unauthorized(answer.message())),
+            },
+            _ => return Err(unauthorized(format!("unknown authentication `{scheme}`"))),
+        };
+        self.auth
+            .lock()
+            .map_err(|_| unauthorized("a request panicked".to_owned()))?
+            .insert(repository.to_owned(), value);
+        Ok(())
+    }
+
+    fn fail(&self, method: &str, path: &str, answer: &Answer) -> Error {
+        Error::Registry {
+            registry: self.name.clone(),
+            method: method.to_owned(),
+            path: Self::shown(path),
+            status: answer.status,
+            message: self.redact(answer.message()),
+        }
+    }
+
+    /// Whether `repository` has the blob `digest`.
+    pub fn has_blob(&self, repository: &str, digest: &str) -> Result<bool, Error> {
+        let path = format!("/v2/{repository}/blobs/{digest}");
+        let answer = self.send("HEAD", repository, &path, &[], &[], 0)?;
+        match answer.status {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(self.fail("HEAD", &path, &answer)),
+        }
+    }
+
+    /// Uploads `blob` to `repository` unless it is there already; returns whether it was
+    /// uploaded.
+    pub fn push_blob(&self, repository: &str, blob: &Blob) -> Result<bool, Error> {
+        if self.has_blob(repository, &blob.digest)? {
+            return Ok(false);
+        }
+        let start = format!("/v2/{repository}/blobs/uploads/");
+        let mut failures = 0;
+        loop {
+            match self.upload(repository, &start, blob) {
+                Ok(()) => return Ok(true),
+                // An upload session that failed part way cannot be trusted: start a new one.
+                Err(Error::Registry { status, .. })
+                    if status >= 500 && failures + 1 < self.retry.attempts =>
+                {
+                    failures += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    fn location(&self, answer: &Answer, what: &str) -> Result<String, Error> {
+        let location = answer
+            .header("location")
+            .ok_or_else(|| Error::BadDocument {
+                what: what.to_owned(),
+                reason: "the registry gave no Location for the upload".to_owned(),
+            })?;
+        Ok(if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            location.to_owned()
+        })
+    }
+
+    fn upload(&self, repository: &str, start: &str, blob: &Blob) -> Result<(), Error> {
+        let answer = self.send(
+            "POST",
+            repository,
+            start,
+            &[("Content-Length", "0")],
+            &[],
+            MAX_MANIFEST_BYTES,
+        )?;
+        if answer.status != 202 {
+            return Err(self.fail("POST", start, &answer));
+        }
+        let mut location = self.location(&answer, "an upload")?;
+        let mut offset = 0usize;
+        // Large blobs go in chunks (as the registry asks, when it names a minimum), the rest
+        // in the final PUT.
+        let chunk = answer
+            .header("oci-chunk-min-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .map_or(CHUNK_BYTES, |min| min.max(CHUNK_BYTES));
+        while blob.data.len() - offset > chunk {
+            let end = offset + chunk;
+            let range = format!("{offset}-{}", end - 1);
+            let length = chunk.to_string();
+            let answer = self.send(
+                "PATCH",
+                repository,
+                &location,
+                &[
+                    ("Content-Type", "application/octet-stream"),
+                    ("Content-Range", &range),
+                    ("Content-Length", &length),
+                ],
+                &blob.data[offset..end],
+                MAX_MANIFEST_BYTES,
+            )?;
+            if answer.status != 202 {
+                return Err(self.fail("PATCH", &location, &answer));
+            }
+            location = self.location(&answer, "an upload")?;
+            offset = end;
+        }
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let put = format!("{location}{separator}digest={}", blob.digest);
+        let length = (blob.data.len() - offset).to_string();
+        let answer = self.send(
+            "PUT",
+            repository,
+            &put,
+            &[
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Length", &length),
+            ],
+            &blob.data[offset..],
+            MAX_MANIFEST_BYTES,
+        )?;
+        if answer.status != 201 {
+            return Err(self.fail("PUT", &put, &answer));
+        }
+        Ok(())
+    }
+
+    /// Uploads a manifest or index under `reference` (a tag or its digest).
+    pub fn put_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        manifest: &Blob,
+    ) -> Result<Pushed, Error> {
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let answer = self.send(
+            "PUT",
+            repository,
+            &path,
+            &[("Content-Type", manifest.media_type.as_str())],
+            &manifest.data,
+            MAX_MANIFEST_BYTES,
+        )?;
+        if answer.status != 201 {
+            return Err(self.fail("PUT", &path, &answer));
+        }
+        if let Some(digest) = answer.header("docker-content-digest")
+            && digest != manifest.digest
+        {
+            return Err(Error::DigestMismatch {
+                what: format!("the manifest stored at {path}"),
+                expected: manifest.digest.clone(),
+                actual: digest.to_owned(),
+            });
+        }
+        Ok(Pushed {
+            digest: manifest.digest.clone(),
+            subject_indexed: answer.header("oci-subject").is_some(),
+        })
+    }
+
+    /// The manifest or index `reference` (a tag or digest) of `repository`: its media type
+    /// and bytes; `None` when there is none. With a digest, the bytes are checked against it.
+    pub fn get_manifest(&self, repository: &str, reference: &str) -> Result<Option<Blob>, Error> {
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let accept = [
+            media::IMAGE_INDEX,
+            media::IMAGE_MANIFEST,
+            media::DOCKER_MANIFEST_LIST,
+            media::DOCKER_MANIFEST,
+        ]
+        .join(", ");
+        let answer = self.send(
+            "GET",
+            repository,
+            &path,
+            &[("Accept", &accept)],
+            &[],
+            MAX_MANIFEST_BYTES,
+        )?;
+        match answer.status {
+            200 => {}
+            404 => return Ok(None),
+            _ => return Err(self.fail("GET", &path, &answer)),
+        }
+        let media_type = answer
+            .header("content-type")
+            .map(|t| t.split(';').next().unwrap_or(t).trim().to_owned())
+            .filter(|t| media::is_index(t) || media::is_manifest(t))
+            .or_else(|| {
+                serde_json::from_slice::<serde_json::Value>(&answer.body)
+                    .ok()?
+                    .get("mediaType")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| media::IMAGE_MANIFEST.to_owned());
+        let blob = Blob::new(&media_type, answer.body);
+        if crate::is_digest(reference) && blob.digest != reference {
+            return Err(Error::DigestMismatch {
+                what: format!("{}/{repository}@{reference}", self.name),
+                expected: reference.to_owned(),
+                actual: blob.digest,
+            });
+        }
+        Ok(Some(blob))
+    }
+
+    /// The blob `digest` of `repository`, checked against its digest.
+    pub fn get_blob(&self, repository: &str, descriptor: &Descriptor) -> Result<Blob, Error> {
+        let path = format!("/v2/{repository}/blobs/{}", descriptor.digest);
+        let answer = self.send("GET", repository, &path, &[], &[], MAX_BLOB_BYTES)?;
+        if answer.status != 200 {
+            return Err(self.fail("GET", &path, &answer));
+        }
+        let blob = Blob::new(&descriptor.media_type, answer.body);
+        if blob.digest != descriptor.digest {
+            return Err(Error::DigestMismatch {
+                what: format!("blob {} of {}/{repository}", descriptor.digest, self.name),
+                expected: descriptor.digest.clone(),
+                actual: blob.digest,
+            });
+        }
+        Ok(blob)
+    }
+
+    /// Every tag of `repository` (following the `Link` pages).
+    pub fn tags(&self, repository: &str) -> Result<Vec<String>, Error> {
+        let mut tags = Vec::new();
+        let mut next = Some(format!("/v2/{repository}/tags/list?n=1000"));
+        while let Some(path) = next.take() {
+            let answer = self.send("GET", repository, &path, &[], &[], MAX_MANIFEST_BYTES)?;
+            match answer.status {
+                200 => {}
+                404 => return Ok(tags),
+                _ => return Err(self.fail("GET", &path, &answer)),
+            }
+            let page: serde_json::Value =
+                serde_json::from_slice(&answer.body).map_err(|err| Error::BadDocument {
+                    what: format!("the tag list of {repository}"),
+                    reason: err.to_string(),
+                })?;
+            tags.extend(
+                page.get("tags")
+                    .and_then(|t| t.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_owned)),
+            );
+            next = answer
+                .header("link")
+                .and_then(|link| link.split_once('<'))
+                .and_then(|(_, rest)| rest.split_once('>'))
+                .map(|(url, _)| url.to_owned());
+        }
+        Ok(tags)
+    }
+
+    /// The referrers of `digest` through the referrers API; `None` when the registry does
+    /// not have that API.
+    pub fn referrers(&self, repository: &str, digest: &str) -> Result<Option<Index>, Error> {
+        let path = format!("/v2/{repository}/referrers/{digest}");
+        let answer = self.send(
+            "GET",
+            repository,
+            &path,
+            &[("Accept", media::IMAGE_INDEX)],
+            &[],
+            MAX_MANIFEST_BYTES,
+        )?;
+        match answer.status {
+            200 => serde_json::from_slice(&answer.body)
+                .map(Some)
+                .map_err(|err| Error::BadDocument {
+                    what: format!("the referrers of {digest}"),
+                    reason: err.to_string(),
+                }),
+            404 | 405 => Ok(None),
+            _ => Err(self.fail("GET", &path, &answer)),
+        }
+    }
+
+    /// Records `referrer` (an artifact manifest already pushed) under the fallback tag
+    /// `sha256-<hex>` of its subject `digest`, for registries without the referrers API.
+    pub fn add_fallback_referrer(
+        &self,
+        repository: &str,
+        digest: &str,
+        referrer: Descriptor,
+    ) -> Result<(), Error> {
+        let tag = digest.replacen(':', "-", 1);
+        let mut index: Index = match self.get_manifest(repository, &tag)? {
+            Some(blob) => serde_json::from_slice(&blob.data).map_err(|err| Error::BadDocument {
+                what: format!("the referrers tag {tag}"),
+                reason: err.to_string(),
+            })?,
+            None => Index::new(),
+        };
+        if index.manifests.iter().any(|d| d.digest == referrer.digest) {
+            return Ok(());
+        }
+        index.manifests.push(referrer);
+        index.manifests.sort_by(|a, b| a.digest.cmp(&b.digest));
+        self.put_manifest(repository, &tag, &Blob::json(media::IMAGE_INDEX, &index))?;
+        Ok(())
+    }
+}
+
+fn url_with_query(base: &str, params: &[(&str, Option<&str>)]) -> String {
+    let mut url = base.to_owned();
+    for (key, value) in params {
+        let Some(value) = value else { continue };
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(key);
+        url.push('=');
+        for byte in value.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+                url.push(byte as char);
+            } else {
+                url.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_are_parsed() {
+        let (scheme, params) = challenge(
+            r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:o/a:pull""#,
+        );
+        assert_eq!(scheme, "bearer");
+        assert_eq!(params["realm"], "https://ghcr.io/token");
+        assert_eq!(params["service"], "ghcr.io");
+        assert_eq!(params["scope"], "repository:o/a:pull");
+        let (scheme, params) = challenge(r#"Basic realm="basic-realm""#);
+        assert_eq!(scheme, "basic");
+        assert_eq!(params["realm"], "basic-realm");
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback_unless_insecure() {
+        for local in [
+            "127.0.0.1:5000",
+            "localhost:5000",
+            "[::1]:5000",
+            "localhost",
+        ] {
+            assert!(is_loopback(local), "{local}");
+        }
+        assert!(!is_loopback("registry.example:5000"));
+        let refused = Registry::connect(Scheme::Http, "registry.example", Options::default());
+        assert!(matches!(refused, Err(Error::Insecure { .. })));
+        let allowed = Registry::connect(
+            Scheme::Http,
+            "registry.example",
+            Options {
+                insecure: true,
+                ..Options::default()
+            },
+        );
+        assert!(allowed.is_ok());
+    }
+
+    #[test]
+    fn queries_are_escaped() {
+        assert_eq!(
+            url_with_query(
+                "https://a/token",
+                &[
+                    ("service", Some("a b")),
+                    ("scope", Some("repository:x/y:pull,push")),
+                    ("none", None)
+                ]
+            ),
+            "https://a/token?service=a%20b&scope=repository%3Ax%2Fy%3Apull%2Cpush"
+        );
+    }
+}
