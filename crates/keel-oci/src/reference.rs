@@ -194,7 +194,7 @@ mod tests {
             "ghcr.io/app@sha256:12",
             "ftp://x.io/a",
             "ghcr.io/a:-x",
-            "ghcr.io/",
+            "ghcr.io/a b",
         ] {
             assert!(Reference::parse(wrong).is_err(), "{wrong}");
         }
