@@ -116,8 +116,78 @@ fn need<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> object::Result<Opt
     Ok(newest)
 }
 
+/// How a binary runs: on its own, or through a program interpreter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Linkage {
+    /// A static ELF binary: it runs with nothing else in the file system.
+    Static,
+    /// A dynamic ELF binary, loaded by this interpreter (`/lib64/ld-linux-x86-64.so.2`).
+    Dynamic(String),
+    /// A script run by the program its `#!` line names.
+    Script(String),
+    /// Neither ELF nor a script.
+    Other,
+}
+
+/// Whether `path` needs a program interpreter (a dynamic loader, or a script's interpreter).
+pub fn linkage(path: &Path) -> Result<Linkage, ElfError> {
+    let data = fs_err::read(path).map_err(|source| ElfError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let malformed = |err: object::Error| ElfError::Malformed {
+        path: path.to_owned(),
+        reason: err.to_string(),
+    };
+    match FileKind::parse(&*data) {
+        Ok(FileKind::Elf64) => interp::<elf::FileHeader64<Endianness>>(&data).map_err(malformed),
+        Ok(FileKind::Elf32) => interp::<elf::FileHeader32<Endianness>>(&data).map_err(malformed),
+        _ if data.starts_with(b"#!") => {
+            let line = data[2..].split(|b| *b == b'\n').next().unwrap_or_default();
+            Ok(Linkage::Script(
+                String::from_utf8_lossy(line).trim().to_owned(),
+            ))
+        }
+        _ => Ok(Linkage::Other),
+    }
+}
+
+fn interp<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> object::Result<Linkage> {
+    use object::read::elf::ProgramHeader;
+    let header = Elf::parse(data)?;
+    let endian = header.endian()?;
+    for segment in header.program_headers(endian, data)? {
+        if let Some(name) = segment.interpreter(endian, data)? {
+            let name = name.split(|b| *b == 0).next().unwrap_or_default();
+            return Ok(Linkage::Dynamic(String::from_utf8_lossy(name).into_owned()));
+        }
+    }
+    Ok(Linkage::Static)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn linkage_of_this_test_binary_and_a_script() {
+        let me = std::env::current_exe().unwrap();
+        // Test binaries on the gnu host are dynamic unless built with crt-static.
+        let linkage = super::linkage(&me).unwrap();
+        assert!(
+            matches!(&linkage, super::Linkage::Dynamic(interp) if interp.contains("ld-"))
+                || linkage == super::Linkage::Static,
+            "{linkage:?}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s");
+        fs_err::write(&script, "#!/bin/sh -e\necho hi\n").unwrap();
+        assert_eq!(
+            super::linkage(&script).unwrap(),
+            super::Linkage::Script("/bin/sh -e".into())
+        );
+        fs_err::write(&script, "plain").unwrap();
+        assert_eq!(super::linkage(&script).unwrap(), super::Linkage::Other);
+    }
+
     use super::*;
 
     #[test]

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod image;
 pub mod layer;
 pub mod layout;
+pub mod push;
 pub mod reference;
 pub mod registry;
 

@@ -38,6 +38,7 @@
 mod builder;
 mod env;
 mod files;
+mod images;
 mod merge;
 mod notes;
 mod package;
@@ -50,6 +51,10 @@ use std::path::PathBuf;
 pub use builder::{BuilderKind, Built, build};
 pub use env::ReleaseEnv;
 pub use files::trusted_comment;
+pub use images::{
+    ImageFormat, ImageOptions, PushOptions, PushedImage, build_images, docker_archive_name,
+    oci_archive_name, push_images,
+};
 pub use merge::{merge, read_manifest, read_partial};
 pub use notes::{ChangesSource, Notes, notes};
 pub use package::release;
@@ -106,6 +111,43 @@ pub enum Error {
     /// The workspace could not be read.
     #[error(transparent)]
     Workspace(#[from] keel_workspace::Error),
+    /// An image could not be made, read or pushed.
+    #[error(transparent)]
+    Oci(#[from] keel_oci::Error),
+    /// An app's image cannot be made as its settings say.
+    #[error("cannot make the image of `{app}`: {message}")]
+    Image {
+        /// The app.
+        app: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A binary that needs a loader or interpreter would go on an empty base.
+    #[error(
+        "the `{binary}` binary of `{app}` for {target} needs {needs}, which the `scratch` base does not have"
+    )]
+    DynamicOnScratch {
+        /// The app.
+        app: String,
+        /// The target.
+        target: TargetTriple,
+        /// The binary.
+        binary: String,
+        /// What it needs.
+        needs: String,
+    },
+    /// The release has no archive an image can be made of.
+    #[error("the release in {} has no Linux archive to make an image of", dir.display())]
+    NoLinuxArchives {
+        /// The release folder.
+        dir: PathBuf,
+    },
+    /// The release has no OCI image to push.
+    #[error("the release in {} has no OCI image to push", dir.display())]
+    NoImages {
+        /// The release folder.
+        dir: PathBuf,
+    },
     /// No plan could be made.
     #[error(transparent)]
     Plan(#[from] keel_plan::Error),

@@ -116,6 +116,16 @@ pub enum Command {
     /// github:` uses these notes as the release's body.
     Notes(NotesArgs),
 
+    /// Container images of a release, built without a daemon, and pushed to a registry
+    ///
+    /// `keel image build` makes an OCI image of each app from the release's verified Linux
+    /// archives (no compiling again, no Docker daemon), one index over every Linux target,
+    /// byte-reproducible, and adds it to the release (`<app>-<version>.oci.tar`), listed in the
+    /// manifest with its digest and covered by SHA256SUMS and the provenance. `keel image push`
+    /// sends it to a registry with its tags, and attaches the SBOMs and the provenance.
+    #[command(subcommand)]
+    Image(ImageCommand),
+
     /// Maintain a release store
     #[command(subcommand)]
     Store(StoreCommand),
@@ -476,6 +486,92 @@ pub struct ExpiryArgs {
     /// Days a new root stays valid
     #[arg(long, value_name = "DAYS", default_value_t = Expiry::DEFAULT.root_days)]
     pub root_days: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Make each app's image from the release's Linux archives and add it to the release
+    ///
+    /// Settings come from `[package.metadata.keel.image]` as recorded in the release: `base`
+    /// (`scratch`, the default, for static binaries; else an image pinned by digest, pulled
+    /// without a daemon), `entrypoint`, `cmd`, `user` (default 65532:65532), `workdir` and
+    /// `volumes` (default /data), `env`, `ports`, `files`, `labels`, `repository`. The
+    /// release's SHA256SUMS, provenance, signatures and manifest are written anew (signed with
+    /// --sign-key); the folder is replaced whole, so a failure leaves it as it was.
+    Build(ImageBuildArgs),
+    /// Push the release's images to REGISTRY/NAMESPACE, with tags and attached SBOMs
+    ///
+    /// Each app goes to REGISTRY/NAMESPACE/<app> (`repository` in the image settings renames
+    /// it), tagged vX.Y.Z, vX.Y and `latest` (the last two only for a stable version that is
+    /// the highest of its line, or of all, in the registry; a pre-release gets its own tag
+    /// only). Blobs the registry has are skipped; tags move last, so a failed push moves none,
+    /// and running it again finishes the job. The SBOMs and the provenance are attached as OCI
+    /// referrers (the `sha256-<digest>` tag where the registry has no referrers API).
+    /// Credentials: KEEL_REGISTRY_USER and KEEL_REGISTRY_PASSWORD, else ~/.docker/config.json
+    /// (with credential helpers). HTTPS, with the CAs of SSL_CERT_FILE when set; plain HTTP
+    /// only as `http://REGISTRY` on a loopback address, or with --insecure.
+    Push(ImagePushArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageFileFormat {
+    /// One OCI image layout tar per app, over every Linux target (`<app>-<version>.oci.tar`)
+    Oci,
+    /// One `docker load`-able tar per app and target (`<app>-<version>-<target>.docker.tar`)
+    DockerArchive,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// The release folder (default: the current folder when it holds keel-manifest.json,
+    /// else the workspace's target/keel/dist)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The image file formats (repeat or separate with commas)
+    #[arg(
+        long = "image-format",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "oci"
+    )]
+    pub image_format: Vec<ImageFileFormat>,
+
+    /// Only this app (repeatable)
+    #[arg(long, value_name = "APP")]
+    pub app: Vec<String>,
+
+    /// Allow plain HTTP to a base image's registry that is not on this machine
+    #[arg(long)]
+    pub insecure: bool,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePushArgs {
+    /// Where to push: REGISTRY/NAMESPACE (`ghcr.io/owner`, `docker.io/owner`,
+    /// `http://127.0.0.1:5000/test`)
+    #[arg(value_name = "REGISTRY/NAMESPACE")]
+    pub destination: String,
+
+    /// The release folder (default: the current folder when it holds keel-manifest.json,
+    /// else the workspace's target/keel/dist)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Only this app (repeatable)
+    #[arg(long, value_name = "APP")]
+    pub app: Vec<String>,
+
+    /// Say what would be pushed and tagged; push nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Allow plain HTTP to a registry that is not on this machine
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Subcommand)]

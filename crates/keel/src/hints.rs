@@ -27,6 +27,10 @@ impl Hint for keel_release::Error {
                 "choose an empty or new folder with --out, or remove that folder".into()
             }
             E::NotARelease { .. } => "pass the output folders of `keel release`".into(),
+            E::Oci(e) => return e.hint(),
+            E::DynamicOnScratch { .. } => "build the Linux targets static (a musl target such as x86_64-unknown-linux-musl, or `-C target-feature=+crt-static` on gnu), or set `base` in [package.metadata.keel.image] to an image with a C library, pinned by digest (e.g. gcr.io/distroless/cc-debian12@sha256:...)".into(),
+            E::NoLinuxArchives { .. } => "images hold Linux binaries: release a Linux target (`keel release --target x86_64-unknown-linux-musl`)".into(),
+            E::NoImages { .. } => "run `keel image build` on the release first".into(),
             E::GlibcTooNew { .. } => "build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`".into(),
             _ => return None,
         })
@@ -192,6 +196,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             Hint::hint(e)
         } else if let Some(e) = cause.downcast_ref::<keel_github::Error>() {
             Hint::hint(e)
+        } else if let Some(e) = cause.downcast_ref::<keel_oci::Error>() {
+            e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_version::Error>() {
             e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_version::NextError>() {

@@ -10,6 +10,7 @@
 mod ci;
 mod cli;
 mod hints;
+mod image;
 mod operate;
 mod progress;
 mod publish;
@@ -155,6 +156,8 @@ fn main() -> ExitCode {
         Command::Merge(args) => release::run_merge(&cli.global, args),
         Command::Publish(args) => publish::run_publish(&cli.global, args),
         Command::Notes(args) => publish::run_notes(&cli.global, args),
+        Command::Image(cli::ImageCommand::Build(args)) => image::run_build(&cli.global, args),
+        Command::Image(cli::ImageCommand::Push(args)) => image::run_push(&cli.global, args),
         Command::Store(cli::StoreCommand::Refresh(args)) => operate::run_refresh(&cli.global, args),
         Command::Install(args) => operate::run_install(&cli.global, args),
         Command::Update(args) => operate::run_update(&cli.global, args),

@@ -12,7 +12,7 @@ use crate::hinted;
 
 /// The release folder: the one given, else the current folder when it is a release, else the
 /// workspace's `target/keel/dist`.
-fn release_dir(global: &GlobalArgs, given: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub(crate) fn release_dir(global: &GlobalArgs, given: Option<&Path>) -> anyhow::Result<PathBuf> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     Ok(match given {
         Some(dir) => cwd.join(dir),

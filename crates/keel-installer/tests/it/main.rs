@@ -96,6 +96,7 @@ fn manifest() -> Manifest {
                     migrate: Some(vec!["--db".into(), "{db}".into(), "migrate".into()]),
                     check: None,
                 }),
+                image: None,
             },
         )]),
         targets: BTreeMap::from([(

@@ -44,6 +44,7 @@ fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
                     migrate: Some(vec!["--db".into(), "{db}".into(), "migrate".into()]),
                     check: None,
                 }),
+                image: None,
             },
         )]),
         targets: BTreeMap::new(),
