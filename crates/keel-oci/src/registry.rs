@@ -493,19 +493,8 @@ impl Registry {
             return Ok(false);
         }
         let start = format!("/v2/{repository}/blobs/uploads/");
-        let mut failures = 0;
-        loop {
-            match self.upload(repository, &start, blob) {
-                Ok(()) => return Ok(true),
-                // An upload session that failed part way cannot be trusted: start a new one.
-                Err(Error::Registry { status, .. })
-                    if status >= 500 && failures + 1 < self.retry.attempts =>
-                {
-                    failures += 1;
-                }
-                Err(err) => return Err(err),
-            }
-        }
+        self.upload(repository, &start, blob)?;
+        Ok(true)
     }
 
     fn location(&self, answer: &Answer, what: &str) -> Result<String, Error> {

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::disallowed_methods)]
 
 pub mod github;
+pub mod registry;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,227 @@
+//! A real OCI registry (Debian's `docker-registry`, the CNCF distribution registry) on
+//! 127.0.0.1 with its own storage folder: plain HTTP without authentication, or HTTPS with a
+//! certificate from a test CA and HTTP Basic authentication (htpasswd, bcrypt).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{require_tool, run_ok};
+
+/// A running registry; stopped when dropped.
+pub struct Registry {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    dir: tempfile::TempDir,
+    tls: bool,
+}
+
+/// The user and password of a registry started with [`Registry::start_secure`].
+pub const USER: &str = "keel";
+/// See [`USER`].
+pub const PASSWORD: &str = "s3cret-registry-password";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Makes a test CA (`ca.pem`) and a certificate for 127.0.0.1 and localhost signed by it
+/// (`server.pem`, `server.key`) in `dir`, with `openssl`; `names` is the certificate's
+/// subjectAltName (`IP:127.0.0.1,DNS:localhost`). Returns the CA's path.
+pub fn make_test_ca(dir: &Path, names: &str) -> PathBuf {
+    let openssl = require_tool("openssl");
+    run_ok(
+        Command::new(&openssl)
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=keel test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ])
+            .current_dir(dir),
+    );
+    run_ok(
+        Command::new(&openssl)
+            .args([
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=keel test server",
+            ])
+            .current_dir(dir),
+    );
+    fs_err::write(
+        dir.join("ext.cnf"),
+        format!("subjectAltName={names}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n"),
+    )
+    .unwrap();
+    run_ok(
+        Command::new(&openssl)
+            .args([
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+            ])
+            .current_dir(dir),
+    );
+    dir.join("ca.pem")
+}
+
+impl Registry {
+    /// A registry over plain HTTP that anyone may push to.
+    pub fn start() -> Registry {
+        Registry::launch(false)
+    }
+
+    /// A registry over HTTPS (a test CA: [`Registry::ca`]) that needs [`USER`] and
+    /// [`PASSWORD`].
+    pub fn start_secure() -> Registry {
+        Registry::launch(true)
+    }
+
+    fn launch(secure: bool) -> Registry {
+        let program = require_tool("docker-registry");
+        let dir = tempfile::Builder::new()
+            .prefix("keel-registry-")
+            .tempdir()
+            .unwrap();
+        let port = free_port();
+        let d = dir.path().display();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n"
+        );
+        if secure {
+            make_test_ca(dir.path(), "IP:127.0.0.1,DNS:localhost");
+            config.push_str(&format!(
+                "  tls:\n    certificate: {d}/server.pem\n    key: {d}/server.key\n"
+            ));
+            let htpasswd = require_tool("htpasswd");
+            let out = run_ok(Command::new(htpasswd).args(["-Bbn", USER, PASSWORD]));
+            fs_err::write(dir.path().join("htpasswd"), out.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: keel-test\n    path: {d}/htpasswd\n"
+            ));
+        }
+        fs_err::write(dir.path().join("config.yml"), config).unwrap();
+        let log = fs_err::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new(program)
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(log.into_file())
+            .spawn()
+            .unwrap();
+        let registry = Registry {
+            child,
+            port,
+            dir,
+            tls: secure,
+        };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "docker-registry did not start: {}",
+                registry.log()
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        registry
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// What to give `keel image push`: `http://127.0.0.1:<port>/<namespace>` for the plain
+    /// registry, `127.0.0.1:<port>/<namespace>` (HTTPS) for the secure one.
+    pub fn destination(&self, namespace: &str) -> String {
+        if self.tls {
+            format!("{}/{namespace}", self.host())
+        } else {
+            format!("http://{}/{namespace}", self.host())
+        }
+    }
+
+    /// The test CA's certificate (secure registries only).
+    pub fn ca(&self) -> PathBuf {
+        assert!(self.tls, "only a secure registry has a CA");
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A folder for skopeo's `--cert-dir` (the CA as `ca.crt`).
+    pub fn cert_dir(&self) -> PathBuf {
+        let dir = self.dir.path().join("certs.d");
+        if !dir.exists() {
+            fs_err::create_dir(&dir).unwrap();
+            fs_err::copy(self.ca(), dir.join("ca.crt")).unwrap();
+        }
+        dir
+    }
+
+    /// skopeo's options to reach this registry (TLS and credentials); `prefix` is `""` for
+    /// `inspect`, `"src-"` for the source of `copy`.
+    pub fn skopeo_args(&self, prefix: &str) -> Vec<String> {
+        if self.tls {
+            vec![
+                format!("--{prefix}cert-dir={}", self.cert_dir().display()),
+                format!("--{prefix}creds={USER}:{PASSWORD}"),
+            ]
+        } else {
+            vec![format!("--{prefix}tls-verify=false")]
+        }
+    }
+
+    /// The registry's log.
+    pub fn log(&self) -> String {
+        fs_err::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
