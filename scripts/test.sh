@@ -12,6 +12,8 @@ tools=(
   git:git script:bsdutils python3:python3 minisign:minisign sqlite3:sqlite3 nginx:nginx-light unshare:util-linux
   dash:dash bash:bash curl:curl wget:wget shellcheck:shellcheck chromium:chromium
   openssl:openssl shasum:perl objdump:binutils strings:binutils node:nodejs npm:npm
+  skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils ldd:libc-bin
+  chroot:coreutils
 )
 missing=()
 for pair in "${tools[@]}"; do

@@ -225,3 +225,109 @@ impl Drop for Registry {
         let _ = self.child.wait();
     }
 }
+
+/// A proxy in front of a registry that answers `500` to a number of blob upload `PUT`s
+/// before passing them on: a registry failing part way through a push.
+pub struct FlakyProxy {
+    /// The port it listens on.
+    pub port: u16,
+    /// How many upload `PUT`s are still to fail (`usize::MAX`: all of them).
+    pub failures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// How many were failed.
+    pub failed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FlakyProxy {
+    /// A proxy to the registry on `upstream` (a port on 127.0.0.1).
+    pub fn start(upstream: u16) -> FlakyProxy {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicUsize;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let failures = Arc::new(AtomicUsize::new(0));
+        let failed = Arc::new(AtomicUsize::new(0));
+        let (to_fail, counted) = (failures.clone(), failed.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (to_fail, counted) = (to_fail.clone(), counted.clone());
+                std::thread::spawn(move || {
+                    let _ = proxy_one(stream, upstream, &to_fail, &counted);
+                });
+            }
+        });
+        FlakyProxy {
+            port,
+            failures,
+            failed,
+        }
+    }
+}
+
+fn proxy_one(
+    mut client: std::net::TcpStream,
+    upstream: u16,
+    to_fail: &std::sync::atomic::AtomicUsize,
+    counted: &std::sync::atomic::AtomicUsize,
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    // One request per connection: the head, then Content-Length bytes of body.
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = text.split("\r\n");
+    let request_line = lines.next().unwrap_or_default().to_owned();
+    let mut length = 0usize;
+    let mut headers = Vec::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(':').unwrap_or((line, ""));
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        if !name.eq_ignore_ascii_case("connection") {
+            headers.push(line.to_owned());
+        }
+    }
+    let mut body = vec![0u8; length];
+    client.read_exact(&mut body)?;
+    let is_upload_put =
+        request_line.starts_with("PUT ") && request_line.contains("/blobs/uploads/");
+    if is_upload_put
+        && to_fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| match n {
+                0 => None,
+                usize::MAX => Some(usize::MAX),
+                n => Some(n - 1),
+            })
+            .is_ok()
+    {
+        counted.fetch_add(1, Ordering::SeqCst);
+        let body = r#"{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}"#;
+        write!(
+            client,
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        return Ok(());
+    }
+    let mut server = std::net::TcpStream::connect(("127.0.0.1", upstream))?;
+    let mut forwarded = format!("{request_line}\r\n");
+    for header in headers {
+        forwarded.push_str(&header);
+        forwarded.push_str("\r\n");
+    }
+    forwarded.push_str("Connection: close\r\n\r\n");
+    server.write_all(forwarded.as_bytes())?;
+    server.write_all(&body)?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer)?;
+    client.write_all(&answer)?;
+    Ok(())
+}

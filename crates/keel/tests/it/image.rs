@@ -644,3 +644,57 @@ fn a_release_without_linux_archives_has_no_image() {
         insecure.stderr
     );
 }
+
+#[test]
+fn a_registry_that_fails_mid_upload_is_retried_and_a_second_run_finishes_the_push() {
+    use std::sync::atomic::Ordering;
+    let ws = static_hello("1.0.0", "");
+    ws.run(&["release", "--out", "dist"]).success();
+    ws.run(&["image", "build", "dist"]).success();
+    let registry = Registry::start();
+    let proxy = keel_test::registry::FlakyProxy::start(registry.port);
+    let destination = format!("http://127.0.0.1:{}/flaky", proxy.port);
+
+    // Two failed uploads are retried, and the push completes.
+    proxy.failures.store(2, Ordering::SeqCst);
+    ws.run(&["image", "push", &destination, "dist"]).success();
+    assert_eq!(proxy.failed.load(Ordering::SeqCst), 2);
+
+    // A registry that keeps failing: the push fails, says where, and moves no tag.
+    let other = static_hello("1.0.1", "");
+    other.run(&["release", "--out", "dist"]).success();
+    other.run(&["image", "build", "dist"]).success();
+    proxy.failures.store(usize::MAX, Ordering::SeqCst);
+    let failed = other
+        .run(&["image", "push", &destination, "dist"])
+        .failure(1);
+    assert!(
+        failed
+            .stderr
+            .contains("with 500: UNKNOWN injected failure (tried 4 times)"),
+        "{}",
+        failed.stderr
+    );
+    let reference = format!("docker://{}/flaky/hello", registry.host());
+    let tags = skopeo(&["list-tags", "--tls-verify=false", &reference]);
+    assert!(!tags.contains("v1.0.1"), "{tags}");
+    assert!(tags.contains("v1.0.0"), "{tags}");
+
+    // Once the registry recovers, running the push again finishes it; latest moves.
+    proxy.failures.store(0, Ordering::SeqCst);
+    other
+        .run(&["image", "push", &destination, "dist"])
+        .success();
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("{reference}:latest"),
+    ]);
+    let digest =
+        manifest(&other.path("dist"))["artifacts"]["hello-1.0.1.oci.tar"]["image_digest"].clone();
+    assert_eq!(
+        keel_oci::digest_of(raw.as_bytes()),
+        digest.as_str().unwrap()
+    );
+}
