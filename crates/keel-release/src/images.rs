@@ -272,6 +272,17 @@ pub fn build_images(
             });
         }
     }
+    // Writing the release files anew without the key would leave a signed release unsigned.
+    if options.key.is_none()
+        && manifest
+            .artifacts
+            .values()
+            .any(|a| a.kind == ArtifactKind::Signature)
+    {
+        return Err(Error::SignedNeedsKey {
+            dir: dir.to_owned(),
+        });
+    }
     let epoch = manifest.source.source_date_epoch;
     let created = keel_oci::image::rfc3339(epoch);
     let scratch_dir = tempfile::Builder::new()

@@ -142,6 +142,12 @@ pub enum Error {
         /// The release folder.
         dir: PathBuf,
     },
+    /// A signed release would lose its signatures.
+    #[error("the release in {} is signed, and adding images without the signing key would leave it unsigned", dir.display())]
+    SignedNeedsKey {
+        /// The release folder.
+        dir: PathBuf,
+    },
     /// The release has no OCI image to push.
     #[error("the release in {} has no OCI image to push", dir.display())]
     NoImages {

@@ -30,6 +30,7 @@ impl Hint for keel_release::Error {
             E::Oci(e) => return e.hint(),
             E::DynamicOnScratch { .. } => "build the Linux targets static (a musl target such as x86_64-unknown-linux-musl, or `-C target-feature=+crt-static` on gnu), or set `base` in [package.metadata.keel.image] to an image with a C library, pinned by digest (e.g. gcr.io/distroless/cc-debian12@sha256:...)".into(),
             E::NoLinuxArchives { .. } => "images hold Linux binaries: release a Linux target (`keel release --target x86_64-unknown-linux-musl`)".into(),
+            E::SignedNeedsKey { .. } => "pass --sign-key with the key that signed the release (or set KEEL_SIGNING_KEY)".into(),
             E::NoImages { .. } => "run `keel image build` on the release first".into(),
             E::GlibcTooNew { .. } => "build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`".into(),
             _ => return None,

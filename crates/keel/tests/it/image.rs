@@ -698,3 +698,40 @@ fn a_registry_that_fails_mid_upload_is_retried_and_a_second_run_finishes_the_pus
         digest.as_str().unwrap()
     );
 }
+
+#[test]
+fn images_of_a_signed_release_are_signed_with_its_key() {
+    let ws = static_hello("1.1.0", "");
+    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+        .success();
+    ws.run(&["release", "--out", "dist", "--sign-key", "keys/release.key"])
+        .success();
+    let before = keel_test::snapshot_dir(&ws.path("dist"));
+    let refused = ws.run(&["image", "build", "dist"]).failure(1);
+    assert!(
+        refused.stderr.contains(
+            "is signed, and adding images without the signing key would leave it unsigned"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("hint: pass --sign-key"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(keel_test::snapshot_dir(&ws.path("dist")), before);
+    ws.run(&["image", "build", "dist", "--sign-key", "keys/release.key"])
+        .success();
+    ws.run(&["verify", "dist", "--key", "keys/release.pub"])
+        .success();
+    let minisign = require_tool("minisign");
+    run_ok(
+        Command::new(minisign)
+            .args(["-Vm", "SHA256SUMS", "-p"])
+            .arg(ws.path("keys/release.pub"))
+            .current_dir(ws.path("dist")),
+    );
+    let sums = fs_err::read_to_string(ws.path("dist/SHA256SUMS")).unwrap();
+    assert!(sums.contains("hello-1.1.0.oci.tar"), "{sums}");
+}
