@@ -63,17 +63,25 @@ pub enum ElfError {
     },
 }
 
+fn read(path: &Path) -> Result<Vec<u8>, ElfError> {
+    fs_err::read(path).map_err(|source| ElfError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn malformed(path: &Path) -> impl Fn(object::Error) -> ElfError + '_ {
+    move |err| ElfError::Malformed {
+        path: path.to_owned(),
+        reason: err.to_string(),
+    }
+}
+
 /// The newest `GLIBC_*` version `path` imports a symbol at; `None` when it imports none (a
 /// static binary, a musl one) or is not an ELF file at all.
 pub fn glibc_need(path: &Path) -> Result<Option<GlibcNeed>, ElfError> {
-    let data = fs_err::read(path).map_err(|source| ElfError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let malformed = |err: object::Error| ElfError::Malformed {
-        path: path.to_owned(),
-        reason: err.to_string(),
-    };
+    let data = read(path)?;
+    let malformed = malformed(path);
     match FileKind::parse(&*data) {
         Ok(FileKind::Elf64) => need::<elf::FileHeader64<Endianness>>(&data).map_err(malformed),
         Ok(FileKind::Elf32) => need::<elf::FileHeader32<Endianness>>(&data).map_err(malformed),
@@ -131,14 +139,8 @@ pub enum Linkage {
 
 /// Whether `path` needs a program interpreter (a dynamic loader, or a script's interpreter).
 pub fn linkage(path: &Path) -> Result<Linkage, ElfError> {
-    let data = fs_err::read(path).map_err(|source| ElfError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let malformed = |err: object::Error| ElfError::Malformed {
-        path: path.to_owned(),
-        reason: err.to_string(),
-    };
+    let data = read(path)?;
+    let malformed = malformed(path);
     match FileKind::parse(&*data) {
         Ok(FileKind::Elf64) => interp::<elf::FileHeader64<Endianness>>(&data).map_err(malformed),
         Ok(FileKind::Elf32) => interp::<elf::FileHeader32<Endianness>>(&data).map_err(malformed),
