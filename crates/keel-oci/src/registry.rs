@@ -369,27 +369,28 @@ impl Registry {
                         message: self.redact(answer.message()),
                     });
                 }
+                // What to try again: the server's status, or a network failure (no status).
                 Ok(answer) if answer.status >= 500 || answer.status == 429 => {
-                    format!("{} {}", answer.status, self.redact(answer.message()))
+                    (Some(answer.status), self.redact(answer.message()))
                 }
                 Ok(answer) => return Ok(answer),
-                Err(message) => self.redact(message),
+                Err(message) => (None, self.redact(message)),
             };
             if attempt >= self.retry.attempts {
-                return Err(if failure.starts_with(|c: char| c.is_ascii_digit()) {
-                    let (status, message) = failure.split_once(' ').unwrap_or((&failure, ""));
-                    Error::Registry {
+                let (status, message) = failure;
+                let message = format!("{message} (tried {attempt} times)");
+                return Err(match status {
+                    Some(status) => Error::Registry {
                         registry: self.name.clone(),
                         method: method.to_owned(),
                         path: Self::shown(&url),
-                        status: status.parse().unwrap_or(500),
-                        message: format!("{message} (tried {attempt} times)"),
-                    }
-                } else {
-                    Error::Network {
+                        status,
+                        message,
+                    },
+                    None => Error::Network {
                         registry: self.name.clone(),
-                        message: format!("{failure} (tried {attempt} times)"),
-                    }
+                        message,
+                    },
                 });
             }
             std::thread::sleep(delay);
