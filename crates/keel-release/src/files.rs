@@ -26,6 +26,29 @@ pub(crate) fn write_synced(
     Ok((contents.len() as u64, digest.to_hex()))
 }
 
+/// Copies `from` to `to`, hashing the copy as it is made, and fails when it is not the
+/// `expected_sha256` (of `expected_size` bytes) the manifest gives: what lands in a release is
+/// what was checked.
+pub(crate) fn copy_checked(
+    from: &Path,
+    to: &Path,
+    expected_size: u64,
+    expected_sha256: &str,
+) -> Result<(), Error> {
+    let copied = keel_fs::copy_atomic(from, to, None)?;
+    if copied.to_hex() != expected_sha256 {
+        let size = fs_err::metadata(from).map(|m| m.len()).unwrap_or_default();
+        return Err(Error::PartialMismatch {
+            path: from.to_owned(),
+            size,
+            sha256: copied.to_hex(),
+            expected_size,
+            expected_sha256: expected_sha256.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// An artifact record with no archive details.
 pub(crate) fn record(
     kind: ArtifactKind,

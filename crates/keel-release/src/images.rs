@@ -15,7 +15,7 @@ use keel_oci::{Platform, media};
 use keel_schema::image::{BIN_DIR, ImageSettings};
 use keel_schema::{App, Artifact, ArtifactKind, Manifest, TargetTriple};
 
-use crate::files::{Whole, record, write_release_files};
+use crate::files::{Whole, copy_checked, record, write_release_files};
 use crate::merge::read_partial;
 use crate::staging::Staging;
 use crate::{Error, ReleaseEnv, Released, Reporter};
@@ -392,16 +392,12 @@ pub fn build_images(
         .retain(|_, a| !a.kind.covers_release() && a.kind != ArtifactKind::Image);
     let staging = Staging::prepare(dir.to_owned())?;
     for (name, artifact) in &manifest.artifacts {
-        let copied = keel_fs::copy_atomic(&dir.join(name), &staging.path().join(name), None)?;
-        if copied.to_hex() != artifact.sha256 {
-            return Err(Error::PartialMismatch {
-                path: dir.join(name),
-                size: artifact.size,
-                sha256: copied.to_hex(),
-                expected_size: artifact.size,
-                expected_sha256: artifact.sha256.clone(),
-            });
-        }
+        copy_checked(
+            &dir.join(name),
+            &staging.path().join(name),
+            artifact.size,
+            &artifact.sha256,
+        )?;
     }
     for app in &built {
         let mut platforms: Vec<String> = app

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use keel_schema::{ArtifactKind, MANIFEST_FILE_NAME, Manifest};
 
-use crate::files::{Whole, write_release_files};
+use crate::files::{Whole, copy_checked, write_release_files};
 use crate::staging::Staging;
 use crate::verify::{Mismatch, check_artifact};
 use crate::{Error, ReleaseEnv, Released};
@@ -96,19 +96,13 @@ pub fn merge(
 
     let staging = Staging::prepare(out.to_owned())?;
     for (name, (dir, sha256)) in &sources {
-        // The copy is hashed as it is made: what lands in the release is what was checked.
-        let from = dir.join(name);
-        let copied = keel_fs::copy_atomic(&from, &staging.path().join(name), None)?;
-        if copied.to_hex() != *sha256 {
-            let size = fs_err::metadata(&from).map(|m| m.len()).unwrap_or_default();
-            return Err(Error::PartialMismatch {
-                path: from,
-                size,
-                sha256: copied.to_hex(),
-                expected_size: manifest.artifacts.get(name).map_or(0, |a| a.size),
-                expected_sha256: sha256.clone(),
-            });
-        }
+        let expected_size = manifest.artifacts.get(name).map_or(0, |a| a.size);
+        copy_checked(
+            &dir.join(name),
+            &staging.path().join(name),
+            expected_size,
+            sha256,
+        )?;
     }
     let github = env.github_run();
     let whole = Whole {
