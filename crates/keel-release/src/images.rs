@@ -57,6 +57,40 @@ pub fn docker_archive_name(app: &str, version: &str, target: &TargetTriple) -> S
     format!("{app}-{version}-{target}.docker.tar")
 }
 
+/// An image file of a release, as the manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImageFile {
+    /// The file name.
+    pub file: String,
+    /// The app.
+    pub app: Option<String>,
+    /// The target, for Docker archives (one per target).
+    pub target: Option<TargetTriple>,
+    /// The digest registries name the image by.
+    pub digest: Option<String>,
+    /// The platforms inside.
+    pub platforms: Vec<String>,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// The image files `manifest` lists, by file name.
+pub fn image_files(manifest: &Manifest) -> Vec<ImageFile> {
+    manifest
+        .artifacts
+        .iter()
+        .filter(|(_, a)| a.kind == ArtifactKind::Image)
+        .map(|(file, a)| ImageFile {
+            file: file.clone(),
+            app: a.app.clone(),
+            target: a.target.clone(),
+            digest: a.image_digest.clone(),
+            platforms: a.platforms.clone(),
+            size: a.size,
+        })
+        .collect()
+}
+
 /// The OCI labels and annotations of an app's image, from the release.
 fn annotations(manifest: &Manifest, name: &str, app: &App) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();

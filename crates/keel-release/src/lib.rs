@@ -52,8 +52,8 @@ pub use builder::{BuilderKind, Built, build};
 pub use env::ReleaseEnv;
 pub use files::trusted_comment;
 pub use images::{
-    ImageFormat, ImageOptions, PushOptions, PushedImage, build_images, docker_archive_name,
-    oci_archive_name, push_images,
+    ImageFile, ImageFormat, ImageOptions, PushOptions, PushedImage, build_images,
+    docker_archive_name, image_files, oci_archive_name, push_images,
 };
 pub use merge::{merge, read_manifest, read_partial};
 pub use notes::{ChangesSource, Notes, notes};

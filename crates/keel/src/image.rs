@@ -31,22 +31,7 @@ pub fn run_build(global: &GlobalArgs, args: &ImageBuildArgs) -> anyhow::Result<(
     progress.step("Making images".to_owned());
     let released = keel_release::build_images(&dir, &options, &progress)?;
     drop(progress);
-    let images: Vec<serde_json::Value> = released
-        .manifest
-        .artifacts
-        .iter()
-        .filter(|(_, a)| a.kind == keel_schema::ArtifactKind::Image)
-        .map(|(file, a)| {
-            serde_json::json!({
-                "file": file,
-                "app": a.app,
-                "target": a.target,
-                "digest": a.image_digest,
-                "platforms": a.platforms,
-                "size": a.size,
-            })
-        })
-        .collect();
+    let images = keel_release::image_files(&released.manifest);
     crate::report(
         global,
         serde_json::json!({"dir": released.dir, "images": images}),
@@ -55,17 +40,10 @@ pub fn run_build(global: &GlobalArgs, args: &ImageBuildArgs) -> anyhow::Result<(
             for image in &images {
                 lines.push(format!(
                     "  {}  {}  {}  {}",
-                    image["file"].as_str().unwrap_or_default(),
-                    keel_installer::human_size(image["size"].as_u64().unwrap_or_default()),
-                    image["platforms"]
-                        .as_array()
-                        .map(|p| p
-                            .iter()
-                            .filter_map(|p| p.as_str())
-                            .collect::<Vec<_>>()
-                            .join(","))
-                        .unwrap_or_default(),
-                    image["digest"].as_str().unwrap_or_default(),
+                    image.file,
+                    keel_installer::human_size(image.size),
+                    image.platforms.join(","),
+                    image.digest.as_deref().unwrap_or_default(),
                 ));
             }
             lines.push(
