@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64::Engine;
@@ -166,6 +166,106 @@ fn from_config(config: &DockerConfig, registry: &str) -> Result<Option<Credentia
     Ok(None)
 }
 
+/// Where the credentials of a login went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    /// Into `config.json`'s `auths` (the file, written with mode 0600).
+    File(PathBuf),
+    /// Into the credential helper `docker-credential-<name>` that `config.json` names.
+    Helper(String),
+}
+
+/// Records `credentials` for `registry` where Docker's `config.json` keeps them, as
+/// `docker login` does: the registry's credential helper, else the file's `credsStore`, else
+/// base64 in `auths` (the file written with mode 0600 and replaced whole). Every other key of
+/// the file is kept.
+pub fn save(registry: &str, credentials: &Credentials) -> Result<Saved, Error> {
+    let dir = docker_config_dir().ok_or_else(|| Error::Credentials {
+        reason: "neither DOCKER_CONFIG nor HOME is set: no place for config.json".to_owned(),
+    })?;
+    save_in(&dir, registry, credentials)
+}
+
+fn save_in(dir: &Path, registry: &str, credentials: &Credentials) -> Result<Saved, Error> {
+    let failed = |reason: String| Error::Credentials { reason };
+    let path = dir.join("config.json");
+    let mut config: serde_json::Map<String, serde_json::Value> =
+        match fs_err::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|err| failed(format!("{} is not valid: {err}", path.display())))?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
+            Err(err) => return Err(failed(err.to_string())),
+        };
+    let parsed: DockerConfig = serde_json::from_value(serde_json::Value::Object(config.clone()))
+        .map_err(|err| failed(format!("{} is not valid: {err}", path.display())))?;
+    let key = config_key(registry);
+    let helper = parsed
+        .cred_helpers
+        .get(&key)
+        .or_else(|| parsed.cred_helpers.get(registry))
+        .or(parsed.creds_store.as_ref());
+    if let Some(helper) = helper {
+        helper_store(helper, &key, credentials)?;
+        return Ok(Saved::Helper(helper.clone()));
+    }
+    let auths = config
+        .entry("auths")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    let Some(auths) = auths.as_object_mut() else {
+        return Err(failed(format!(
+            "`auths` in {} is not an object",
+            path.display()
+        )));
+    };
+    // An older entry for the same host under another spelling would shadow this one.
+    auths.retain(|name, _| name == &key || host_of(name) != host_of(&key));
+    let pair = format!("{}:{}", credentials.user, credentials.secret);
+    auths.insert(
+        key,
+        serde_json::json!({ "auth": base64::engine::general_purpose::STANDARD.encode(pair) }),
+    );
+    let mut text = serde_json::to_string_pretty(&config).expect("a JSON map serialises");
+    text.push('\n');
+    keel_fs::create_dir(dir).map_err(|err| failed(err.to_string()))?;
+    keel_fs::write_atomic(&path, text.as_bytes(), Some(0o600))
+        .map_err(|err| failed(err.to_string()))?;
+    Ok(Saved::File(path))
+}
+
+/// Gives `docker-credential-<helper> store` the credentials of `key`.
+fn helper_store(helper: &str, key: &str, credentials: &Credentials) -> Result<(), Error> {
+    let program = format!("docker-credential-{helper}");
+    let failed = |reason: String| Error::Credentials {
+        reason: format!("{program}: {reason}"),
+    };
+    let mut child = Command::new(&program)
+        .arg("store")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|err| {
+            failed(format!(
+                "cannot run it ({err}); Docker's config.json names it"
+            ))
+        })?;
+    let input = serde_json::json!({
+        "ServerURL": key,
+        "Username": credentials.user,
+        "Secret": credentials.secret,
+    });
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.to_string().as_bytes())
+            .map_err(|err| failed(err.to_string()))?;
+    }
+    let status = child.wait().map_err(|err| failed(err.to_string()))?;
+    if !status.success() {
+        return Err(failed(format!("`store` failed ({status})")));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct HelperAnswer {
@@ -228,6 +328,39 @@ mod tests {
         assert_eq!((local.user.as_str(), local.secret()), ("local", "secret:"));
         assert_eq!(from_config(&c, "ghcr.io").unwrap(), None);
         assert!(!format!("{local:?}").contains("\"secret:\""), "{local:?}");
+    }
+
+    #[test]
+    fn a_login_is_saved_where_lookup_finds_it_and_keeps_the_rest_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        fs_err::write(
+            &path,
+            r#"{"auths": {"http://ghcr.io/v1/": {"auth": "b2xkOm9sZA=="},
+                          "quay.io": {"auth": "cTpx"}}, "psFormat": "table"}"#,
+        )
+        .unwrap();
+        let saved = save_in(dir.path(), "ghcr.io", &Credentials::new("me", "s:cret")).unwrap();
+        assert_eq!(saved, Saved::File(path.clone()));
+        let text = fs_err::read_to_string(&path).unwrap();
+        let found = from_config(&config(&text), "ghcr.io").unwrap().unwrap();
+        assert_eq!((found.user.as_str(), found.secret()), ("me", "s:cret"));
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["psFormat"], "table");
+        assert_eq!(value["auths"]["quay.io"]["auth"], "cTpx");
+        // The old spelling of the same host is gone, so it cannot shadow the new login.
+        assert!(value["auths"].get("http://ghcr.io/v1/").is_none(), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs_err::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Docker Hub is saved under the key Docker uses for it.
+        save_in(dir.path(), "docker.io", &Credentials::new("hub", "x")).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&fs_err::read_to_string(&path).unwrap()).unwrap();
+        assert!(value["auths"].get("https://index.docker.io/v1/").is_some());
     }
 
     #[test]

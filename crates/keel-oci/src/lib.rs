@@ -149,7 +149,7 @@ pub enum Error {
         reason: String,
     },
     /// The registry refused the credentials, or asked for some and none were given.
-    #[error("{registry} refused access to {repository} ({status}): {message}")]
+    #[error("{registry} refused access{} ({status}): {message}", if repository.is_empty() { String::new() } else { format!(" to {repository}") })]
     Unauthorized {
         /// The registry's host.
         registry: String,

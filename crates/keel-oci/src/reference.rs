@@ -134,8 +134,26 @@ impl Reference {
         })
     }
 
-    /// Parses `REGISTRY/NAMESPACE` (what `keel image push` takes): a registry and a path
-    /// under which each app gets its repository. The namespace may be empty.
+    /// Parses a registry as `keel image login` takes it (`ghcr.io`, `http://127.0.0.1:5000`):
+    /// the scheme and the host.
+    pub fn parse_registry(text: &str) -> Result<(Scheme, String), Error> {
+        let (scheme, rest) = if let Some(rest) = text.strip_prefix("http://") {
+            (Scheme::Http, rest)
+        } else {
+            (Scheme::Https, text.strip_prefix("https://").unwrap_or(text))
+        };
+        let host = rest.trim_end_matches('/');
+        if host.is_empty() || host.contains(['/', '@']) || host.contains("://") {
+            return Err(bad(
+                text,
+                "give a registry's host (`ghcr.io`, `registry.example.com:5000`) without a path",
+            ));
+        }
+        Ok((scheme, host.to_owned()))
+    }
+
+    /// Parses `REGISTRY/NAMESPACE` as `keel image push` takes it: the scheme, the registry and
+    /// the namespace (possibly empty, possibly several parts).
     pub fn parse_namespace(text: &str) -> Result<(Scheme, String, String), Error> {
         let (scheme, registry, namespace) = split(text)?;
         if namespace.contains([':', '@']) {

@@ -414,11 +414,15 @@ impl Registry {
                 let realm = params.get("realm").ok_or_else(|| {
                     unauthorized("its bearer challenge names no realm".to_owned())
                 })?;
+                // No repository (checking a login): a token with no scope, as `docker login`
+                // asks for.
+                let scope = (!repository.is_empty())
+                    .then(|| format!("repository:{repository}:pull,push"));
                 let mut url = url_with_query(
                     realm,
                     &[
                         ("service", params.get("service").map(String::as_str)),
-                        ("scope", Some(&format!("repository:{repository}:pull,push"))),
+                        ("scope", scope.as_deref()),
                     ],
                 );
                 if url.starts_with("http://") && self.base.starts_with("https://") {
@@ -473,6 +477,16 @@ impl Registry {
             path: Self::shown(path),
             status: answer.status,
             message: self.redact(answer.message()),
+        }
+    }
+
+    /// Checks that the registry lets these credentials in, as `docker login` does: `GET /v2/`,
+    /// answering its challenge (a bearer token with no scope, or HTTP Basic).
+    pub fn check_login(&self) -> Result<(), Error> {
+        let answer = self.send("GET", "", "/v2/", &[], &[], MAX_MANIFEST_BYTES)?;
+        match answer.status {
+            200 => Ok(()),
+            _ => Err(self.fail("GET", "/v2/", &answer)),
         }
     }
 

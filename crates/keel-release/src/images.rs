@@ -531,6 +531,54 @@ pub struct PushedImage {
     pub referrers_by_tag: bool,
 }
 
+/// Pushes each app's image to the registries its settings name (`registries` in
+/// `[package.metadata.keel.image]`, recorded in the manifest), as `keel publish` does before
+/// it publishes the release's files. Apps whose settings name no registry are left alone; an
+/// app whose settings name one but whose image the release lacks is refused before anything
+/// is pushed.
+pub fn publish_images(
+    dir: &Path,
+    dry_run: bool,
+    retry: keel_oci::registry::Retry,
+    progress: &mut dyn keel_oci::push::Progress,
+) -> Result<Vec<PushedImage>, Error> {
+    let manifest = read_partial(dir)?;
+    let mut by_registry: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (name, app) in &manifest.apps {
+        let Some(settings) = &app.image else { continue };
+        if settings.registries.is_empty() {
+            continue;
+        }
+        let built = manifest.artifacts.values().any(|a| {
+            a.kind == ArtifactKind::Image && a.target.is_none() && a.app.as_ref() == Some(name)
+        });
+        if !built {
+            return Err(Error::ImagesNotBuilt {
+                app: name.clone(),
+                registries: settings.registries.clone(),
+                dir: dir.to_owned(),
+            });
+        }
+        for registry in &settings.registries {
+            // Checked before any push, so a typo in the last one does not leave a half publish.
+            Reference::parse_namespace(registry)?;
+            by_registry.entry(registry).or_default().push(name.clone());
+        }
+    }
+    let mut pushed = Vec::new();
+    for (destination, apps) in by_registry {
+        let options = PushOptions {
+            destination,
+            apps,
+            insecure: false,
+            dry_run,
+            retry,
+        };
+        pushed.extend(push_images(dir, &options, progress)?);
+    }
+    Ok(pushed)
+}
+
 /// Pushes the OCI images of the release in `dir` (every file checked against its manifest
 /// first): each app to `<destination>/<repository>` with its tags, and the release's SBOMs of
 /// its Linux targets and the provenance attached as referrers.

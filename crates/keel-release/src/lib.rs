@@ -53,7 +53,7 @@ pub use env::ReleaseEnv;
 pub use files::trusted_comment;
 pub use images::{
     ImageFile, ImageFormat, ImageOptions, PushOptions, PushedImage, build_images,
-    docker_archive_name, image_files, oci_archive_name, push_images,
+    docker_archive_name, image_files, oci_archive_name, publish_images, push_images,
 };
 pub use merge::{merge, read_manifest, read_partial};
 pub use notes::{ChangesSource, Notes, notes};
@@ -151,6 +151,20 @@ pub enum Error {
     /// The release has no OCI image to push.
     #[error("the release in {} has no OCI image to push", dir.display())]
     NoImages {
+        /// The release folder.
+        dir: PathBuf,
+    },
+    /// The settings push an app's image, but the release has none of it.
+    #[error(
+        "the settings push {app}'s image to {}, but the release in {} has no image of {app}",
+        registries.join(", "),
+        dir.display()
+    )]
+    ImagesNotBuilt {
+        /// The app.
+        app: String,
+        /// Where its settings push it.
+        registries: Vec<String>,
         /// The release folder.
         dir: PathBuf,
     },

@@ -54,6 +54,11 @@ pub struct ImageSettings {
     /// The repository name under the namespace pushed to (default: the app's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
+    /// Where `keel publish` pushes the image, each `REGISTRY/NAMESPACE` as `keel image push`
+    /// takes it (`ghcr.io/acme`, `docker.io/acme`); the generated CI workflow logs in to each.
+    /// Empty (the default): `keel publish` pushes no image.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registries: Vec<String>,
 }
 
 impl ImageSettings {

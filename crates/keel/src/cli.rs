@@ -107,6 +107,10 @@ pub enum Command {
     /// operators for `keel install --root`). Each archive becomes a signed target with its app,
     /// version, target triple, channel and update hooks. Metadata expires (timestamp after 7
     /// days by default): run `keel store refresh` on a schedule.
+    ///
+    /// Either way, an app whose image settings name `registries` has its image (from `keel
+    /// image build`) pushed to each of them first, as `keel image push` does; a release that
+    /// lacks such an image is refused. --no-images skips the images.
     Publish(PublishArgs),
 
     /// Print a release's notes (Markdown): changes, install commands, files, how to check them
@@ -438,6 +442,10 @@ pub struct PublishArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Push no image, whatever `registries` the image settings name
+    #[arg(long)]
+    pub no_images: bool,
+
     /// GitHub: the release's notes from this Markdown file (default: `keel notes`)
     #[arg(long, value_name = "FILE")]
     pub notes: Option<PathBuf>,
@@ -499,6 +507,15 @@ pub enum ImageCommand {
     /// release's SHA256SUMS, provenance, signatures and manifest are written anew (signed with
     /// --sign-key); the folder is replaced whole, so a failure leaves it as it was.
     Build(ImageBuildArgs),
+    /// Record credentials for a registry where `docker login` keeps them
+    ///
+    /// The password (or token) is read from standard input with --password-stdin, else
+    /// prompted for on a terminal; never from an argument, where other users could see it.
+    /// The registry is asked first whether it lets them in (`GET /v2/`, answering its bearer
+    /// or basic challenge). They go to the credential helper Docker's config.json names for
+    /// the registry (or its credsStore), else into its `auths` (the file, mode 0600, in
+    /// DOCKER_CONFIG or ~/.docker). `keel image push` and `keel publish` read them there.
+    Login(ImageLoginArgs),
     /// Push the release's images to REGISTRY/NAMESPACE, with tags and attached SBOMs
     ///
     /// Each app goes to REGISTRY/NAMESPACE/<app> (`repository` in the image settings renames
@@ -519,6 +536,30 @@ pub enum ImageFileFormat {
     Oci,
     /// One `docker load`-able tar per app and target (`<app>-<version>-<target>.docker.tar`)
     DockerArchive,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageLoginArgs {
+    /// The registry: `ghcr.io`, `docker.io`, `registry.example.com:5000`, or
+    /// `http://127.0.0.1:5000` for a plain-HTTP registry
+    #[arg(value_name = "REGISTRY")]
+    pub registry: String,
+
+    /// The user name
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub username: String,
+
+    /// Read the password or token from standard input (one line)
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Save the credentials without asking the registry whether they work
+    #[arg(long)]
+    pub no_check: bool,
+
+    /// Allow plain HTTP to a registry that is not on this machine
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Args)]

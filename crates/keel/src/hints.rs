@@ -32,6 +32,7 @@ impl Hint for keel_release::Error {
             E::NoLinuxArchives { .. } => "images hold Linux binaries: release a Linux target (`keel release --target x86_64-unknown-linux-musl`)".into(),
             E::SignedNeedsKey { .. } => "pass --sign-key with the key that signed the release (or set KEEL_SIGNING_KEY)".into(),
             E::NoImages { .. } => "run `keel image build` on the release first".into(),
+            E::ImagesNotBuilt { .. } => "run `keel image build` on the release before publishing it, or pass --no-images to publish without pushing images".into(),
             E::GlibcTooNew { .. } => "build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`".into(),
             _ => return None,
         })

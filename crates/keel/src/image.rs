@@ -2,7 +2,17 @@
 
 use keel_release::{ImageFormat, ImageOptions, PushOptions, ReleaseEnv};
 
-use crate::cli::{Format, GlobalArgs, ImageBuildArgs, ImageFileFormat, ImagePushArgs};
+use std::io::IsTerminal;
+
+use anyhow::{Context, bail};
+use keel_oci::auth::{Credentials, Saved};
+use keel_oci::reference::Reference;
+use keel_oci::registry::{Options, Registry};
+
+use crate::cli::{
+    Format, GlobalArgs, ImageBuildArgs, ImageFileFormat, ImageLoginArgs, ImagePushArgs,
+};
+use crate::hinted;
 use crate::progress::Progress;
 use crate::publish::release_dir;
 
@@ -76,6 +86,61 @@ impl keel_oci::push::Progress for PushProgress {
     }
 }
 
+/// The lines that tell what was pushed (or would be).
+pub(crate) fn pushed_lines(pushed: &[keel_release::PushedImage], dry_run: bool) -> Vec<String> {
+    let verb = if dry_run { "Would push" } else { "Pushed" };
+    let mut lines = Vec::new();
+    for image in pushed {
+        lines.push(format!(
+            "{verb} {}@{} ({})",
+            image.repository,
+            image.digest,
+            image.platforms.join(", ")
+        ));
+        lines.push(format!("  tags: {}", image.tags.join(", ")));
+        if !dry_run {
+            lines.push(format!(
+                "  {} blobs uploaded ({}), {} already there; {} referrers attached{}",
+                image.uploaded,
+                keel_installer::human_size(image.uploaded_bytes),
+                image.skipped,
+                image.referrers.len(),
+                if image.referrers_by_tag {
+                    " (under the sha256-<digest> tag: the registry has no referrers API)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    lines
+}
+
+fn push_progress(global: &GlobalArgs, step: String) -> PushProgress {
+    let progress = PushProgress {
+        bar: Progress::new(global.quiet || global.format == Format::Json),
+    };
+    progress.bar.step(step);
+    progress
+}
+
+/// Pushes the images the release's settings send to registries, for `keel publish`.
+pub(crate) fn publish_images(
+    global: &GlobalArgs,
+    dir: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<Vec<keel_release::PushedImage>> {
+    let mut progress = push_progress(global, "Pushing images".to_owned());
+    let pushed = keel_release::publish_images(
+        dir,
+        dry_run,
+        keel_oci::registry::Retry::default(),
+        &mut progress,
+    )?;
+    drop(progress);
+    Ok(pushed)
+}
+
 pub fn run_push(global: &GlobalArgs, args: &ImagePushArgs) -> anyhow::Result<()> {
     let dir = release_dir(global, args.dir.as_deref())?;
     let options = PushOptions {
@@ -85,44 +150,90 @@ pub fn run_push(global: &GlobalArgs, args: &ImagePushArgs) -> anyhow::Result<()>
         dry_run: args.dry_run,
         retry: keel_oci::registry::Retry::default(),
     };
-    let mut progress = PushProgress {
-        bar: Progress::new(global.quiet || global.format == Format::Json),
-    };
-    progress
-        .bar
-        .step(format!("Pushing to {}", args.destination));
+    let mut progress = push_progress(global, format!("Pushing to {}", args.destination));
     let pushed = keel_release::push_images(&dir, &options, &mut progress)?;
     drop(progress);
     crate::report(
         global,
         serde_json::json!({"dry_run": args.dry_run, "images": pushed}),
+        || pushed_lines(&pushed, args.dry_run).join("\n"),
+    );
+    Ok(())
+}
+
+/// The password for `keel image login`: one line of standard input, or typed at a prompt.
+fn login_secret(args: &ImageLoginArgs) -> anyhow::Result<String> {
+    let secret = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("could not read the password from standard input")?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Password for {}: ", args.username))
+            .context("could not read the password")?
+    } else {
+        bail!(hinted(
+            "no password: standard input is not a terminal to ask for one",
+            "pipe it in with --password-stdin (`printf '%s' \"$TOKEN\" | keel image login REGISTRY -u USER --password-stdin`)",
+        ));
+    };
+    if secret.is_empty() {
+        bail!(hinted(
+            "the password is empty",
+            "give the password or access token the registry issued for this user",
+        ));
+    }
+    Ok(secret)
+}
+
+pub fn run_login(global: &GlobalArgs, args: &ImageLoginArgs) -> anyhow::Result<()> {
+    let (scheme, registry_name) = Reference::parse_registry(&args.registry)?;
+    if args.username.is_empty() {
+        bail!("the user name is empty");
+    }
+    let credentials = Credentials::new(args.username.clone(), login_secret(args)?);
+    if !args.no_check {
+        let registry = Registry::connect(
+            scheme,
+            &registry_name,
+            Options {
+                insecure: args.insecure,
+                credentials: Some(credentials.clone()),
+                ..Options::default()
+            },
+        )?;
+        registry.check_login()?;
+    }
+    let saved = keel_oci::auth::save(&registry_name, &credentials)?;
+    let (place, json) = match &saved {
+        Saved::File(path) => (
+            path.display().to_string(),
+            serde_json::json!({"file": path}),
+        ),
+        Saved::Helper(helper) => (
+            format!("docker-credential-{helper}"),
+            serde_json::json!({"helper": helper}),
+        ),
+    };
+    crate::report(
+        global,
+        serde_json::json!({
+            "registry": registry_name,
+            "user": args.username,
+            "checked": !args.no_check,
+            "saved": json,
+        }),
         || {
-            let verb = if args.dry_run { "Would push" } else { "Pushed" };
-            let mut lines = Vec::new();
-            for image in &pushed {
-                lines.push(format!(
-                    "{verb} {}@{} ({})",
-                    image.repository,
-                    image.digest,
-                    image.platforms.join(", ")
-                ));
-                lines.push(format!("  tags: {}", image.tags.join(", ")));
-                if !args.dry_run {
-                    lines.push(format!(
-                        "  {} blobs uploaded ({}), {} already there; {} referrers attached{}",
-                        image.uploaded,
-                        keel_installer::human_size(image.uploaded_bytes),
-                        image.skipped,
-                        image.referrers.len(),
-                        if image.referrers_by_tag {
-                            " (under the sha256-<digest> tag: the registry has no referrers API)"
-                        } else {
-                            ""
-                        }
-                    ));
-                }
-            }
-            lines.join("\n")
+            let checked = if args.no_check {
+                " (not checked with the registry)"
+            } else {
+                ""
+            };
+            format!(
+                "Logged in to {registry_name} as {}{checked}; saved in {place}",
+                args.username
+            )
         },
     );
     Ok(())

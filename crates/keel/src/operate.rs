@@ -51,6 +51,13 @@ pub fn publish_to_store(
         None => None,
     };
     let store = cwd.join(&args.to);
+    // Images first (the key is loaded above, so a missing key pushes nothing): the store is
+    // what updaters follow, so what it points at is there.
+    let images = if args.no_images {
+        Vec::new()
+    } else {
+        crate::image::publish_images(global, &dir, false)?
+    };
     let published = keel_store::publish(
         &store,
         &dir,
@@ -66,9 +73,13 @@ pub fn publish_to_store(
             "created_root": published.created_root,
             "targets": published.targets,
             "version": published.version,
+            "images": images,
         })),
         Format::Text if global.quiet => {}
         Format::Text => {
+            for line in crate::image::pushed_lines(&images, false) {
+                crate::out(&line);
+            }
             if published.created_root {
                 crate::out(&format!(
                     "Created the store {} with its root of trust: give {}/metadata/root.json to operators (`keel install --root`)",

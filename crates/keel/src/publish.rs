@@ -140,6 +140,12 @@ fn publish_to_github(
         None => return Err(keel_github::Error::NoToken.into()),
     };
     let client = Client::from_env(token);
+    // Images first: the GitHub release announces the version, so what it points at is there.
+    let images = if args.no_images {
+        Vec::new()
+    } else {
+        crate::image::publish_images(global, dir, args.dry_run)?
+    };
     let publication = Publication {
         repo: &repo,
         tag: &tag,
@@ -165,9 +171,13 @@ fn publish_to_github(
             "replaced": done.replaced,
             "cleaned": done.cleaned,
             "requests": done.requests,
+            "images": images,
         })),
         Format::Text if global.quiet => {}
         Format::Text if args.dry_run => {
+            for line in crate::image::pushed_lines(&images, true) {
+                crate::out(&line);
+            }
             crate::out(&format!(
                 "Would publish {tag} to {repo} ({} API): {} to upload, {} there already",
                 client.api(),
@@ -178,11 +188,19 @@ fn publish_to_github(
                 crate::out(&format!("  {request}"));
             }
         }
-        Format::Text if done.already_published => crate::out(&format!(
-            "{tag} is published on {repo} with every file already: {}",
-            done.url
-        )),
+        Format::Text if done.already_published => {
+            for line in crate::image::pushed_lines(&images, false) {
+                crate::out(&line);
+            }
+            crate::out(&format!(
+                "{tag} is published on {repo} with every file already: {}",
+                done.url
+            ));
+        }
         Format::Text => {
+            for line in crate::image::pushed_lines(&images, false) {
+                crate::out(&line);
+            }
             for name in &done.cleaned {
                 crate::warn(&format!(
                     "deleted the half-made upload of {name} that an interrupted run left"
