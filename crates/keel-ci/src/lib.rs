@@ -221,6 +221,126 @@ pub struct Inputs<'a> {
     pub config: &'a CiConfig,
     /// The `builders` setting: the builder of each target not built with cargo.
     pub builders: &'a BTreeMap<String, BuilderName>,
+    /// Where images go (`registries` in the apps' image settings); empty: no image is made.
+    pub images: &'a [ImagePush],
+}
+
+/// The images pushed to one `REGISTRY/NAMESPACE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePush {
+    /// `REGISTRY/NAMESPACE`, as the settings give it.
+    pub destination: String,
+    /// The registry's host, which the pipeline logs in to (`ghcr.io`, `docker.io`).
+    pub host: String,
+    /// The apps pushed there.
+    pub apps: Vec<String>,
+}
+
+/// How a pipeline logs in to a registry: the user and password as GitHub expressions and as
+/// GitLab variables, and the secrets a maintainer must create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistryLogin {
+    /// The host.
+    pub host: String,
+    /// The user on GitHub Actions (an expression).
+    pub github_user: String,
+    /// The password on GitHub Actions (an expression).
+    pub github_password: String,
+    /// The user on GitLab CI (a variable).
+    pub gitlab_user: String,
+    /// The password on GitLab CI (a variable).
+    pub gitlab_password: String,
+    /// The repository secrets (GitHub) or CI/CD variables (GitLab) it needs: none for GitHub's
+    /// own registry on GitHub, or GitLab's on GitLab.
+    pub github_secrets: Vec<String>,
+    /// The CI/CD variables it needs on GitLab.
+    pub gitlab_secrets: Vec<String>,
+}
+
+/// The secret names of a registry that is neither GitHub's nor GitLab's: Docker Hub's usual
+/// `DOCKERHUB_USERNAME`/`DOCKERHUB_TOKEN`, else the host in capitals (`QUAY_IO_USERNAME`).
+fn secret_names(host: &str) -> (String, String) {
+    match host {
+        "docker.io" | "index.docker.io" | "registry-1.docker.io" => (
+            "DOCKERHUB_USERNAME".to_owned(),
+            "DOCKERHUB_TOKEN".to_owned(),
+        ),
+        _ => {
+            let mut stem: String = host
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            if stem.starts_with(|c: char| c.is_ascii_digit()) {
+                stem = format!("REGISTRY_{stem}");
+            }
+            (format!("{stem}_USERNAME"), format!("{stem}_PASSWORD"))
+        }
+    }
+}
+
+/// How the pipelines log in to `host`.
+pub fn registry_login(host: &str) -> RegistryLogin {
+    let (user, password) = secret_names(host);
+    let (github_user, github_password, github_secrets) = if host == "ghcr.io" {
+        (
+            "${{ github.actor }}".to_owned(),
+            "${{ github.token }}".to_owned(),
+            Vec::new(),
+        )
+    } else {
+        (
+            format!("${{{{ secrets.{user} }}}}"),
+            format!("${{{{ secrets.{password} }}}}"),
+            vec![user.clone(), password.clone()],
+        )
+    };
+    let (gitlab_user, gitlab_password, gitlab_secrets) = if host == "registry.gitlab.com" {
+        (
+            "$CI_REGISTRY_USER".to_owned(),
+            "$CI_REGISTRY_PASSWORD".to_owned(),
+            Vec::new(),
+        )
+    } else {
+        (
+            format!("${user}"),
+            format!("${password}"),
+            vec![user, password],
+        )
+    };
+    RegistryLogin {
+        host: host.to_owned(),
+        github_user,
+        github_password,
+        gitlab_user,
+        gitlab_password,
+        github_secrets,
+        gitlab_secrets,
+    }
+}
+
+/// The secrets (GitHub) or CI/CD variables (GitLab) a pipeline uses, sorted.
+pub fn secrets(inputs: &Inputs<'_>, gitlab: bool) -> Vec<String> {
+    let mut names = vec![
+        "KEEL_SIGNING_KEY".to_owned(),
+        "KEEL_SIGNING_KEY_PASSWORD".to_owned(),
+    ];
+    for push in inputs.images {
+        let login = registry_login(&push.host);
+        names.extend(if gitlab {
+            login.gitlab_secrets
+        } else {
+            login.github_secrets
+        });
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// A value as one double-quoted YAML scalar.
@@ -294,6 +414,18 @@ struct Context<'a> {
     public_key: Option<&'a str>,
     store: Option<StoreView>,
     matrix: Vec<MatrixEntry>,
+    /// Where images are pushed (`destination`, `apps`); empty: no image step.
+    images: Vec<ImageView>,
+    /// The registries logged in to, each once.
+    logins: Vec<RegistryLogin>,
+    /// Whether one of them is GitHub's (the release job then may write packages).
+    ghcr: bool,
+}
+
+#[derive(Serialize)]
+struct ImageView {
+    destination: String,
+    apps: Vec<String>,
 }
 
 /// The steps that put keel on a runner, indented as steps of a job.
@@ -342,6 +474,20 @@ fn context<'a>(inputs: &Inputs<'a>) -> Result<Context<'a>, Error> {
         }
         None => None,
     };
+    let mut images = Vec::new();
+    let mut logins: Vec<RegistryLogin> = Vec::new();
+    for push in inputs.images {
+        checked("the image registry", &push.destination)?;
+        checked("the image registry", &push.host)?;
+        images.push(ImageView {
+            destination: push.destination.clone(),
+            apps: push.apps.clone(),
+        });
+        if !logins.iter().any(|l| l.host == push.host) {
+            logins.push(registry_login(&push.host));
+        }
+    }
+    logins.sort_by(|a, b| a.host.cmp(&b.host));
     let matrix = matrix(inputs.targets, config, inputs.builders);
     let mut tag_patterns = vec!["v*".to_owned()];
     tag_patterns.extend(inputs.apps.iter().map(|app| format!("{app}-v*")));
@@ -358,6 +504,9 @@ fn context<'a>(inputs: &Inputs<'a>) -> Result<Context<'a>, Error> {
         public_key: config.public_key.as_deref(),
         store,
         matrix,
+        ghcr: logins.iter().any(|l| l.host == "ghcr.io"),
+        images,
+        logins,
     })
 }
 

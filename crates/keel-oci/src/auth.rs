@@ -189,13 +189,13 @@ pub fn save(registry: &str, credentials: &Credentials) -> Result<Saved, Error> {
 fn save_in(dir: &Path, registry: &str, credentials: &Credentials) -> Result<Saved, Error> {
     let failed = |reason: String| Error::Credentials { reason };
     let path = dir.join("config.json");
-    let mut config: serde_json::Map<String, serde_json::Value> =
-        match fs_err::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|err| failed(format!("{} is not valid: {err}", path.display())))?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
-            Err(err) => return Err(failed(err.to_string())),
-        };
+    let mut config: serde_json::Map<String, serde_json::Value> = match fs_err::read_to_string(&path)
+    {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|err| failed(format!("{} is not valid: {err}", path.display())))?,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
+        Err(err) => return Err(failed(err.to_string())),
+    };
     let parsed: DockerConfig = serde_json::from_value(serde_json::Value::Object(config.clone()))
         .map_err(|err| failed(format!("{} is not valid: {err}", path.display())))?;
     let key = config_key(registry);

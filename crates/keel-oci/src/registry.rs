@@ -416,8 +416,8 @@ impl Registry {
                 })?;
                 // No repository (checking a login): a token with no scope, as `docker login`
                 // asks for.
-                let scope = (!repository.is_empty())
-                    .then(|| format!("repository:{repository}:pull,push"));
+                let scope =
+                    (!repository.is_empty()).then(|| format!("repository:{repository}:pull,push"));
                 let mut url = url_with_query(
                     realm,
                     &[

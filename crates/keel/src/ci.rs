@@ -11,28 +11,53 @@ fn project(global: &GlobalArgs) -> anyhow::Result<Project> {
     Ok(Project::load(global.manifest_path.as_deref(), &cwd)?)
 }
 
-/// The pipeline this keel writes for the workspace, and where it goes.
-fn generate(project: &Project, args: &CiFileArgs) -> anyhow::Result<(std::path::PathBuf, String)> {
+/// The pipeline this keel writes for the workspace, where it goes, and the secrets it uses.
+fn generate(
+    project: &Project,
+    args: &CiFileArgs,
+) -> anyhow::Result<(std::path::PathBuf, String, Vec<String>)> {
     let config = &project.workspace.config;
     let targets = keel_ci::ci_targets(&config.ci, &config.targets)?;
     let plan = project.plan(&[], None, false, None)?;
     let apps: Vec<String> = plan.apps.iter().map(|a| a.name.clone()).collect();
+    let mut by_destination: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for app in &plan.apps {
+        for registry in app.image.iter().flat_map(|image| &image.registries) {
+            by_destination
+                .entry(registry)
+                .or_default()
+                .push(app.name.clone());
+        }
+    }
+    let mut images = Vec::new();
+    for (destination, apps) in by_destination {
+        let (_, host, _) = keel_oci::reference::Reference::parse_namespace(destination)?;
+        images.push(keel_ci::ImagePush {
+            destination: destination.to_owned(),
+            host,
+            apps,
+        });
+    }
     let inputs = keel_ci::Inputs {
         keel_version: env!("CARGO_PKG_VERSION"),
         apps: &apps,
         targets: &targets,
         config: &config.ci,
         builders: &config.builders,
+        images: &images,
     };
+    let secrets = keel_ci::secrets(&inputs, args.gitlab);
     Ok(if args.gitlab {
         (
             project.workspace.root.join(keel_ci::GITLAB_PIPELINE_PATH),
             keel_ci::gitlab_pipeline(&inputs)?,
+            secrets,
         )
     } else {
         (
             project.workspace.root.join(keel_ci::GITHUB_WORKFLOW_PATH),
             keel_ci::github_workflow(&inputs)?,
+            secrets,
         )
     })
 }
@@ -41,7 +66,7 @@ pub fn run_ci(global: &GlobalArgs, args: &CiArgs) -> anyhow::Result<()> {
     let project = project(global)?;
     match &args.command {
         CiCommand::Init(file) => {
-            let (path, text) = generate(&project, file)?;
+            let (path, text, secrets) = generate(&project, file)?;
             let unchanged = fs_err::read_to_string(&path).is_ok_and(|old| old == text);
             if !unchanged {
                 keel_fs::create_dir(keel_fs::parent(&path))?;
@@ -50,13 +75,19 @@ pub fn run_ci(global: &GlobalArgs, args: &CiArgs) -> anyhow::Result<()> {
             let shown = project.workspace.display_path(&path);
             crate::report(
                 global,
-                serde_json::json!({ "path": shown, "changed": !unchanged }),
+                serde_json::json!({ "path": shown, "changed": !unchanged, "secrets": secrets }),
                 || {
                     if unchanged {
                         format!("{shown} is up to date")
                     } else {
                         format!(
-                            "Wrote {shown}; commit it. Secrets it uses: KEEL_SIGNING_KEY and KEEL_SIGNING_KEY_PASSWORD"
+                            "Wrote {shown}; commit it. {} it uses: {}",
+                            if file.gitlab {
+                                "CI/CD variables"
+                            } else {
+                                "Secrets"
+                            },
+                            secrets.join(", ")
                         )
                     }
                 },
@@ -64,7 +95,7 @@ pub fn run_ci(global: &GlobalArgs, args: &CiArgs) -> anyhow::Result<()> {
             Ok(())
         }
         CiCommand::Check(file) => {
-            let (path, text) = generate(&project, file)?;
+            let (path, text, _) = generate(&project, file)?;
             let shown = project.workspace.display_path(&path);
             let init = if file.gitlab {
                 "keel ci init --gitlab"

@@ -20,6 +20,7 @@ struct Setup {
     config: CiConfig,
     apps: Vec<String>,
     builders: BTreeMap<String, BuilderName>,
+    images: Vec<keel_ci::ImagePush>,
 }
 
 impl Setup {
@@ -29,6 +30,7 @@ impl Setup {
             config,
             apps: apps.iter().map(|a| a.to_string()).collect(),
             builders: BTreeMap::new(),
+            images: Vec::new(),
         }
     }
 
@@ -39,6 +41,7 @@ impl Setup {
             targets: &targets(&self.config),
             config: &self.config,
             builders: &self.builders,
+            images: &self.images,
         })
     }
 
@@ -49,6 +52,7 @@ impl Setup {
             targets: &targets(&self.config),
             config: &self.config,
             builders: &self.builders,
+            images: &self.images,
         })
     }
 }
@@ -109,10 +113,39 @@ fn configurations() -> Vec<Setup> {
     );
     linux_only.builders =
         BTreeMap::from([("x86_64-unknown-linux-gnu".to_owned(), BuilderName::Zigbuild)]);
+    // Images pushed to GitHub's registry, Docker Hub and another one, with a store.
+    let mut images = Setup::new(
+        "images",
+        CiConfig {
+            targets: vec![
+                "x86_64-unknown-linux-musl".into(),
+                "aarch64-unknown-linux-musl".into(),
+            ],
+            store: Some(CiStore {
+                dir: "store".into(),
+                download: None,
+                upload: None,
+                refresh: None,
+            }),
+            ..CiConfig::default()
+        },
+        &["ledger", "ledger-admin"],
+    );
+    let push = |destination: &str, host: &str, apps: &[&str]| keel_ci::ImagePush {
+        destination: destination.to_owned(),
+        host: host.to_owned(),
+        apps: apps.iter().map(|a| a.to_string()).collect(),
+    };
+    images.images = vec![
+        push("docker.io/acme", "docker.io", &["ledger"]),
+        push("ghcr.io/acme", "ghcr.io", &["ledger", "ledger-admin"]),
+        push("quay.io/acme/tools", "quay.io", &["ledger-admin"]),
+    ];
     vec![
         Setup::new("default", CiConfig::default(), &["ledger"]),
         full,
         linux_only,
+        images,
     ]
 }
 
@@ -284,6 +317,74 @@ fn the_linters_do_find_what_keel_avoids() {
     assert!(
         audited.contains("template-injection"),
         "zizmor missed the expression: {audited}"
+    );
+}
+
+#[test]
+fn images_are_built_and_pushed_only_when_settings_name_registries() {
+    let setups = configurations();
+    let default = setups[0].github().unwrap();
+    assert!(!default.contains("keel image") && !default.contains("packages:"));
+    let images = setups.iter().find(|s| s.name == "images").unwrap();
+    let github = images.github().unwrap();
+    // Built after the release checks out, with the signing key (the manifest is re-signed).
+    let build = github.find("run: keel image build dist").unwrap();
+    assert!(github.find("run: keel verify dist").unwrap() < build);
+    // One login per registry, each before the publish that pushes.
+    let publish = github.find("keel publish dist --to \"github:").unwrap();
+    for host in ["docker.io", "ghcr.io", "quay.io"] {
+        let login = github
+            .find(&format!("keel image login '{host}'"))
+            .unwrap_or_else(|| panic!("no login to {host}:\n{github}"));
+        assert!(build < login && login < publish, "{host}");
+        assert_eq!(github.matches(&format!("Log in to {host}")).count(), 1);
+    }
+    // GitHub's registry takes the job's own token, so the job may write packages; the others
+    // take repository secrets.
+    assert!(github.contains("packages: write"));
+    assert!(github.contains("REGISTRY_PASSWORD: ${{ github.token }}"));
+    assert!(github.contains("REGISTRY_PASSWORD: ${{ secrets.DOCKERHUB_TOKEN }}"));
+    assert!(github.contains("REGISTRY_USER: ${{ secrets.QUAY_IO_USERNAME }}"));
+    // The store publish does not push them a second time.
+    assert!(github.contains("keel publish dist --to 'store' --no-images"));
+    let inputs = keel_ci::Inputs {
+        keel_version: "0.1.0",
+        apps: &images.apps,
+        targets: &targets(&images.config),
+        config: &images.config,
+        builders: &images.builders,
+        images: &images.images,
+    };
+    assert_eq!(
+        keel_ci::secrets(&inputs, false),
+        [
+            "DOCKERHUB_TOKEN",
+            "DOCKERHUB_USERNAME",
+            "KEEL_SIGNING_KEY",
+            "KEEL_SIGNING_KEY_PASSWORD",
+            "QUAY_IO_PASSWORD",
+            "QUAY_IO_USERNAME"
+        ]
+    );
+    // GitLab pushes each destination with its apps.
+    let gitlab = images.gitlab().unwrap();
+    assert!(
+        gitlab.contains("keel image push 'quay.io/acme/tools' dist --app 'ledger-admin'"),
+        "{gitlab}"
+    );
+    assert!(
+        gitlab.contains("keel image push 'ghcr.io/acme' dist --app 'ledger' --app 'ledger-admin'")
+    );
+    assert_eq!(
+        keel_ci::registry_login("registry.gitlab.com").gitlab_secrets,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        keel_ci::registry_login("10.0.0.5:5000").github_secrets,
+        [
+            "REGISTRY_10_0_0_5_5000_USERNAME",
+            "REGISTRY_10_0_0_5_5000_PASSWORD"
+        ]
     );
 }
 
