@@ -225,6 +225,30 @@ pub fn run_command(command: &mut Command) -> RunResult {
     }
 }
 
+/// Runs a command with `input` on its standard input, capturing its exit code and output.
+pub fn run_with_input(command: &mut Command, input: &str) -> RunResult {
+    use std::io::Write;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("could not run {command:?}: {err}"));
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin
+        .write_all(input.as_bytes())
+        .unwrap_or_else(|err| panic!("could not write to {command:?}: {err}"));
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|err| panic!("could not run {command:?}: {err}"));
+    RunResult {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// Every file below `dir` with its contents, sorted by relative path: for "nothing changed"
 /// assertions.
 pub fn snapshot_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -1,6 +1,7 @@
 //! A real OCI registry (Debian's `docker-registry`, the CNCF distribution registry) on
 //! 127.0.0.1 with its own storage folder: plain HTTP without authentication, or HTTPS with a
-//! certificate from a test CA and HTTP Basic authentication (htpasswd, bcrypt).
+//! certificate from a test CA and HTTP Basic authentication (htpasswd, bcrypt), or plain HTTP
+//! behind a bearer-token service (`token_server.py`, the flow Docker Hub and GHCR use).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,7 +16,20 @@ pub struct Registry {
     pub port: u16,
     dir: tempfile::TempDir,
     tls: bool,
+    token_server: Option<Child>,
 }
+
+/// How a registry is reached.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Plain,
+    Secure,
+    Token,
+}
+
+/// The `service` and `issuer` of the token registry.
+pub const TOKEN_SERVICE: &str = "keel-test-registry";
+const TOKEN_ISSUER: &str = "keel-test-issuer";
 
 /// The user and password of a registry started with [`Registry::start_secure`].
 pub const USER: &str = "keel";
@@ -110,16 +124,67 @@ pub fn make_test_ca(dir: &Path, names: &str) -> PathBuf {
 impl Registry {
     /// A registry over plain HTTP that anyone may push to.
     pub fn start() -> Registry {
-        Registry::launch(false)
+        Registry::launch(Mode::Plain)
     }
 
     /// A registry over HTTPS (a test CA: [`Registry::ca`]) that needs [`USER`] and
     /// [`PASSWORD`].
     pub fn start_secure() -> Registry {
-        Registry::launch(true)
+        Registry::launch(Mode::Secure)
     }
 
-    fn launch(secure: bool) -> Registry {
+    /// A registry over plain HTTP that wants bearer tokens from a token service of its own
+    /// (python3 with `cryptography`), which gives [`USER`] with [`PASSWORD`] the access asked
+    /// for, and anyone else none. [`Registry::token_requests`] lists what was asked.
+    pub fn start_token() -> Registry {
+        Registry::launch(Mode::Token)
+    }
+
+    /// The token service's log: one JSON object per request (`user`, `service`, `scope`,
+    /// `granted`).
+    pub fn token_requests(&self) -> Vec<serde_json::Value> {
+        fs_err::read_to_string(self.dir.path().join("tokens.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    fn start_token_server(dir: &Path) -> (Child, u16) {
+        use std::io::BufRead;
+        let python = require_tool("python3");
+        let script = dir.join("token_server.py");
+        fs_err::write(&script, include_str!("token_server.py")).unwrap();
+        let log = fs_err::File::create(dir.join("token_server.log")).unwrap();
+        let mut child = Command::new(python)
+            .arg(&script)
+            .args([
+                dir.to_str().unwrap(),
+                USER,
+                PASSWORD,
+                TOKEN_ISSUER,
+                TOKEN_SERVICE,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(log.into_file())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Ok(port) = line.trim().parse() else {
+            let _ = child.kill();
+            panic!(
+                "the token service did not start (it needs python3 with `cryptography`, which scripts/test.sh installs): {}",
+                fs_err::read_to_string(dir.join("token_server.log")).unwrap_or_default()
+            );
+        };
+        (child, port)
+    }
+
+    fn launch(mode: Mode) -> Registry {
+        let secure = mode == Mode::Secure;
         let program = require_tool("docker-registry");
         let dir = tempfile::Builder::new()
             .prefix("keel-registry-")
@@ -142,6 +207,14 @@ impl Registry {
                 "auth:\n  htpasswd:\n    realm: keel-test\n    path: {d}/htpasswd\n"
             ));
         }
+        let mut token_server = None;
+        if mode == Mode::Token {
+            let (child, token_port) = Registry::start_token_server(dir.path());
+            token_server = Some(child);
+            config.push_str(&format!(
+                "auth:\n  token:\n    realm: http://127.0.0.1:{token_port}/token\n    service: {TOKEN_SERVICE}\n    issuer: {TOKEN_ISSUER}\n    rootcertbundle: {d}/token.pem\n"
+            ));
+        }
         fs_err::write(dir.path().join("config.yml"), config).unwrap();
         let log = fs_err::File::create(dir.path().join("registry.log")).unwrap();
         let child = Command::new(program)
@@ -156,6 +229,7 @@ impl Registry {
             port,
             dir,
             tls: secure,
+            token_server,
         };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -223,6 +297,10 @@ impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(server) = &mut self.token_server {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
     }
 }
 
@@ -235,6 +313,8 @@ pub struct FlakyProxy {
     pub failures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// How many were failed.
     pub failed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Each request's method and path (without the query), in the order they came.
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl FlakyProxy {
@@ -246,13 +326,14 @@ impl FlakyProxy {
         let port = listener.local_addr().unwrap().port();
         let failures = Arc::new(AtomicUsize::new(0));
         let failed = Arc::new(AtomicUsize::new(0));
-        let (to_fail, counted) = (failures.clone(), failed.clone());
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (to_fail, counted, seen) = (failures.clone(), failed.clone(), requests.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let (to_fail, counted) = (to_fail.clone(), counted.clone());
+                let (to_fail, counted, seen) = (to_fail.clone(), counted.clone(), seen.clone());
                 std::thread::spawn(move || {
-                    let _ = proxy_one(stream, upstream, &to_fail, &counted);
+                    let _ = proxy_one(stream, upstream, &to_fail, &counted, &seen);
                 });
             }
         });
@@ -260,6 +341,7 @@ impl FlakyProxy {
             port,
             failures,
             failed,
+            requests,
         }
     }
 }
@@ -269,6 +351,7 @@ fn proxy_one(
     upstream: u16,
     to_fail: &std::sync::atomic::AtomicUsize,
     counted: &std::sync::atomic::AtomicUsize,
+    seen: &std::sync::Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
     use std::io::{Read, Write};
     use std::sync::atomic::Ordering;
@@ -297,6 +380,17 @@ fn proxy_one(
     }
     let mut body = vec![0u8; length];
     client.read_exact(&mut body)?;
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or_default();
+    let path = parts
+        .next()
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if let Ok(mut seen) = seen.lock() {
+        seen.push(format!("{method} {path}"));
+    }
     let is_upload_put =
         request_line.starts_with("PUT ") && request_line.contains("/blobs/uploads/");
     if is_upload_put

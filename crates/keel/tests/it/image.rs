@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use keel_test::registry::{PASSWORD, Registry, USER};
-use keel_test::{TestWorkspace, require_tool, run_command, run_ok};
+use keel_test::{TestWorkspace, require_tool, run_command, run_ok, run_with_input};
 use serde_json::Value;
 
 use crate::single;
@@ -357,6 +357,59 @@ fn a_registry_with_tls_and_basic_auth_takes_credentials_from_the_environment_or_
     let again: Value =
         serde_json::from_str(&run_command(&mut with_config).success().stdout).unwrap();
     assert_eq!(again["images"][0]["uploaded"], 0, "{again}");
+
+    // `keel image login` asks the registry first: a wrong password is refused and nothing is
+    // written; the right one goes into config.json (mode 0600, other keys kept), never shown.
+    let logged = tempfile::tempdir().unwrap();
+    let config = logged.path().join("config.json");
+    fs_err::write(&config, "{\"psFormat\": \"table\"}").unwrap();
+    let login = |password: &str| {
+        let mut command = ws.keel([
+            "image",
+            "login",
+            &registry.host(),
+            "--username",
+            USER,
+            "--password-stdin",
+        ]);
+        command
+            .env("SSL_CERT_FILE", &ca)
+            .env("DOCKER_CONFIG", logged.path());
+        run_with_input(&mut command, &format!("{password}\n"))
+    };
+    let refused = login("not-the-password").failure(1);
+    assert!(
+        refused.stderr.contains("error: ") && refused.stderr.contains("refused access (401)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("not-the-password"));
+    assert_eq!(
+        fs_err::read_to_string(&config).unwrap(),
+        "{\"psFormat\": \"table\"}"
+    );
+    let accepted = login(PASSWORD).success();
+    assert!(
+        accepted.stdout.contains(&format!(
+            "Logged in to {} as {USER}; saved in",
+            registry.host()
+        )),
+        "{}",
+        accepted.stdout
+    );
+    assert!(!accepted.stdout.contains(PASSWORD) && !accepted.stderr.contains(PASSWORD));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs_err::metadata(&config).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let saved: Value = serde_json::from_str(&fs_err::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(saved["psFormat"], "table");
+    let mut after_login = ws.keel(["image", "push", &destination, "dist", "--format", "json"]);
+    after_login
+        .env("SSL_CERT_FILE", &ca)
+        .env("DOCKER_CONFIG", logged.path());
+    run_command(&mut after_login).success();
 
     // skopeo, with the same CA and credentials, reads the image.
     let inspected: Value = serde_json::from_str(&skopeo_with(
@@ -734,4 +787,92 @@ fn images_of_a_signed_release_are_signed_with_its_key() {
     );
     let sums = fs_err::read_to_string(ws.path("dist/SHA256SUMS")).unwrap();
     assert!(sums.contains("hello-1.1.0.oci.tar"), "{sums}");
+}
+
+#[test]
+fn publish_pushes_the_images_the_settings_name_and_refuses_a_release_without_them() {
+    let registry = Registry::start();
+    let destination = registry.destination("acme");
+    let ws = static_hello(
+        "2.0.0",
+        &format!("\n[package.metadata.keel.image]\nregistries = [\"{destination}\"]\n"),
+    );
+    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+        .success();
+    ws.run(&["release", "--out", "dist"]).success();
+    let publish = [
+        "publish",
+        "dist",
+        "--to",
+        "store",
+        "--key",
+        "keys/release.key",
+    ];
+
+    // The settings ask for an image the release does not have: refused, nothing published.
+    let refused = ws.run(&publish).failure(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "error: the settings push hello's image to {destination}, but the release in"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("hint: run `keel image build`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!ws.path("store").exists());
+
+    ws.run(&["image", "build", "dist", "--key", "keys/release.key"])
+        .success();
+    let mut args = publish.to_vec();
+    args.extend(["--format", "json"]);
+    let published: Value = serde_json::from_str(&ws.run(&args).success().stdout).unwrap();
+    let image = &published["images"][0];
+    assert_eq!(
+        image["repository"],
+        format!("{}/acme/hello", registry.host())
+    );
+    assert_eq!(
+        image["tags"],
+        serde_json::json!(["v2.0.0", "v2.0", "latest"])
+    );
+    assert!(ws.path("store/metadata/root.json").is_file());
+    let digest = manifest(&ws.path("dist"))["artifacts"]["hello-2.0.0.oci.tar"]["image_digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(image["digest"], digest.as_str());
+    let listed: Value = serde_json::from_str(&skopeo_with(
+        &registry,
+        "list-tags",
+        "",
+        &[&format!("docker://{}/acme/hello", registry.host())],
+    ))
+    .unwrap();
+    let mut tags: Vec<&str> = listed["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    tags.sort_unstable();
+    let fallback = format!("sha256-{}", &digest[7..]);
+    assert_eq!(tags, ["latest", fallback.as_str(), "v2.0", "v2.0.0"]);
+
+    // The generated workflow builds the image and logs in to the registry with named secrets.
+    let init = ws.run(&["ci", "init"]).success();
+    let secret = format!("REGISTRY_127_0_0_1_{}_USERNAME", registry.port);
+    assert!(init.stdout.contains(&secret), "{}", init.stdout);
+    let workflow = ws.read(".github/workflows/release.yml");
+    assert!(
+        workflow.contains("run: keel image build dist"),
+        "{workflow}"
+    );
+    assert!(
+        workflow.contains(&format!("keel image login '{}'", registry.host())),
+        "{workflow}"
+    );
 }
