@@ -232,16 +232,17 @@ fn save_in(dir: &Path, registry: &str, credentials: &Credentials) -> Result<Save
     Ok(Saved::File(path))
 }
 
-/// Gives `docker-credential-<helper> store` the credentials of `key`.
-fn helper_store(helper: &str, key: &str, credentials: &Credentials) -> Result<(), Error> {
+/// Runs `docker-credential-<helper> <action>` with `input` on its standard input: its output
+/// and whether it succeeded.
+fn run_helper(helper: &str, action: &str, input: &[u8]) -> Result<(Vec<u8>, bool), Error> {
     let program = format!("docker-credential-{helper}");
     let failed = |reason: String| Error::Credentials {
         reason: format!("{program}: {reason}"),
     };
     let mut child = Command::new(&program)
-        .arg("store")
+        .arg(action)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|err| {
@@ -249,19 +250,29 @@ fn helper_store(helper: &str, key: &str, credentials: &Credentials) -> Result<()
                 "cannot run it ({err}); Docker's config.json names it"
             ))
         })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input)
+            .map_err(|err| failed(err.to_string()))?;
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|err| failed(err.to_string()))?;
+    Ok((output.stdout, output.status.success()))
+}
+
+/// Gives `docker-credential-<helper> store` the credentials of `key`.
+fn helper_store(helper: &str, key: &str, credentials: &Credentials) -> Result<(), Error> {
     let input = serde_json::json!({
         "ServerURL": key,
         "Username": credentials.user,
         "Secret": credentials.secret,
     });
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input.to_string().as_bytes())
-            .map_err(|err| failed(err.to_string()))?;
-    }
-    let status = child.wait().map_err(|err| failed(err.to_string()))?;
-    if !status.success() {
-        return Err(failed(format!("`store` failed ({status})")));
+    let (_, succeeded) = run_helper(helper, "store", input.to_string().as_bytes())?;
+    if !succeeded {
+        return Err(Error::Credentials {
+            reason: format!("docker-credential-{helper}: `store` failed"),
+        });
     }
     Ok(())
 }
@@ -275,35 +286,16 @@ struct HelperAnswer {
 
 /// Asks `docker-credential-<helper>` for the credentials of `key`.
 fn helper_get(helper: &str, key: &str) -> Result<Option<Credentials>, Error> {
-    let program = format!("docker-credential-{helper}");
-    let failed = |reason: String| Error::Credentials {
-        reason: format!("{program}: {reason}"),
-    };
-    let mut child = Command::new(&program)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|err| {
-            failed(format!(
-                "cannot run it ({err}); Docker's config.json names it"
-            ))
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(key.as_bytes())
-            .map_err(|err| failed(err.to_string()))?;
-    }
-    let output = child
-        .wait_with_output()
-        .map_err(|err| failed(err.to_string()))?;
-    if !output.status.success() {
+    let (stdout, succeeded) = run_helper(helper, "get", key.as_bytes())?;
+    if !succeeded {
         // Helpers answer "credentials not found" with a failure: anonymous access.
         return Ok(None);
     }
-    let answer: HelperAnswer = serde_json::from_slice(&output.stdout)
-        .map_err(|_| failed("its answer is not the JSON credential helpers give".to_owned()))?;
+    let answer: HelperAnswer = serde_json::from_slice(&stdout).map_err(|_| Error::Credentials {
+        reason: format!(
+            "docker-credential-{helper}: its answer is not the JSON credential helpers give"
+        ),
+    })?;
     Ok(Some(Credentials::new(answer.username, answer.secret)))
 }
 

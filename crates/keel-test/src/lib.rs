@@ -218,10 +218,16 @@ pub fn run_command(command: &mut Command) -> RunResult {
     let output = command
         .output()
         .unwrap_or_else(|err| panic!("could not run {command:?}: {err}"));
-    RunResult {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    RunResult::from(output)
+}
+
+impl From<Output> for RunResult {
+    fn from(output: Output) -> RunResult {
+        RunResult {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 }
 
@@ -242,11 +248,7 @@ pub fn run_with_input(command: &mut Command, input: &str) -> RunResult {
     let output = child
         .wait_with_output()
         .unwrap_or_else(|err| panic!("could not run {command:?}: {err}"));
-    RunResult {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    RunResult::from(output)
 }
 
 /// Every file below `dir` with its contents, sorted by relative path: for "nothing changed"
