@@ -219,7 +219,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Unauthorized { registry, .. } => Some(format!(
-                "log in with `docker login {registry}` (keel reads ~/.docker/config.json and its credential helpers), or set KEEL_REGISTRY_USER and KEEL_REGISTRY_PASSWORD"
+                "log in with `keel image login {registry} -u USER --password-stdin` (or `docker login`: keel reads ~/.docker/config.json and its credential helpers), or set KEEL_REGISTRY_USER and KEEL_REGISTRY_PASSWORD"
             )),
             Error::Insecure { .. } => Some(
                 "use https://, or pass --insecure if this registry really serves plain HTTP on a trusted network".to_owned(),

@@ -315,6 +315,9 @@ pub struct FlakyProxy {
     pub failed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Each request's method and path (without the query), in the order they came.
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// When set, a manifest `PUT` with a `subject` is answered with `OCI-Subject: <digest>`,
+    /// as a registry with the referrers API (distribution spec 1.1) answers it.
+    pub announce_subject: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FlakyProxy {
@@ -327,13 +330,19 @@ impl FlakyProxy {
         let failures = Arc::new(AtomicUsize::new(0));
         let failed = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (to_fail, counted, seen) = (failures.clone(), failed.clone(), requests.clone());
+        let announce_subject = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let state = ProxyState {
+            to_fail: failures.clone(),
+            failed: failed.clone(),
+            seen: requests.clone(),
+            announce_subject: announce_subject.clone(),
+        };
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let (to_fail, counted, seen) = (to_fail.clone(), counted.clone(), seen.clone());
+                let state = state.clone();
                 std::thread::spawn(move || {
-                    let _ = proxy_one(stream, upstream, &to_fail, &counted, &seen);
+                    let _ = proxy_one(stream, upstream, &state);
                 });
             }
         });
@@ -342,16 +351,23 @@ impl FlakyProxy {
             failures,
             failed,
             requests,
+            announce_subject,
         }
     }
+}
+
+#[derive(Clone)]
+struct ProxyState {
+    to_fail: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    failed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    announce_subject: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn proxy_one(
     mut client: std::net::TcpStream,
     upstream: u16,
-    to_fail: &std::sync::atomic::AtomicUsize,
-    counted: &std::sync::atomic::AtomicUsize,
-    seen: &std::sync::Mutex<Vec<String>>,
+    state: &ProxyState,
 ) -> std::io::Result<()> {
     use std::io::{Read, Write};
     use std::sync::atomic::Ordering;
@@ -388,13 +404,14 @@ fn proxy_one(
         .split('?')
         .next()
         .unwrap_or_default();
-    if let Ok(mut seen) = seen.lock() {
+    if let Ok(mut seen) = state.seen.lock() {
         seen.push(format!("{method} {path}"));
     }
     let is_upload_put =
         request_line.starts_with("PUT ") && request_line.contains("/blobs/uploads/");
     if is_upload_put
-        && to_fail
+        && state
+            .to_fail
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| match n {
                 0 => None,
                 usize::MAX => Some(usize::MAX),
@@ -402,7 +419,7 @@ fn proxy_one(
             })
             .is_ok()
     {
-        counted.fetch_add(1, Ordering::SeqCst);
+        state.failed.fetch_add(1, Ordering::SeqCst);
         let body = r#"{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}"#;
         write!(
             client,
@@ -422,6 +439,21 @@ fn proxy_one(
     server.write_all(&body)?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer)?;
+    let subject = (state.announce_subject.load(Ordering::SeqCst)
+        && method == "PUT"
+        && path.contains("/manifests/")
+        && answer.starts_with(b"HTTP/1.1 201"))
+    .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
+    .flatten()
+    .and_then(|manifest| manifest["subject"]["digest"].as_str().map(str::to_owned));
+    if let Some(digest) = subject {
+        let end_of_status = answer
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .unwrap_or(answer.len());
+        let header = format!("\r\nOCI-Subject: {digest}");
+        answer.splice(end_of_status..end_of_status, header.into_bytes());
+    }
     client.write_all(&answer)?;
     Ok(())
 }

@@ -203,7 +203,13 @@ pub fn run_login(global: &GlobalArgs, args: &ImageLoginArgs) -> anyhow::Result<(
                 ..Options::default()
             },
         )?;
-        registry.check_login()?;
+        registry.check_login().map_err(|err| match err {
+            keel_oci::Error::Unauthorized { .. } => hinted(
+                err.to_string(),
+                "check the user name and the password or token (a token needs the scope to push: `write:packages` on ghcr.io, Read & Write on Docker Hub)",
+            ),
+            other => other.into(),
+        })?;
     }
     let saved = keel_oci::auth::save(&registry_name, &credentials)?;
     let (place, json) = match &saved {

@@ -318,7 +318,9 @@ fn a_registry_with_tls_and_basic_auth_takes_credentials_from_the_environment_or_
         anonymous.stderr
     );
     assert!(
-        anonymous.stderr.contains("hint: log in with `docker login"),
+        anonymous
+            .stderr
+            .contains("hint: log in with `keel image login 127.0.0.1:"),
         "{}",
         anonymous.stderr
     );
@@ -380,6 +382,13 @@ fn a_registry_with_tls_and_basic_auth_takes_credentials_from_the_environment_or_
     let refused = login("not-the-password").failure(1);
     assert!(
         refused.stderr.contains("error: ") && refused.stderr.contains("refused access (401)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("hint: check the user name and the password or token"),
         "{}",
         refused.stderr
     );
@@ -750,6 +759,36 @@ fn a_registry_that_fails_mid_upload_is_retried_and_a_second_run_finishes_the_pus
         keel_oci::digest_of(raw.as_bytes()),
         digest.as_str().unwrap()
     );
+
+    // A registry with the referrers API (it answers a manifest with a subject with
+    // `OCI-Subject`) indexes the SBOM and provenance itself: no fallback tag is written.
+    proxy.announce_subject.store(true, Ordering::SeqCst);
+    let indexed: Value = serde_json::from_str(
+        &ws.run(&[
+            "image",
+            "push",
+            &format!("http://127.0.0.1:{}/indexed", proxy.port),
+            "dist",
+            "--format",
+            "json",
+        ])
+        .success()
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(indexed["images"][0]["referrers_by_tag"], false, "{indexed}");
+    assert_eq!(
+        indexed["images"][0]["referrers"].as_array().unwrap().len(),
+        2,
+        "{indexed}"
+    );
+    let tags = skopeo(&[
+        "list-tags",
+        "--tls-verify=false",
+        &format!("docker://{}/indexed/hello", registry.host()),
+    ]);
+    assert!(!tags.contains("sha256-"), "{tags}");
+    assert!(tags.contains("v1.0.0"), "{tags}");
 }
 
 #[test]
