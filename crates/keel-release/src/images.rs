@@ -531,11 +531,49 @@ pub struct PushedImage {
     pub referrers_by_tag: bool,
 }
 
+/// One `REGISTRY/NAMESPACE` that image settings name (`registries`), and the apps sent there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageDestination {
+    /// `REGISTRY/NAMESPACE`, as the settings give it.
+    pub destination: String,
+    /// The registry's host.
+    pub registry: String,
+    /// The apps whose settings name it.
+    pub apps: Vec<String>,
+}
+
+/// Where the apps' images go, from each app's name and image settings: every destination
+/// their `registries` name (sorted), checked, with its host and its apps.
+pub fn image_destinations<'a>(
+    apps: impl IntoIterator<Item = (&'a str, Option<&'a ImageSettings>)>,
+) -> Result<Vec<ImageDestination>, Error> {
+    let mut by_destination: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (app, settings) in apps {
+        for destination in settings.iter().flat_map(|s| &s.registries) {
+            by_destination
+                .entry(destination)
+                .or_default()
+                .push(app.to_owned());
+        }
+    }
+    by_destination
+        .into_iter()
+        .map(|(destination, apps)| {
+            let (_, registry, _) = Reference::parse_namespace(destination)?;
+            Ok(ImageDestination {
+                destination: destination.to_owned(),
+                registry,
+                apps,
+            })
+        })
+        .collect()
+}
+
 /// Pushes each app's image to the registries its settings name (`registries` in
 /// `[package.metadata.keel.image]`, recorded in the manifest), as `keel publish` does before
 /// it publishes the release's files. Apps whose settings name no registry are left alone; an
-/// app whose settings name one but whose image the release lacks is refused before anything
-/// is pushed.
+/// app whose settings name one but whose image the release lacks, or a registry that cannot
+/// be one, is refused before anything is pushed.
 pub fn publish_images(
     dir: &Path,
     dry_run: bool,
@@ -543,12 +581,10 @@ pub fn publish_images(
     progress: &mut dyn keel_oci::push::Progress,
 ) -> Result<Vec<PushedImage>, Error> {
     let manifest = read_partial(dir)?;
-    let mut by_registry: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (name, app) in &manifest.apps {
-        let Some(settings) = &app.image else { continue };
-        if settings.registries.is_empty() {
+        let Some(settings) = app.image.as_ref().filter(|s| !s.registries.is_empty()) else {
             continue;
-        }
+        };
         let built = manifest.artifacts.values().any(|a| {
             a.kind == ArtifactKind::Image && a.target.is_none() && a.app.as_ref() == Some(name)
         });
@@ -559,17 +595,18 @@ pub fn publish_images(
                 dir: dir.to_owned(),
             });
         }
-        for registry in &settings.registries {
-            // Checked before any push, so a typo in the last one does not leave a half publish.
-            Reference::parse_namespace(registry)?;
-            by_registry.entry(registry).or_default().push(name.clone());
-        }
     }
+    let destinations = image_destinations(
+        manifest
+            .apps
+            .iter()
+            .map(|(name, app)| (name.as_str(), app.image.as_ref())),
+    )?;
     let mut pushed = Vec::new();
-    for (destination, apps) in by_registry {
+    for target in destinations {
         let options = PushOptions {
-            destination,
-            apps,
+            destination: &target.destination,
+            apps: target.apps,
             insecure: false,
             dry_run,
             retry,

@@ -52,8 +52,9 @@ pub use builder::{BuilderKind, Built, build};
 pub use env::ReleaseEnv;
 pub use files::trusted_comment;
 pub use images::{
-    ImageFile, ImageFormat, ImageOptions, PushOptions, PushedImage, build_images,
-    docker_archive_name, image_files, oci_archive_name, publish_images, push_images,
+    ImageDestination, ImageFile, ImageFormat, ImageOptions, PushOptions, PushedImage, build_images,
+    docker_archive_name, image_destinations, image_files, oci_archive_name, publish_images,
+    push_images,
 };
 pub use merge::{merge, read_manifest, read_partial};
 pub use notes::{ChangesSource, Notes, notes};

@@ -20,24 +20,18 @@ fn generate(
     let targets = keel_ci::ci_targets(&config.ci, &config.targets)?;
     let plan = project.plan(&[], None, false, None)?;
     let apps: Vec<String> = plan.apps.iter().map(|a| a.name.clone()).collect();
-    let mut by_destination: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-    for app in &plan.apps {
-        for registry in app.image.iter().flat_map(|image| &image.registries) {
-            by_destination
-                .entry(registry)
-                .or_default()
-                .push(app.name.clone());
-        }
-    }
-    let mut images = Vec::new();
-    for (destination, apps) in by_destination {
-        let (_, host, _) = keel_oci::reference::Reference::parse_namespace(destination)?;
-        images.push(keel_ci::ImagePush {
-            destination: destination.to_owned(),
-            host,
-            apps,
-        });
-    }
+    let images: Vec<keel_ci::ImagePush> = keel_release::image_destinations(
+        plan.apps
+            .iter()
+            .map(|app| (app.name.as_str(), app.image.as_ref())),
+    )?
+    .into_iter()
+    .map(|d| keel_ci::ImagePush {
+        destination: d.destination,
+        host: d.registry,
+        apps: d.apps,
+    })
+    .collect();
     let inputs = keel_ci::Inputs {
         keel_version: env!("CARGO_PKG_VERSION"),
         apps: &apps,

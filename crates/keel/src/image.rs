@@ -6,8 +6,6 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
 use keel_oci::auth::{Credentials, Saved};
-use keel_oci::reference::Reference;
-use keel_oci::registry::{Options, Registry};
 
 use crate::cli::{
     Format, GlobalArgs, ImageBuildArgs, ImageFileFormat, ImageLoginArgs, ImagePushArgs,
@@ -188,30 +186,21 @@ fn login_secret(args: &ImageLoginArgs) -> anyhow::Result<String> {
 }
 
 pub fn run_login(global: &GlobalArgs, args: &ImageLoginArgs) -> anyhow::Result<()> {
-    let (scheme, registry_name) = Reference::parse_registry(&args.registry)?;
+    // A registry that cannot be one is refused before the password is asked for.
+    keel_oci::Reference::parse_registry(&args.registry)?;
     if args.username.is_empty() {
         bail!("the user name is empty");
     }
     let credentials = Credentials::new(args.username.clone(), login_secret(args)?);
-    if !args.no_check {
-        let registry = Registry::connect(
-            scheme,
-            &registry_name,
-            Options {
-                insecure: args.insecure,
-                credentials: Some(credentials.clone()),
-                ..Options::default()
-            },
-        )?;
-        registry.check_login().map_err(|err| match err {
-            keel_oci::Error::Unauthorized { .. } => hinted(
-                err.to_string(),
-                "check the user name and the password or token (a token needs the scope to push: `write:packages` on ghcr.io, Read & Write on Docker Hub)",
-            ),
-            other => other.into(),
-        })?;
-    }
-    let saved = keel_oci::auth::save(&registry_name, &credentials)?;
+    let (registry_name, saved) =
+        keel_oci::auth::login(&args.registry, &credentials, !args.no_check, args.insecure)
+            .map_err(|err| match err {
+                keel_oci::Error::Unauthorized { .. } => hinted(
+                    err.to_string(),
+                    "check the user name and the password or token (a token needs the scope to push: `write:packages` on ghcr.io, Read & Write on Docker Hub)",
+                ),
+                other => other.into(),
+            })?;
     let (place, json) = match &saved {
         Saved::File(path) => (
             path.display().to_string(),
