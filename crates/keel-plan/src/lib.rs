@@ -103,6 +103,9 @@ pub struct AppPlan {
     /// How its container image is made, when settings say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<keel_schema::image::ImageSettings>,
+    /// How its update is rehearsed, when settings say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rehearse: Option<keel_schema::rehearsal::RehearseSettings>,
 }
 
 /// One build: the packages and binaries compiled for one target.
@@ -517,6 +520,7 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                 repository: package.repository.clone(),
                 homepage: package.homepage.clone(),
                 update: package.config.update.clone(),
+                rehearse: package.config.rehearse.clone(),
                 image: package.config.image.clone(),
             })
             .collect(),

@@ -43,6 +43,7 @@ mod merge;
 mod notes;
 mod package;
 mod project;
+mod rehearsal;
 mod staging;
 mod verify;
 
@@ -57,9 +58,13 @@ pub use images::{
     push_images,
 };
 pub use merge::{merge, read_manifest, read_partial};
-pub use notes::{ChangesSource, Notes, notes};
+pub use notes::{ChangesSource, Notes, notes, rehearsal_section};
 pub use package::release;
 pub use project::{Project, release_dir_of_workspace};
+pub use rehearsal::{
+    apps_with_databases, binding_problems, check_rehearsal_signature, manifest_digest,
+    read_rehearsal, rehearsal_gate, rehearsal_signature_name, write_rehearsal,
+};
 pub use verify::{Check, Status, Verification, verify};
 
 use keel_schema::{Manifest, TargetTriple};
@@ -190,6 +195,14 @@ pub enum Error {
     /// An installer, the notes or the download page could not be written.
     #[error(transparent)]
     Installer(#[from] keel_installer::Error),
+    /// A rehearsal report is unreadable or does not belong to its release.
+    #[error("the rehearsal report {} does not check out: {detail}", path.display())]
+    BadRehearsal {
+        /// The report.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
     /// A file could not be signed.
     #[error("could not sign {file}")]
     Sign {

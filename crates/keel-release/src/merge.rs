@@ -113,5 +113,6 @@ pub fn merge(
     };
     write_release_files(staging.path(), &mut manifest, &whole)?;
     let dir = staging.finish(&manifest, key)?;
+    crate::rehearsal::merge_rehearsals(partials, &dir, &manifest, key)?;
     Ok(Released { manifest, dir })
 }

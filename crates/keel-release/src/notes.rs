@@ -83,7 +83,10 @@ pub fn notes(dir: &Path, source: Option<&Path>, key: Option<&PublicKey>) -> Resu
             _ => (None, ChangesSource::None),
         },
     };
-    let body = keel_installer::release_notes(&manifest, key, changes.as_ref())?;
+    let mut body = keel_installer::release_notes(&manifest, key, changes.as_ref())?;
+    if let Some(section) = rehearsal_section(dir, None)? {
+        body.push_str(&section);
+    }
     let title = match (manifest.apps.len(), &manifest.tag) {
         (1, _) => manifest
             .apps
@@ -102,4 +105,37 @@ pub fn notes(dir: &Path, source: Option<&Path>, key: Option<&PublicKey>) -> Resu
         body,
         changes: from,
     })
+}
+
+/// The notes' section on the release's rehearsal: what `keel rehearse` proved, run by run,
+/// or, when the release is published without one, the reason given (`waiver`).
+pub fn rehearsal_section(dir: &Path, waiver: Option<&str>) -> Result<Option<String>, Error> {
+    use keel_schema::rehearsal::RehearsalKind;
+    if let Some(reason) = waiver {
+        return Ok(Some(format!(
+            "\n## Not rehearsed\n\nThis release was published without a passing `keel rehearse`: {}\n",
+            reason.trim()
+        )));
+    }
+    let Some(report) = crate::rehearsal::read_rehearsal(dir)? else {
+        return Ok(None);
+    };
+    let mut text = String::from("\n## Rehearsed\n\n");
+    for run in &report.runs {
+        let what = match (run.kind, &run.previous) {
+            (RehearsalKind::Update, Some(previous)) => format!(
+                "updated from {previous} with its data, rolled back, and survived a failed migration with the data restored"
+            ),
+            _ => "first release: installed fresh, migrated and checked".to_owned(),
+        };
+        text.push_str(&format!(
+            "- {} {} on `{}`: {} ({})\n",
+            run.app,
+            run.version,
+            run.target,
+            what,
+            if run.passed { "passed" } else { "FAILED" }
+        ));
+    }
+    Ok(Some(text))
 }

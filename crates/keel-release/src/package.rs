@@ -75,6 +75,7 @@ fn manifest(project: &Project, plan: &Plan, built: &Built, epoch: u64) -> Manife
                         homepage: app.homepage.clone(),
                         update: app.update.clone(),
                         image: app.image.clone(),
+                        rehearse: app.rehearse.clone(),
                     },
                 )
             })

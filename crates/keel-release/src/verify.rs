@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use keel_schema::rehearsal::REHEARSAL_FILE_NAME;
 use keel_schema::{ArtifactKind, MANIFEST_FILE_NAME, Manifest};
 use keel_sign::dsse::Envelope;
 use keel_sign::provenance::Statement;
@@ -153,6 +154,7 @@ pub fn verify(dir: &Path, key: Option<&PublicKey>) -> Result<Verification, Error
         &manifest,
     );
     check_files(&mut report, dir, &manifest, &signature_of_manifest);
+    check_rehearsal(&mut report, dir, &manifest, key);
     for (name, artifact) in &manifest.artifacts {
         match artifact.kind {
             ArtifactKind::Checksum | ArtifactKind::Checksums => {
@@ -239,11 +241,66 @@ fn check_files(
     for name in present {
         let known = name == MANIFEST_FILE_NAME
             || name == manifest_signature
+            || name == REHEARSAL_FILE_NAME
+            || name == crate::rehearsal::rehearsal_signature_name()
             || manifest.artifacts.contains_key(&name);
         if !known {
             report.fail(&name, "listed", "this file is not in the manifest");
         }
     }
+}
+
+/// The rehearsal report, when the release has one: signed (with a key), about this release,
+/// and passed.
+fn check_rehearsal(
+    report: &mut Verification,
+    dir: &Path,
+    manifest: &Manifest,
+    key: Option<&PublicKey>,
+) {
+    let rehearsal = match crate::rehearsal::read_rehearsal(dir) {
+        Ok(None) => return,
+        Ok(Some(rehearsal)) => rehearsal,
+        Err(err) => {
+            report.fail(REHEARSAL_FILE_NAME, "rehearsal", describe(&err));
+            return;
+        }
+    };
+    let signature = crate::rehearsal::rehearsal_signature_name();
+    match key {
+        Some(key) => {
+            let result = crate::rehearsal::check_rehearsal_signature(dir, key, manifest);
+            report.result(&signature, "signature", result);
+        }
+        None if dir.join(&signature).exists() => {
+            report.skip(&signature, "signature", "no --key given")
+        }
+        None => {}
+    }
+    let result = crate::rehearsal::manifest_digest(dir)
+        .map_err(|err| describe(&err))
+        .and_then(|digest| {
+            let problems = crate::rehearsal::binding_problems(&rehearsal, manifest, &digest);
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(problems.join("; "))
+            }
+        })
+        .and_then(|()| {
+            let failed: Vec<String> = rehearsal
+                .runs
+                .iter()
+                .filter(|r| !r.passed)
+                .map(|r| format!("{} on {}", r.app, r.target))
+                .collect();
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("the rehearsal failed for {}", failed.join(", ")))
+            }
+        });
+    report.result(REHEARSAL_FILE_NAME, "rehearsal", result);
 }
 
 /// A checksum file lists exactly what it should, with the manifest's digests.

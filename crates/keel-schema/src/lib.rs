@@ -27,6 +27,7 @@
 pub mod env;
 pub mod image;
 pub mod receipt;
+pub mod rehearsal;
 pub mod store;
 mod target;
 
@@ -162,6 +163,9 @@ pub struct App {
     /// How the app's container image is made (`[package.metadata.keel.image]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<image::ImageSettings>,
+    /// How `keel rehearse` rehearses its update (`[package.metadata.keel.rehearse]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rehearse: Option<rehearsal::RehearseSettings>,
 }
 
 /// How one target was built.
@@ -526,6 +530,7 @@ mod tests {
                     homepage: None,
                     update: None,
                     image: None,
+                    rehearse: None,
                 },
             )]),
             targets: BTreeMap::from([(

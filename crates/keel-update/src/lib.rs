@@ -48,7 +48,7 @@ use keel_schema::receipt::{Hook, MissingDatabase, RECEIPT_SCHEMA_VERSION, Receip
 use serde::{Deserialize, Serialize};
 
 pub use doctor::DoctorCheck;
-pub use sqlite::integrity_check;
+pub use sqlite::{integrity_check, logical_digest};
 
 /// Snapshots the SQLite database at `db` into `dest` with the online backup API, flushed to
 /// disk, as an update does before it swaps anything. Returns `false` (writing nothing) when
@@ -143,6 +143,17 @@ pub enum Error {
         status: String,
         /// What it printed.
         output: String,
+        /// The version restored.
+        restored: String,
+    },
+    /// A rehearsal made the update fail right after a hook that succeeded; the update was
+    /// rolled back.
+    #[error(
+        "the update was made to fail after its {hook} hook (a rehearsal); rolled back to {restored}"
+    )]
+    Injected {
+        /// The hook after which the update failed.
+        hook: Hook,
         /// The version restored.
         restored: String,
     },
@@ -378,6 +389,10 @@ pub struct AppLock {
 pub struct AppHome {
     app: String,
     dir: PathBuf,
+    /// Variables set for the hooks' processes, beside [`HOOK_ENV`].
+    hook_env: Vec<(String, String)>,
+    /// Fail the update right after this hook succeeds (a rehearsal of a failed update).
+    fail_after: Option<Hook>,
 }
 
 /// Kills the process at a named point of a transaction when `KEEL_CRASH_AT` names it: the
@@ -400,7 +415,24 @@ impl AppHome {
         AppHome {
             app: app.to_owned(),
             dir: keel_home.join(app),
+            hook_env: Vec::new(),
+            fail_after: None,
         }
+    }
+
+    /// Sets `key` to `value` in the environment of every hook this home runs (a rehearsal
+    /// tells the app's migration to fail this way).
+    pub fn with_hook_env(mut self, key: &str, value: &str) -> AppHome {
+        self.hook_env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Makes every update fail right after `hook` succeeds, as if the hook had failed: the
+    /// update rolls back with [`Error::Injected`]. What a rehearsal uses to prove that a
+    /// failure after a completed migration restores the data.
+    pub fn failing_after(mut self, hook: Hook) -> AppHome {
+        self.fail_after = Some(hook);
+        self
     }
 
     /// The home's folder.
@@ -719,7 +751,16 @@ impl AppHome {
             (Hook::Check, Phase::Checked, Step::Check),
         ] {
             reporter.step(&step);
-            if let Err(err) = self.run_hook(hook, &mut journal) {
+            let result = self.run_hook(hook, &mut journal).and_then(|()| {
+                if self.fail_after == Some(hook) {
+                    return Err(Error::Injected {
+                        hook,
+                        restored: journal.before.version.clone(),
+                    });
+                }
+                Ok(())
+            });
+            if let Err(err) = result {
                 self.undo(&journal, reporter)?;
                 return Err(err);
             }
@@ -750,6 +791,7 @@ impl AppHome {
         command
             .args(&args)
             .env(HOOK_ENV, hook.as_str())
+            .envs(self.hook_env.iter().map(|(k, v)| (k, v)))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -1020,8 +1062,8 @@ fn stop_process_group(group: u32) {
 #[cfg(not(unix))]
 fn stop_process_group(_group: u32) {}
 
-/// The binary hooks run: the one named like the app, else the first.
-fn main_binary(receipt: &Receipt) -> String {
+/// The binary an app's hooks run: the one named like the app, else the first.
+pub fn main_binary(receipt: &Receipt) -> String {
     let exe = |name: &str| format!("{name}{}", std::env::consts::EXE_SUFFIX);
     receipt
         .binaries

@@ -220,6 +220,9 @@ pub struct PackageConfig {
     /// `[package.metadata.keel.image]`: how `keel image build` makes the app's image.
     #[serde(default)]
     pub image: Option<keel_schema::image::ImageSettings>,
+    /// `[package.metadata.keel.rehearse]`: how `keel rehearse` seeds and checks data.
+    #[serde(default)]
+    pub rehearse: Option<keel_schema::rehearsal::RehearseSettings>,
 }
 
 /// The commented block `keel init` writes as `[workspace.metadata.keel]`: the defaults, spelt

@@ -86,6 +86,21 @@ pub enum Command {
     /// modified. Exit 0 only when every check holds.
     Verify(VerifyArgs),
 
+    /// Rehearse a release's update before publishing it: update, roll back, fail a migration
+    ///
+    /// For each app and each target this machine runs, in a sandbox of its own (its own
+    /// KEEL_HOME and data, nothing outside touched): install the previous release (the highest
+    /// version below the candidate, from --from), create data with it (the `seed` commands
+    /// of [package.metadata.keel.rehearse], else its migrate hook), update to the candidate
+    /// through the same transaction as `keel update`, run the `verify` commands, roll back and
+    /// compare the binaries and every database with before, then update again with the
+    /// migration made to fail (KEEL_REHEARSE_FAIL=migrate for the hooks) and compare again.
+    ///
+    /// The report, keel-rehearsal.json, is written beside the manifest and signed like it;
+    /// `keel verify` checks it and `keel publish` requires a passing one for apps with
+    /// databases. Exit 1 when a step fails (the report says which).
+    Rehearse(RehearseArgs),
+
     /// Join partial releases (one per CI runner) into one release
     ///
     /// Each folder is the output of `keel release` for some targets of the same commit, tag
@@ -454,12 +469,49 @@ pub struct PublishArgs {
     #[arg(long, default_value = "stable")]
     pub channel: String,
 
+    /// Publish although an app with databases has no passing `keel rehearse`; the reason is
+    /// written into the release notes
+    #[arg(long, value_name = "REASON")]
+    pub no_rehearsal: Option<String>,
+
     /// A separate key for the store's root role, used when the store is created
     #[arg(long, value_name = "FILE")]
     pub root_key: Option<PathBuf>,
 
     #[command(flatten)]
     pub expiry: ExpiryArgs,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// The candidate release (default: the current folder when it holds keel-manifest.json,
+    /// else the workspace's target/keel/dist)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Where the previous release is: a store's URL or folder (the highest earlier version
+    /// on --channel is used), or the release folder of the previous version
+    #[arg(
+        long,
+        value_name = "STORE|DIR",
+        required_unless_present = "first_release"
+    )]
+    pub from: Option<String>,
+
+    /// The store's trusted root.json (default for a store folder: its metadata/root.json)
+    #[arg(long, value_name = "ROOT_JSON")]
+    pub root: Option<PathBuf>,
+
+    /// Nothing was released before: rehearse a fresh install, migrate and check only
+    #[arg(long, conflicts_with = "from")]
+    pub first_release: bool,
+
+    /// The channel the previous release is taken from
+    #[arg(long, default_value = "stable")]
+    pub channel: String,
 
     #[command(flatten)]
     pub sign: SignArgs,

@@ -194,6 +194,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_verify::Error>() {
             e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_rehearse::Error>() {
+            e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_update::Error>() {
             Hint::hint(e)
         } else if let Some(e) = cause.downcast_ref::<keel_github::Error>() {

@@ -14,6 +14,7 @@ mod image;
 mod operate;
 mod progress;
 mod publish;
+mod rehearse;
 mod release;
 mod signing;
 mod verify;
@@ -154,6 +155,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => signing::run_sign(&cli.global, args),
         Command::Verify(args) => verify::run_verify(&cli.global, args),
         Command::Merge(args) => release::run_merge(&cli.global, args),
+        Command::Rehearse(args) => rehearse::run_rehearse(&cli.global, args),
         Command::Publish(args) => publish::run_publish(&cli.global, args),
         Command::Notes(args) => publish::run_notes(&cli.global, args),
         Command::Image(cli::ImageCommand::Build(args)) => image::run_build(&cli.global, args),

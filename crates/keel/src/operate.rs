@@ -51,6 +51,7 @@ pub fn publish_to_store(
         None => None,
     };
     let store = cwd.join(&args.to);
+    crate::publish::require_rehearsal(&dir, args, Some(&key.public_key()))?;
     // Images first (the key is loaded above, so a missing key pushes nothing): the store is
     // what updaters follow, so what it points at is there.
     let images = if args.no_images {
@@ -74,6 +75,7 @@ pub fn publish_to_store(
             "targets": published.targets,
             "version": published.version,
             "images": images,
+            "no_rehearsal": args.no_rehearsal,
         })),
         Format::Text if global.quiet => {}
         Format::Text => {

@@ -51,6 +51,40 @@ pub fn run_notes(global: &GlobalArgs, args: &NotesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a release an app with databases of which has no passing rehearsal, unless
+/// `--no-rehearsal REASON`; `key` checks the report's signature.
+pub(crate) fn require_rehearsal(
+    dir: &Path,
+    args: &PublishArgs,
+    key: Option<&PublicKey>,
+) -> anyhow::Result<()> {
+    if let Some(reason) = &args.no_rehearsal {
+        if reason.trim().is_empty() {
+            bail!(hinted(
+                "--no-rehearsal needs a reason",
+                "say why the release goes out unrehearsed; the reason is written into the release notes",
+            ));
+        }
+        crate::warn(&format!(
+            "publishing without a rehearsal: {}",
+            reason.trim()
+        ));
+        return Ok(());
+    }
+    let problems = keel_release::rehearsal_gate(dir, key)?;
+    if !problems.is_empty() {
+        bail!(hinted(
+            format!(
+                "the release in {} is not published: its update was not rehearsed successfully: {}",
+                dir.display(),
+                problems.join("; ")
+            ),
+            "run `keel rehearse --from STORE` on the release (or --first-release), or pass --no-rehearsal REASON",
+        ));
+    }
+    Ok(())
+}
+
 pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()> {
     let dir = release_dir(global, args.dir.as_deref())?;
     match args.to.strip_prefix("github:") {
@@ -67,7 +101,8 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
     }
 }
 
-/// Every file of the release, the manifest and its signature included.
+/// Every file of the release, the manifest, the rehearsal report and their signatures
+/// included.
 fn local_files(dir: &Path, manifest: &Manifest) -> anyhow::Result<Vec<LocalFile>> {
     let mut files = Vec::new();
     for (name, artifact) in &manifest.artifacts {
@@ -81,6 +116,8 @@ fn local_files(dir: &Path, manifest: &Manifest) -> anyhow::Result<Vec<LocalFile>
     for name in [
         MANIFEST_FILE_NAME.to_owned(),
         format!("{MANIFEST_FILE_NAME}.minisig"),
+        keel_schema::rehearsal::REHEARSAL_FILE_NAME.to_owned(),
+        keel_release::rehearsal_signature_name(),
     ] {
         let path = dir.join(&name);
         if path.is_file() {
@@ -121,6 +158,7 @@ fn publish_to_github(
             "`keel verify` shows every check; make the release again with `keel release`",
         ));
     }
+    require_rehearsal(dir, args, None)?;
     let manifest = keel_release::read_manifest(dir)?;
     let notes = keel_release::notes(dir, workspace_root(global).as_deref(), None)?;
     let tag = notes.tag.clone().ok_or_else(|| {
@@ -129,10 +167,15 @@ fn publish_to_github(
             "make the release with `keel release --tag vX.Y.Z`",
         )
     })?;
-    let body = match &args.notes {
+    let mut body = match &args.notes {
         Some(path) => fs_err::read_to_string(path)?,
         None => notes.body.clone(),
     };
+    if let Some(section) = keel_release::rehearsal_section(dir, args.no_rehearsal.as_deref())?
+        && args.no_rehearsal.is_some()
+    {
+        body.push_str(&section);
+    }
     let files = local_files(dir, &manifest)?;
     let token = match Token::from_env() {
         Some(token) => token,

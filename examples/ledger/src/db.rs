@@ -41,9 +41,18 @@ pub fn version(conn: &Connection) -> Result<u32> {
         .map_err(|e| format!("cannot read the schema version: {e}"))
 }
 
+/// Set by `keel rehearse` to `migrate` when it rehearses a failed migration: the ledger then
+/// stops after the first migration it applies, as a migration that breaks half-way would.
+pub const REHEARSE_FAIL: &str = "KEEL_REHEARSE_FAIL";
+
 /// Applies the missing migrations, each in its own transaction together with its version bump.
 /// Returns the versions applied.
 pub fn migrate(conn: &mut Connection) -> Result<Vec<u32>> {
+    let fail_part_way = std::env::var(REHEARSE_FAIL).is_ok_and(|v| v == "migrate");
+    migrate_with(conn, fail_part_way)
+}
+
+fn migrate_with(conn: &mut Connection, fail_part_way: bool) -> Result<Vec<u32>> {
     let current = version(conn)?;
     if current > latest_version() {
         return Err(too_new(current));
@@ -59,6 +68,11 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<u32>> {
             .and_then(|_| tx.commit())
             .map_err(|e| format!("migration to schema version {to} failed: {e}"))?;
         applied.push(to);
+        if fail_part_way {
+            return Err(format!(
+                "stopped after migration {to} because {REHEARSE_FAIL}=migrate (a rehearsal of a failed migration)"
+            ));
+        }
     }
     Ok(applied)
 }
@@ -239,6 +253,16 @@ mod tests {
             ),
             ("cash", 500, "")
         );
+    }
+
+    #[test]
+    fn a_rehearsed_failure_stops_after_one_migration() {
+        let (_dir, path) = temp_db();
+        let mut conn = open(&path).unwrap();
+        let err = migrate_with(&mut conn, true).unwrap_err();
+        assert!(err.contains("stopped after migration 1"), "{err}");
+        assert_eq!(version(&conn).unwrap(), 1);
+        assert_eq!(migrate_with(&mut conn, false).unwrap(), vec![2]);
     }
 
     #[test]

@@ -97,6 +97,7 @@ fn manifest() -> Manifest {
                     check: None,
                 }),
                 image: None,
+                rehearse: None,
             },
         )]),
         targets: BTreeMap::from([(

@@ -45,6 +45,7 @@ fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
                     check: None,
                 }),
                 image: None,
+                rehearse: None,
             },
         )]),
         targets: BTreeMap::new(),

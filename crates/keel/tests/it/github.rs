@@ -107,6 +107,68 @@ fn publishing_to_github_uploads_every_file_then_publishes_with_the_notes() {
 }
 
 #[test]
+fn an_app_with_a_database_is_not_published_unrehearsed_unless_a_reason_is_given() {
+    let ws = single("app", "1.0.0");
+    let cargo = ws.read("Cargo.toml");
+    ws.write(
+        "Cargo.toml",
+        &format!("{cargo}\n[package.metadata.keel.update]\nmigrate = [\"--db\", \"{{db}}\", \"migrate\"]\n"),
+    );
+    ws.commit("a database");
+    ws.run(&[
+        "release",
+        "--quiet",
+        "--builder",
+        "fake",
+        "--tag",
+        "v1.0.0",
+        "--out",
+        "dist",
+    ])
+    .success();
+    let server = GithubServer::start(TOKEN);
+    let refused = publish(&ws, &server, TOKEN, &[]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("its update was not rehearsed successfully")
+            && refused
+                .stderr
+                .contains("app keep(s) databases and the release has no keel-rehearsal.json")
+            && refused.stderr.contains("hint: run `keel rehearse"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        server.state().releases.is_empty(),
+        "a refused release was created"
+    );
+    let blank = publish(&ws, &server, TOKEN, &["--no-rehearsal", " "]);
+    assert_eq!(blank.code, 1);
+    assert!(
+        blank.stderr.contains("--no-rehearsal needs a reason"),
+        "{}",
+        blank.stderr
+    );
+    let reason = "the first release; nothing to update from";
+    let published = publish(&ws, &server, TOKEN, &["--no-rehearsal", reason]).success();
+    assert!(
+        published.stderr.contains(&format!(
+            "warning: publishing without a rehearsal: {reason}"
+        )),
+        "{}",
+        published.stderr
+    );
+    let state = server.state();
+    let body = state.releases[0].body.as_deref().unwrap();
+    assert!(
+        body.contains(&format!("## Not rehearsed\n\nThis release was published without a passing `keel rehearse`: {reason}")),
+        "{body}"
+    );
+}
+
+#[test]
 fn a_refused_token_is_an_error_with_a_hint_and_nothing_is_created() {
     let ws = released();
     let server = GithubServer::start(TOKEN);

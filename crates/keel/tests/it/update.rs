@@ -1,6 +1,7 @@
-//! Safe updates end to end: the example `ledger`, released and published to a store that
-//! nginx serves, installed, updated with a migration, updated to a release whose migration
-//! fails halfway, and rolled back; every step checked against a dump of the database.
+//! Safe updates end to end: the example `ledger`, released, rehearsed and published to a store
+//! that nginx serves, installed, updated with a migration, updated to a release whose
+//! migration fails halfway (which the rehearsal caught and `keel publish` refused until told
+//! why), and rolled back; every step checked against a dump of the database.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -81,24 +82,76 @@ impl Operator {
     }
 }
 
+fn publish(ws: &TestWorkspace, extra: &[&str]) -> RunResult {
+    let mut args = vec![
+        "publish",
+        "dist",
+        "--to",
+        "store",
+        "--key",
+        "keys/release.key",
+    ];
+    args.extend_from_slice(extra);
+    run_command(&mut ws.keel(args))
+}
+
+fn rehearse(ws: &TestWorkspace, extra: &[&str]) -> RunResult {
+    let mut args = vec!["rehearse", "dist", "--key", "keys/release.key"];
+    args.extend_from_slice(extra);
+    run_command(&mut ws.keel(args))
+}
+
+fn rehearsal(ws: &TestWorkspace) -> serde_json::Value {
+    serde_json::from_str(&ws.read("dist/keel-rehearsal.json")).unwrap()
+}
+
 #[test]
-fn ledger_installs_updates_refuses_a_broken_migration_and_rolls_back_over_http() {
+fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_back_over_http() {
     let ws = ledger_workspace();
     ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
         .success();
-    let release_and_publish = |ws: &TestWorkspace| {
-        release_ledger(ws, &["--quiet", "--out", "dist"]).success();
-        ws.run(&[
-            "publish",
-            "dist",
-            "--to",
-            "store",
-            "--key",
-            "keys/release.key",
-        ])
-        .success()
-    };
-    let published = release_and_publish(&ws);
+    release_ledger(
+        &ws,
+        &["--quiet", "--out", "dist", "--sign-key", "keys/release.key"],
+    )
+    .success();
+    // The ledger keeps a database: no publish before a rehearsal.
+    let refused = publish(&ws, &[]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("ledger keep(s) databases and the release has no keel-rehearsal.json"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !ws.path("store").exists(),
+        "a refused publish created the store"
+    );
+    let first = rehearse(&ws, &["--first-release"]).success();
+    assert!(
+        first
+            .stderr
+            .contains("a first release: fresh install, migrate and check only")
+            && first
+                .stdout
+                .contains(&format!("Passed ledger 1.0.0 on {HOST}: first release")),
+        "{}{}",
+        first.stdout,
+        first.stderr
+    );
+    let report = rehearsal(&ws);
+    let steps: Vec<&str> = report["runs"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["install", "migrate", "check"]);
+    ws.run(&["verify", "dist", "--key", "keys/release.pub"])
+        .success();
+    let published = publish(&ws, &[]).success();
     assert!(
         published
             .stdout
@@ -144,15 +197,90 @@ fn ledger_installs_updates_refuses_a_broken_migration_and_rolls_back_over_http()
     op.ledger(&["add", "rent", "-950"]);
     let dump_1_0 = op.dump();
 
-    // 1.1.0 adds a table: the update keeps the records and migrates the schema.
+    // 1.1.0 adds a column with a back-filled value: rehearsed from the store's 1.0.0, then
+    // published; the update keeps the records and migrates the schema.
     next_version(
         &ws,
         "1.1.0",
         &[
-            "CREATE TABLE tags (entry_id INTEGER NOT NULL REFERENCES entries(id), tag TEXT NOT NULL);",
+            "ALTER TABLE entries ADD COLUMN direction TEXT NOT NULL DEFAULT ''; UPDATE entries SET direction = CASE WHEN amount_cents < 0 THEN 'out' ELSE 'in' END;",
         ],
     );
-    release_and_publish(&ws);
+    release_ledger(
+        &ws,
+        &["--quiet", "--out", "dist", "--sign-key", "keys/release.key"],
+    )
+    .success();
+    let rehearsed = rehearse(&ws, &["--from", "store"]).success();
+    assert!(
+        rehearsed.stdout.contains(&format!(
+            "Passed ledger 1.1.0 on {HOST}: update from 1.0.0, rollback and a failed migration"
+        )) && rehearsed.stdout.contains("keel-rehearsal.json (signed)"),
+        "{}",
+        rehearsed.stdout
+    );
+    assert!(
+        rehearsed
+            .stderr
+            .contains("the migration failed part way (KEEL_REHEARSE_FAIL=migrate)"),
+        "{}",
+        rehearsed.stderr
+    );
+    let report = rehearsal(&ws);
+    let run = &report["runs"][0];
+    assert_eq!(
+        (run["kind"].as_str(), run["previous"].as_str()),
+        (Some("update"), Some("1.0.0"))
+    );
+    let steps: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "install-previous",
+            "seed",
+            "update",
+            "verify",
+            "rollback",
+            "failed-migration"
+        ]
+    );
+    let db = &run["databases"]["db-0"];
+    let content = |stage: &str| db[stage]["content_sha256"].as_str().unwrap().to_owned();
+    assert_ne!(
+        content("before"),
+        content("updated"),
+        "the migration changed nothing"
+    );
+    assert_eq!(content("before"), content("rolled_back"));
+    assert_eq!(content("before"), content("failed_migration"));
+    let verified = ws
+        .run(&["verify", "dist", "--key", "keys/release.pub"])
+        .success();
+    assert!(
+        verified.stdout.contains("keel-rehearsal.json (rehearsal)")
+            && verified
+                .stdout
+                .contains("keel-rehearsal.json.minisig (signature)"),
+        "{}",
+        verified.stdout
+    );
+    // A report edited after signing no longer verifies, and is not accepted for publishing.
+    let honest = ws.read("dist/keel-rehearsal.json");
+    ws.write(
+        "dist/keel-rehearsal.json",
+        &honest.replacen("\"1.0.0\"", "\"0.9.0\"", 1),
+    );
+    let tampered = ws.run(&["verify", "dist", "--key", "keys/release.pub"]);
+    assert_eq!(tampered.code, 1, "{}", tampered.stdout);
+    let refused = publish(&ws, &[]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    ws.write("dist/keel-rehearsal.json", &honest);
+    publish(&ws, &[]).success();
     let dry = op
         .keel(&ws, &["update", "--app", "ledger", "--dry-run"])
         .success();
@@ -182,7 +310,9 @@ fn ledger_installs_updates_refuses_a_broken_migration_and_rolls_back_over_http()
     );
     let dump_1_1 = op.dump();
     assert!(
-        dump_1_1.starts_with("3\n") && dump_1_1.contains("CREATE TABLE tags"),
+        dump_1_1.starts_with("3\n")
+            && dump_1_1.contains("'May','in'")
+            && dump_1_1.contains("'','out'"),
         "{dump_1_1}"
     );
     let again = op.keel(&ws, &["update", "--app", "ledger"]).success();
@@ -201,7 +331,38 @@ fn ledger_installs_updates_refuses_a_broken_migration_and_rolls_back_over_http()
             "INSERT INTO no_such_table VALUES (1);",
         ],
     );
-    release_and_publish(&ws);
+    release_ledger(
+        &ws,
+        &["--quiet", "--out", "dist", "--sign-key", "keys/release.key"],
+    )
+    .success();
+    // The rehearsal catches the broken migration, and `keel publish` refuses the release...
+    let caught = rehearse(&ws, &["--from", "store"]);
+    assert_eq!(caught.code, 1, "{}", caught.stderr);
+    assert!(
+        caught
+            .stderr
+            .contains("error: the rehearsal failed: ledger 1.2.0")
+            && caught.stderr.contains("at update:")
+            && caught.stderr.contains("no such table: no_such_table"),
+        "{}",
+        caught.stderr
+    );
+    let refused = publish(&ws, &[]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!(
+            "the rehearsal of ledger 1.2.0 on {HOST} failed at update"
+        )),
+        "{}",
+        refused.stderr
+    );
+    // ...unless told why (here: to show what the updater does with it).
+    publish(
+        &ws,
+        &["--no-rehearsal", "the updater's rollback is under test"],
+    )
+    .success();
     let failed = op.keel(&ws, &["update", "--app", "ledger", "--yes"]);
     assert_eq!(failed.code, 1, "{}", failed.stderr);
     assert!(

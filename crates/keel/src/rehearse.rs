@@ -1,0 +1,168 @@
+//! `keel rehearse`: runs the rehearsal library on a release and shows each step.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use keel_rehearse::{Previous, Progress};
+use keel_schema::MANIFEST_FILE_NAME;
+use keel_schema::TargetTriple;
+use keel_schema::rehearsal::{REHEARSAL_FILE_NAME, RehearsalKind, RehearsalStep};
+
+use crate::cli::{Format, GlobalArgs, RehearseArgs};
+use crate::hinted;
+
+/// Prints each run and step on stderr as it ends (not with `--quiet`).
+struct StepPrinter {
+    quiet: bool,
+}
+
+impl Progress for StepPrinter {
+    fn run(&self, app: &str, target: &TargetTriple, version: &str, previous: Option<&str>) {
+        if self.quiet {
+            return;
+        }
+        let from = match previous {
+            Some(previous) => format!("updating from {previous}"),
+            None => "a first release: fresh install, migrate and check only".to_owned(),
+        };
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "Rehearsing {app} {version} on {target}, {from}"
+        );
+    }
+
+    fn step(&self, step: &RehearsalStep) {
+        if self.quiet {
+            return;
+        }
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "  {:<7} {} ({} ms): {}",
+            if step.passed { "ok" } else { "FAILED" },
+            step.step,
+            step.millis,
+            step.detail
+        );
+    }
+}
+
+/// Where the previous release is, from `--from` and `--root`.
+fn previous(args: &RehearseArgs, cwd: &Path) -> anyhow::Result<Previous> {
+    let Some(from) = &args.from else {
+        return Ok(Previous::None);
+    };
+    let local = cwd.join(from);
+    if !from.contains("://") && local.join(MANIFEST_FILE_NAME).is_file() {
+        return Ok(Previous::Release(local));
+    }
+    let (url, default_root) = if from.contains("://") {
+        (from.clone(), None)
+    } else if local.join("metadata/root.json").is_file() {
+        let url = url::Url::from_directory_path(&local)
+            .map_err(|()| anyhow::anyhow!("{} is not an absolute folder", local.display()))?;
+        (url.to_string(), Some(local.join("metadata/root.json")))
+    } else {
+        bail!(hinted(
+            format!("{from} is neither a release folder nor a store"),
+            "--from takes the previous version's release folder (with keel-manifest.json), a store folder (with metadata/root.json) or a store URL",
+        ));
+    };
+    let root_path = args
+        .root
+        .as_ref()
+        .map(|r| cwd.join(r))
+        .or(default_root)
+        .ok_or_else(|| {
+            hinted(
+                "a store URL needs its trusted root",
+                "pass the store's root.json with --root",
+            )
+        })?;
+    let root = fs_err::read(&root_path).map_err(|err| {
+        hinted(
+            format!("cannot read the trusted root: {err}"),
+            "pass the store's root.json with --root",
+        )
+    })?;
+    Ok(Previous::Store {
+        url,
+        root,
+        channel: args.channel.clone(),
+    })
+}
+
+pub fn run_rehearse(global: &GlobalArgs, args: &RehearseArgs) -> anyhow::Result<()> {
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let dir = crate::publish::release_dir(global, args.dir.as_deref())?;
+    let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
+    let signed = dir.join(format!("{MANIFEST_FILE_NAME}.minisig")).is_file();
+    if signed && key.is_none() {
+        bail!(hinted(
+            format!(
+                "the release in {} is signed, and its rehearsal report must be too",
+                dir.display()
+            ),
+            "pass --sign-key with the key that signed the release (or set KEEL_SIGNING_KEY)",
+        ));
+    }
+    let previous = previous(args, &cwd)?;
+    let printer = StepPrinter {
+        quiet: global.quiet || global.format == Format::Json,
+    };
+    let report = keel_rehearse::rehearse(&dir, &previous, None, &printer)?;
+    let saved = keel_rehearse::save(&dir, &report, key.as_ref())?;
+    let path = dir.join(REHEARSAL_FILE_NAME);
+    match global.format {
+        Format::Json => crate::print_json(&serde_json::to_value(&saved)?),
+        Format::Text if global.quiet => {}
+        Format::Text => {
+            for run in &report.runs {
+                let what = match run.kind {
+                    RehearsalKind::Update => format!(
+                        "update from {}, rollback and a failed migration",
+                        run.previous.as_deref().unwrap_or("?")
+                    ),
+                    RehearsalKind::FirstRelease => {
+                        "first release: fresh install, migrate and check".to_owned()
+                    }
+                };
+                crate::out(&format!(
+                    "{} {} {} on {}: {what}",
+                    if run.passed { "Passed" } else { "Failed" },
+                    run.app,
+                    run.version,
+                    run.target
+                ));
+            }
+            crate::out(&format!(
+                "Wrote {}{}",
+                path.display(),
+                if key.is_some() { " (signed)" } else { "" }
+            ));
+        }
+    }
+    let failed: Vec<String> = report
+        .runs
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|run| {
+            let step = run.steps.iter().find(|s| !s.passed);
+            format!(
+                "{} {} on {} at {}",
+                run.app,
+                run.version,
+                run.target,
+                step.map(|s| format!("{}: {}", s.step, s.detail))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if !failed.is_empty() {
+        bail!(hinted(
+            format!("the rehearsal failed: {}", failed.join("; ")),
+            "fix the release and rehearse again; `keel publish` refuses a release whose rehearsal failed",
+        ));
+    }
+    Ok(())
+}
