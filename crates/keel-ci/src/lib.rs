@@ -223,6 +223,9 @@ pub struct Inputs<'a> {
     pub builders: &'a BTreeMap<String, BuilderName>,
     /// Where images go (`registries` in the apps' image settings); empty: no image is made.
     pub images: &'a [ImagePush],
+    /// Whether an app keeps databases: each native build then rehearses its update
+    /// (`keel rehearse`) before the release job merges the reports and publishes.
+    pub rehearse: bool,
 }
 
 /// The images pushed to one `REGISTRY/NAMESPACE`.
@@ -420,6 +423,8 @@ struct Context<'a> {
     logins: Vec<RegistryLogin>,
     /// Whether one of them is GitHub's (the release job then may write packages).
     ghcr: bool,
+    /// Whether the native builds rehearse the update.
+    rehearse: bool,
 }
 
 #[derive(Serialize)]
@@ -505,6 +510,7 @@ fn context<'a>(inputs: &Inputs<'a>) -> Result<Context<'a>, Error> {
         store,
         matrix,
         ghcr: logins.iter().any(|l| l.host == "ghcr.io"),
+        rehearse: inputs.rehearse,
         images,
         logins,
     })

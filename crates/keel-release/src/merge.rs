@@ -90,6 +90,7 @@ pub fn merge(
         }
     }
     let mut manifest = merged.ok_or(Error::NoPartials)?;
+    let rehearsal = crate::rehearsal::partial_rehearsals(partials)?;
     manifest
         .artifacts
         .retain(|_, artifact| !artifact.kind.covers_release());
@@ -113,6 +114,8 @@ pub fn merge(
     };
     write_release_files(staging.path(), &mut manifest, &whole)?;
     let dir = staging.finish(&manifest, key)?;
-    crate::rehearsal::merge_rehearsals(partials, &dir, &manifest, key)?;
+    if let Some(rehearsal) = rehearsal {
+        crate::rehearsal::write_merged_rehearsal(rehearsal, &dir, &manifest, key)?;
+    }
     Ok(Released { manifest, dir })
 }

@@ -195,16 +195,10 @@ pub fn rehearsal_gate(dir: &Path, key: Option<&PublicKey>) -> Result<Vec<String>
     Ok(problems)
 }
 
-/// Joins the reports of the partial releases `partials` into one for the merged release in
-/// `out`: each partial's report must belong to its partial, and its runs are bound anew to
-/// the merged manifest (the same archives, byte for byte). Writes nothing when no partial has
-/// a report.
-pub(crate) fn merge_rehearsals(
-    partials: &[PathBuf],
-    out: &Path,
-    manifest: &Manifest,
-    key: Option<&SigningKey>,
-) -> Result<(), Error> {
+/// The runs of the partial releases' reports, each checked to belong to its partial; `None`
+/// when no partial has a report. Read before a merge writes anything, so a bad report stops
+/// it early.
+pub(crate) fn partial_rehearsals(partials: &[PathBuf]) -> Result<Option<Rehearsal>, Error> {
     let mut merged: Option<Rehearsal> = None;
     for dir in partials {
         let Some(report) = read_rehearsal(dir)? else {
@@ -226,9 +220,17 @@ pub(crate) fn merge_rehearsals(
             merged.put(run);
         }
     }
-    let Some(mut merged) = merged else {
-        return Ok(());
-    };
+    Ok(merged)
+}
+
+/// Writes the partials' runs into the merged release in `out`, bound anew to its manifest
+/// (the archives are the partials', byte for byte) and signed with `key`.
+pub(crate) fn write_merged_rehearsal(
+    mut merged: Rehearsal,
+    out: &Path,
+    manifest: &Manifest,
+    key: Option<&SigningKey>,
+) -> Result<(), Error> {
     merged.manifest_sha256 = manifest_digest(out)?;
     let problems = binding_problems(&merged, manifest, &merged.manifest_sha256);
     if !problems.is_empty() {

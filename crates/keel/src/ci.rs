@@ -39,6 +39,9 @@ fn generate(
         config: &config.ci,
         builders: &config.builders,
         images: &images,
+        rehearse: plan.apps.iter().any(|app| {
+            keel_schema::rehearsal::database_count(app.update.as_ref(), app.rehearse.as_ref()) > 0
+        }),
     };
     let secrets = keel_ci::secrets(&inputs, args.gitlab);
     Ok(if args.gitlab {

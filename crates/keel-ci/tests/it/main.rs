@@ -21,6 +21,7 @@ struct Setup {
     apps: Vec<String>,
     builders: BTreeMap<String, BuilderName>,
     images: Vec<keel_ci::ImagePush>,
+    rehearse: bool,
 }
 
 impl Setup {
@@ -31,6 +32,7 @@ impl Setup {
             apps: apps.iter().map(|a| a.to_string()).collect(),
             builders: BTreeMap::new(),
             images: Vec::new(),
+            rehearse: false,
         }
     }
 
@@ -42,6 +44,7 @@ impl Setup {
             config: &self.config,
             builders: &self.builders,
             images: &self.images,
+            rehearse: self.rehearse,
         })
     }
 
@@ -53,6 +56,7 @@ impl Setup {
             config: &self.config,
             builders: &self.builders,
             images: &self.images,
+            rehearse: self.rehearse,
         })
     }
 }
@@ -92,6 +96,8 @@ fn configurations() -> Vec<Setup> {
         ),
         ("x86_64-unknown-linux-musl".to_owned(), BuilderName::Cross),
     ]);
+    // The ledger keeps a database: its native builds rehearse the update from the store.
+    full.rehearse = true;
     // One Linux target built with zigbuild on an older runner, a store with no schedule.
     let mut linux_only = Setup::new(
         "linux_only",
@@ -141,12 +147,10 @@ fn configurations() -> Vec<Setup> {
         push("ghcr.io/acme", "ghcr.io", &["ledger", "ledger-admin"]),
         push("quay.io/acme/tools", "quay.io", &["ledger-admin"]),
     ];
-    vec![
-        Setup::new("default", CiConfig::default(), &["ledger"]),
-        full,
-        linux_only,
-        images,
-    ]
+    // No store: the rehearsal takes the previous release from GitHub Releases.
+    let mut default = Setup::new("default", CiConfig::default(), &["ledger"]);
+    default.rehearse = true;
+    vec![default, full, linux_only, images]
 }
 
 #[test]
@@ -354,6 +358,7 @@ fn images_are_built_and_pushed_only_when_settings_name_registries() {
         config: &images.config,
         builders: &images.builders,
         images: &images.images,
+        rehearse: images.rehearse,
     };
     assert_eq!(
         keel_ci::secrets(&inputs, false),

@@ -165,3 +165,108 @@ fn partials_of_different_releases_or_the_same_target_are_refused() {
         result.stderr
     );
 }
+
+/// A rehearsal report that says `app` passed on `target`, bound to the release in `dir`.
+fn passing_report(ws: &keel_test::TestWorkspace, dir: &str, app: &str, target: &str) {
+    let manifest_text = ws.read(&format!("{dir}/keel-manifest.json"));
+    let manifest: serde_json::Value = serde_json::from_str(&manifest_text).unwrap();
+    let (archive, artifact) = manifest["artifacts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, a)| a["kind"] == "archive" && a["app"] == app && a["target"] == target)
+        .unwrap();
+    let digest = keel_verify::sha256_bytes(manifest_text.as_bytes()).to_hex();
+    let report = serde_json::json!({
+        "schema_version": 1,
+        "manifest_sha256": digest,
+        "runs": [{
+            "app": app, "target": target, "kind": "first-release",
+            "version": manifest["apps"][app]["version"], "archive": archive,
+            "archive_sha256": artifact["sha256"], "passed": true,
+            "steps": [{"step": "install", "passed": true, "millis": 1, "detail": "installed"}],
+            "databases": {},
+        }],
+    });
+    ws.write(&format!("{dir}/keel-rehearsal.json"), &report.to_string());
+}
+
+#[test]
+fn rehearsal_reports_of_partials_are_merged_bound_to_the_merged_release_and_signed() {
+    let ws = multi();
+    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+        .success();
+    for (out, target) in [
+        ("linux", "x86_64-unknown-linux-gnu"),
+        ("mac", "aarch64-apple-darwin"),
+    ] {
+        ws.run(&[
+            "release",
+            "--builder",
+            "fake",
+            "--out",
+            out,
+            "--target",
+            target,
+        ])
+        .success();
+        passing_report(&ws, out, "beta", target);
+    }
+    ws.run(&[
+        "merge",
+        "--out",
+        "merged",
+        "linux",
+        "mac",
+        "--sign-key",
+        "keys/release.key",
+    ])
+    .success();
+    let merged: serde_json::Value =
+        serde_json::from_str(&ws.read("merged/keel-rehearsal.json")).unwrap();
+    let digest = keel_verify::sha256_bytes(ws.read("merged/keel-manifest.json").as_bytes());
+    assert_eq!(merged["manifest_sha256"], digest.to_hex().as_str());
+    let targets: Vec<&str> = merged["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        ["aarch64-apple-darwin", "x86_64-unknown-linux-gnu"]
+    );
+    let verified = ws
+        .run(&["verify", "merged", "--key", "keys/release.pub"])
+        .success();
+    assert!(
+        verified
+            .stdout
+            .contains("ok      keel-rehearsal.json.minisig (signature)"),
+        "{}",
+        verified.stdout
+    );
+
+    // A report that belongs to another release stops the merge before it writes anything.
+    ws.write(
+        "mac/keel-rehearsal.json",
+        &ws.read("mac/keel-rehearsal.json").replacen(
+            "\"manifest_sha256\":\"",
+            "\"manifest_sha256\":\"0",
+            1,
+        ),
+    );
+    let refused = ws.run(&["merge", "--out", "again", "linux", "mac"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("mac/keel-rehearsal.json does not check out")
+            && refused
+                .stderr
+                .contains("it rehearsed the release whose manifest"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!ws.path("again").exists());
+}
