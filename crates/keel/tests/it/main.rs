@@ -5,6 +5,7 @@
 mod ci;
 mod errors;
 mod github;
+mod guides;
 mod image;
 mod init;
 mod installers;

@@ -169,30 +169,64 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
     fs_err::create_dir_all(op.db.parent().unwrap()).unwrap();
     let store_url = nginx.url("");
     let root = ws.path("store/metadata/root.json");
-    let installed = op.keel(
-        &ws,
-        &[
-            "install",
-            "--from",
-            &store_url,
-            "--app",
-            "ledger",
-            "--root",
-            root.to_str().unwrap(),
-            "--dir",
-            op.bin.to_str().unwrap(),
-            "--db",
-            op.db.to_str().unwrap(),
-        ],
+    // docs/install.md, by hand: the signed checksum list, the archive, migrate and doctor.
+    let by_hand = ws.path("operator/by-hand");
+    fs_err::create_dir_all(&by_hand).unwrap();
+    let archive = format!("ledger-1.0.0-{HOST}.tar.gz");
+    for (from, to) in [
+        (format!("dist/{archive}"), archive.as_str()),
+        ("dist/SHA256SUMS".to_owned(), "SHA256SUMS"),
+        ("dist/SHA256SUMS.minisig".to_owned(), "SHA256SUMS.minisig"),
+        ("keys/release.pub".to_owned(), "release.pub"),
+    ] {
+        fs_err::copy(ws.path(&from), by_hand.join(to)).unwrap();
+    }
+    let guide_vars = |version: &str| {
+        vec![
+            ("APP", "ledger".to_owned()),
+            ("VERSION", version.to_owned()),
+            ("TARGET", HOST.to_owned()),
+            ("STORE", store_url.clone()),
+            ("ROOT", root.display().to_string()),
+            ("PUBKEY", "release.pub".to_owned()),
+            ("BIN", op.bin.display().to_string()),
+            ("DB", op.db.display().to_string()),
+            ("KEEL_HOME", op.home.display().to_string()),
+        ]
+    };
+    let guide = |file: &str, name: &str, dir: &std::path::Path, vars: &[(&str, String)]| {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        crate::guides::run(file, name, dir, &vars)
+    };
+    let mut by_hand_vars = guide_vars("1.0.0");
+    by_hand_vars.retain(|(k, _)| *k != "DB");
+    by_hand_vars.push(("DB", "by-hand.db".to_owned()));
+    let manual = guide("install.md", "install-by-hand", &by_hand, &by_hand_vars).success();
+    assert!(
+        manual.stdout.contains(&format!("{archive}: OK"))
+            && manual
+                .stdout
+                .contains("Signature and comment signature verified")
+            && manual.stdout.contains("by-hand.db: ok (schema version 2)"),
+        "{}{}",
+        manual.stdout,
+        manual.stderr
     );
-    let installed = installed.success();
+
+    // docs/install.md, from the store: install, migrate, doctor.
+    let installed = guide(
+        "install.md",
+        "install-from-store",
+        ws.root(),
+        &guide_vars("1.0.0"),
+    )
+    .success();
     assert!(
         installed.stdout.contains("Installed ledger 1.0.0"),
         "{}",
         installed.stdout
     );
     assert_eq!(op.version(), "ledger 1.0.0");
-    op.ledger(&["migrate"]);
     op.ledger(&["add", "salary", "3200", "--memo", "May"]);
     op.ledger(&["add", "rent", "-950"]);
     let dump_1_0 = op.dump();
@@ -281,9 +315,14 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     ws.write("dist/keel-rehearsal.json", &honest);
     publish(&ws, &[]).success();
-    let dry = op
-        .keel(&ws, &["update", "--app", "ledger", "--dry-run"])
-        .success();
+    // docs/upgrade.md: look, then update in the maintenance window.
+    let dry = guide(
+        "upgrade.md",
+        "update-dry-run",
+        ws.root(),
+        &guide_vars("1.1.0"),
+    )
+    .success();
     assert!(
         dry.stdout.contains("Would update ledger 1.0.0 to 1.1.0"),
         "{}",
@@ -294,9 +333,7 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
         "ledger 1.0.0",
         "--dry-run changed the install"
     );
-    let updated = op
-        .keel(&ws, &["update", "--app", "ledger", "--yes"])
-        .success();
+    let updated = guide("upgrade.md", "update", ws.root(), &guide_vars("1.1.0")).success();
     assert!(
         updated.stdout.contains("Updated ledger 1.0.0 to 1.1.0"),
         "{}",
@@ -388,7 +425,12 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
         dump_1_1,
         "the failed update changed the database"
     );
-    op.keel(&ws, &["doctor", "--app", "ledger"]).success();
+    let doctor = guide("upgrade.md", "doctor", ws.root(), &guide_vars("1.2.0")).success();
+    assert!(
+        doctor.stdout.contains("ok      no interrupted update"),
+        "{}",
+        doctor.stdout
+    );
 
     // Rollback returns 1.0.0 and the data it had.
     let refused = op.keel(&ws, &["rollback", "--app", "ledger"]);
@@ -399,9 +441,36 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
         "{}",
         refused.stderr
     );
-    op.keel(&ws, &["rollback", "--app", "ledger", "--yes"])
-        .success();
+    let rolled_back = guide("upgrade.md", "rollback", ws.root(), &guide_vars("1.1.0")).success();
+    assert!(
+        rolled_back
+            .stdout
+            .contains("Rolled back ledger 1.1.0 to 1.0.0"),
+        "{}",
+        rolled_back.stdout
+    );
     assert_eq!(op.version(), "ledger 1.0.0");
     assert_eq!(op.dump(), dump_1_0);
     op.keel(&ws, &["doctor", "--app", "ledger"]).success();
+
+    // docs/upgrade.md: pinned to 1.1.0 (1.2.0 is newer), the same migration gives the same data.
+    let pinned = guide(
+        "upgrade.md",
+        "update-pinned",
+        ws.root(),
+        &guide_vars("1.1.0"),
+    )
+    .success();
+    assert!(
+        pinned.stdout.contains("Updated ledger 1.0.0 to 1.1.0"),
+        "{}",
+        pinned.stdout
+    );
+    assert_eq!(op.dump(), dump_1_1);
+    let recovered = guide("upgrade.md", "recover", ws.root(), &guide_vars("1.1.0")).success();
+    assert!(
+        recovered.stdout.contains("ledger: no interrupted update"),
+        "{}",
+        recovered.stdout
+    );
 }
