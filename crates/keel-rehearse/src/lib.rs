@@ -260,6 +260,7 @@ impl<'a> Sandbox<'a> {
         let count = database_count(hooks.as_ref(), settings.as_ref());
         let data = dir.join("data");
         keel_fs::create_dir(&data)?;
+        keel_fs::create_dir(&dir.join("home"))?;
         Ok(Sandbox {
             dir: dir.to_owned(),
             manifest,
@@ -273,8 +274,28 @@ impl<'a> Sandbox<'a> {
         })
     }
 
+    /// The app's keel home in the sandbox; its hooks run with the sandbox's environment.
     fn home(&self) -> AppHome {
-        AppHome::new(&self.dir.join("keel"), self.app)
+        let mut home = AppHome::new(&self.dir.join("keel"), self.app);
+        for (key, value) in self.env() {
+            home = home.with_hook_env(key, &value);
+        }
+        home
+    }
+
+    /// What every process of the app runs with: keel's state, the home folder and the XDG
+    /// folders all inside the sandbox, so that nothing the app writes lands outside it.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let home = self.dir.join("home");
+        let at = |path: PathBuf| path.display().to_string();
+        vec![
+            (keel_schema::env::KEEL_HOME, at(self.dir.join("keel"))),
+            ("HOME", at(home.clone())),
+            ("XDG_CONFIG_HOME", at(home.join(".config"))),
+            ("XDG_DATA_HOME", at(home.join(".local/share"))),
+            ("XDG_STATE_HOME", at(home.join(".local/state"))),
+            ("XDG_CACHE_HOME", at(home.join(".cache"))),
+        ]
     }
 
     fn bin_dir(&self) -> PathBuf {
@@ -589,8 +610,8 @@ impl<'a> Sandbox<'a> {
         let args = UpdateHooks::expand(args, &receipt.databases).map_err(|e| e.to_string())?;
         let output = Command::new(&binary)
             .args(&args)
+            .envs(self.env())
             .envs(env.iter().copied())
-            .env(keel_schema::env::KEEL_HOME, self.dir.join("keel"))
             .current_dir(self.dir.join("data"))
             .stdin(Stdio::null())
             .output()

@@ -267,3 +267,69 @@ fn the_same_version_is_not_installed_twice() {
         .unwrap_err();
     assert!(matches!(err, Error::AlreadyInstalled { .. }), "{err}");
 }
+
+#[test]
+fn the_hooks_see_the_variables_a_home_sets() {
+    let (fx, home) = installed();
+    let home = home.with_hook_env("REHEARSAL_MARK", "42");
+    let lock = home.lock().unwrap();
+    let v2 = fx.release(
+        "2.0",
+        Migration::Sql(
+            "BEGIN; INSERT INTO t VALUES ($REHEARSAL_MARK); PRAGMA user_version=2; COMMIT;",
+        ),
+        2,
+    );
+    home.update(&lock, &v2, &Silent).unwrap();
+    assert_eq!(fx.sql("SELECT x FROM t ORDER BY x"), "1\n2\n3\n42\n");
+}
+
+#[test]
+fn a_failure_injected_after_a_completed_migration_restores_the_data_row_for_row() {
+    let (fx, home) = installed();
+    let before = fx.dump();
+    let digest_before = keel_update::logical_digest(&fx.db()).unwrap();
+    let home = home.failing_after(Hook::Migrate);
+    let lock = home.lock().unwrap();
+    let err = home
+        .update(
+            &lock,
+            &fx.release("2.0", Migration::Sql(ADD_COLUMN), 2),
+            &Silent,
+        )
+        .unwrap_err();
+    match &err {
+        Error::Injected { hook, restored } => {
+            assert_eq!((*hook, restored.as_str()), (Hook::Migrate, "1.0"));
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+    assert!(err.to_string().contains("rolled back to 1.0"), "{err}");
+    assert_eq!(fx.installed_version(), "app 1.0");
+    assert_eq!(fx.dump(), before);
+    assert_eq!(
+        keel_update::logical_digest(&fx.db()).unwrap(),
+        digest_before
+    );
+    assert!(!home.pending());
+}
+
+#[test]
+fn the_logical_digest_follows_the_rows_and_the_schema_not_the_pages() {
+    let (fx, _home) = installed();
+    let digest = || keel_update::logical_digest(&fx.db()).unwrap();
+    let first = digest();
+    assert_eq!(first.len(), 64);
+    // Rewriting every page (VACUUM) changes the file, not the content.
+    fx.sql("VACUUM");
+    assert_eq!(digest(), first);
+    fx.sql("UPDATE t SET x = 4 WHERE x = 3");
+    let changed = digest();
+    assert_ne!(changed, first);
+    fx.sql("UPDATE t SET x = 3 WHERE x = 4");
+    assert_eq!(digest(), first);
+    fx.sql("PRAGMA user_version=9");
+    assert_ne!(digest(), first, "the schema version is part of the content");
+    fx.sql("PRAGMA user_version=1; CREATE INDEX t_x ON t(x)");
+    assert_ne!(digest(), first, "the schema is part of the content");
+}
