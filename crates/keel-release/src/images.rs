@@ -424,6 +424,8 @@ pub fn build_images(
     manifest
         .artifacts
         .retain(|_, a| !a.kind.covers_release() && a.kind != ArtifactKind::Image);
+    // The rehearsal report names the manifest, which is written anew: it is carried over.
+    let rehearsal = crate::rehearsal::rehearsals_of(&[dir.to_owned()])?;
     let staging = Staging::prepare(dir.to_owned())?;
     for (name, artifact) in &manifest.artifacts {
         copy_checked(
@@ -488,6 +490,9 @@ pub fn build_images(
     };
     write_release_files(staging.path(), &mut manifest, &whole)?;
     let dir = staging.finish(&manifest, options.key)?;
+    if let Some(rehearsal) = rehearsal {
+        crate::rehearsal::write_rebound_rehearsal(rehearsal, &dir, &manifest, options.key)?;
+    }
     reporter.finished();
     Ok(Released { manifest, dir })
 }

@@ -90,7 +90,7 @@ pub fn merge(
         }
     }
     let mut manifest = merged.ok_or(Error::NoPartials)?;
-    let rehearsal = crate::rehearsal::partial_rehearsals(partials)?;
+    let rehearsal = crate::rehearsal::rehearsals_of(partials)?;
     manifest
         .artifacts
         .retain(|_, artifact| !artifact.kind.covers_release());
@@ -115,7 +115,7 @@ pub fn merge(
     write_release_files(staging.path(), &mut manifest, &whole)?;
     let dir = staging.finish(&manifest, key)?;
     if let Some(rehearsal) = rehearsal {
-        crate::rehearsal::write_merged_rehearsal(rehearsal, &dir, &manifest, key)?;
+        crate::rehearsal::write_rebound_rehearsal(rehearsal, &dir, &manifest, key)?;
     }
     Ok(Released { manifest, dir })
 }

@@ -195,10 +195,10 @@ pub fn rehearsal_gate(dir: &Path, key: Option<&PublicKey>) -> Result<Vec<String>
     Ok(problems)
 }
 
-/// The runs of the partial releases' reports, each checked to belong to its partial; `None`
-/// when no partial has a report. Read before a merge writes anything, so a bad report stops
-/// it early.
-pub(crate) fn partial_rehearsals(partials: &[PathBuf]) -> Result<Option<Rehearsal>, Error> {
+/// The runs of the reports of the releases in `dirs`, each checked to belong to its release;
+/// `None` when none has a report. A merge, or an image build that writes the manifest anew,
+/// reads them before it writes anything, so a bad report stops it early.
+pub(crate) fn rehearsals_of(partials: &[PathBuf]) -> Result<Option<Rehearsal>, Error> {
     let mut merged: Option<Rehearsal> = None;
     for dir in partials {
         let Some(report) = read_rehearsal(dir)? else {
@@ -223,9 +223,10 @@ pub(crate) fn partial_rehearsals(partials: &[PathBuf]) -> Result<Option<Rehearsa
     Ok(merged)
 }
 
-/// Writes the partials' runs into the merged release in `out`, bound anew to its manifest
-/// (the archives are the partials', byte for byte) and signed with `key`.
-pub(crate) fn write_merged_rehearsal(
+/// Writes `merged`'s runs into the release in `out`, bound anew to its manifest (a merged
+/// release, or one an image was added to: the archives are the same, byte for byte) and
+/// signed with `key`.
+pub(crate) fn write_rebound_rehearsal(
     mut merged: Rehearsal,
     out: &Path,
     manifest: &Manifest,

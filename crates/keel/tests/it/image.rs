@@ -813,10 +813,28 @@ fn images_of_a_signed_release_are_signed_with_its_key() {
         refused.stderr
     );
     assert_eq!(keel_test::snapshot_dir(&ws.path("dist")), before);
+    // A rehearsal report names the manifest, which the image build writes anew: it is
+    // carried over, bound to the new manifest and signed again.
+    ws.run(&[
+        "rehearse",
+        "dist",
+        "--first-release",
+        "--sign-key",
+        "keys/release.key",
+    ])
+    .success();
     ws.run(&["image", "build", "dist", "--sign-key", "keys/release.key"])
         .success();
-    ws.run(&["verify", "dist", "--key", "keys/release.pub"])
+    let verified = ws
+        .run(&["verify", "dist", "--key", "keys/release.pub"])
         .success();
+    assert!(
+        verified
+            .stdout
+            .contains("ok      keel-rehearsal.json (rehearsal)"),
+        "{}",
+        verified.stdout
+    );
     let minisign = require_tool("minisign");
     run_ok(
         Command::new(minisign)
