@@ -412,7 +412,13 @@ impl<'a> Sandbox<'a> {
         };
         let updated = home
             .update(lock, candidate, &keel_update::Silent)
-            .map_err(|e| e.with_causes())
+            .map_err(|e| {
+                // The transaction rolled back on its own: say whether that kept the data too.
+                let restored = match self.same_as(&before, "the automatic rollback") {
+                    Ok(detail) | Err(detail) => detail,
+                };
+                format!("{}\n{restored}", e.with_causes())
+            })
             .and_then(|after| {
                 self.record(run, |d, digests| d.updated = Some(digests))?;
                 Ok(format!(

@@ -44,7 +44,7 @@ pub struct Check {
     /// The file checked.
     pub file: String,
     /// What was checked (`size and sha256`, `checksums`, `signature`, `sbom`, `provenance`,
-    /// `provenance signature`, `listed`).
+    /// `provenance signature`, `listed`, `rehearsal`).
     pub check: &'static str,
     /// The outcome.
     pub status: Status,

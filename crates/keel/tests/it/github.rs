@@ -144,6 +144,20 @@ fn an_app_with_a_database_is_not_published_unrehearsed_unless_a_reason_is_given(
         server.state().releases.is_empty(),
         "a refused release was created"
     );
+    // A failed rehearsal is refused too...
+    crate::merge::rehearsal_report(&ws, "dist", "app", keel_schema::HOST_TARGET, false);
+    let failed = publish(&ws, &server, TOKEN, &[]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains(&format!(
+            "the rehearsal of app 1.0.0 on {} failed at install: installed",
+            keel_schema::HOST_TARGET
+        )),
+        "{}",
+        failed.stderr
+    );
+    // ...unless a reason is given, which goes into the notes (the failed report stays in the
+    // release, for all to see).
     let blank = publish(&ws, &server, TOKEN, &["--no-rehearsal", " "]);
     assert_eq!(blank.code, 1);
     assert!(

@@ -166,8 +166,15 @@ fn partials_of_different_releases_or_the_same_target_are_refused() {
     );
 }
 
-/// A rehearsal report that says `app` passed on `target`, bound to the release in `dir`.
-fn passing_report(ws: &keel_test::TestWorkspace, dir: &str, app: &str, target: &str) {
+/// A rehearsal report that says `app` passed (or failed) on `target`, bound to the release in
+/// `dir`.
+pub(crate) fn rehearsal_report(
+    ws: &keel_test::TestWorkspace,
+    dir: &str,
+    app: &str,
+    target: &str,
+    passed: bool,
+) {
     let manifest_text = ws.read(&format!("{dir}/keel-manifest.json"));
     let manifest: serde_json::Value = serde_json::from_str(&manifest_text).unwrap();
     let (archive, artifact) = manifest["artifacts"]
@@ -183,8 +190,8 @@ fn passing_report(ws: &keel_test::TestWorkspace, dir: &str, app: &str, target: &
         "runs": [{
             "app": app, "target": target, "kind": "first-release",
             "version": manifest["apps"][app]["version"], "archive": archive,
-            "archive_sha256": artifact["sha256"], "passed": true,
-            "steps": [{"step": "install", "passed": true, "millis": 1, "detail": "installed"}],
+            "archive_sha256": artifact["sha256"], "passed": passed,
+            "steps": [{"step": "install", "passed": passed, "millis": 1, "detail": "installed"}],
             "databases": {},
         }],
     });
@@ -210,7 +217,7 @@ fn rehearsal_reports_of_partials_are_merged_bound_to_the_merged_release_and_sign
             target,
         ])
         .success();
-        passing_report(&ws, out, "beta", target);
+        rehearsal_report(&ws, out, "beta", target, true);
     }
     ws.run(&[
         "merge",

@@ -381,7 +381,10 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
             .stderr
             .contains("error: the rehearsal failed: ledger 1.2.0")
             && caught.stderr.contains("at update:")
-            && caught.stderr.contains("no such table: no_such_table"),
+            && caught.stderr.contains("no such table: no_such_table")
+            && caught.stderr.contains(
+                "the automatic rollback restored 1 binary(ies) byte for byte and 1 database(s) row for row"
+            ),
         "{}",
         caught.stderr
     );
