@@ -128,20 +128,13 @@ pub fn check_rehearsal_signature(
     key: &PublicKey,
     manifest: &Manifest,
 ) -> Result<(), String> {
-    let signature = dir.join(rehearsal_signature_name());
-    if !signature.exists() {
-        return Err(format!("{REHEARSAL_FILE_NAME} is not signed"));
-    }
-    let sig = keel_verify::minisign::verify_file(key, &dir.join(REHEARSAL_FILE_NAME), &signature)
-        .map_err(|err| err.to_string())?;
-    let expected = crate::files::trusted_comment(manifest, REHEARSAL_FILE_NAME);
-    if sig.trusted_comment != expected {
-        return Err(format!(
-            "the trusted comment is `{}`, expected `{expected}`",
-            sig.trusted_comment
-        ));
-    }
-    Ok(())
+    crate::verify::signature_holds(
+        dir,
+        key,
+        REHEARSAL_FILE_NAME,
+        &rehearsal_signature_name(),
+        manifest,
+    )
 }
 
 /// The apps of `manifest` that keep databases: their update must be rehearsed.

@@ -267,16 +267,7 @@ fn check_rehearsal(
         }
     };
     let signature = crate::rehearsal::rehearsal_signature_name();
-    match key {
-        Some(key) => {
-            let result = crate::rehearsal::check_rehearsal_signature(dir, key, manifest);
-            report.result(&signature, "signature", result);
-        }
-        None if dir.join(&signature).exists() => {
-            report.skip(&signature, "signature", "no --key given")
-        }
-        None => {}
-    }
+    check_signature(report, dir, key, REHEARSAL_FILE_NAME, &signature, manifest);
     let result = crate::rehearsal::manifest_digest(dir)
         .map_err(|err| describe(&err))
         .and_then(|digest| {
@@ -369,25 +360,34 @@ fn check_signature(
         }
         return;
     };
+    let result = signature_holds(dir, key, signed, signature, manifest);
+    report.result(signature, "signature", result);
+}
+
+/// The minisign signature `dir/signature` of `dir/signed` is there, verifies with `key`, and
+/// carries the trusted comment the release gives that file; else what is wrong.
+pub(crate) fn signature_holds(
+    dir: &Path,
+    key: &PublicKey,
+    signed: &str,
+    signature: &str,
+    manifest: &Manifest,
+) -> Result<(), String> {
     let path = dir.join(signature);
     if !path.exists() {
-        report.fail(signature, "signature", format!("{signed} is not signed"));
-        return;
+        return Err(format!("{signed} is not signed"));
     }
-    let result = keel_verify::minisign::verify_file(key, &dir.join(signed), &path)
-        .map_err(|err| describe(&err))
-        .and_then(|sig| {
-            let expected = trusted_comment(manifest, signed);
-            if sig.trusted_comment == expected {
-                Ok(())
-            } else {
-                Err(format!(
-                    "the trusted comment is `{}`, expected `{expected}`",
-                    sig.trusted_comment
-                ))
-            }
-        });
-    report.result(signature, "signature", result);
+    let sig = keel_verify::minisign::verify_file(key, &dir.join(signed), &path)
+        .map_err(|err| describe(&err))?;
+    let expected = trusted_comment(manifest, signed);
+    if sig.trusted_comment == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "the trusted comment is `{}`, expected `{expected}`",
+            sig.trusted_comment
+        ))
+    }
 }
 
 /// An SBOM describes an app and target that the release has an archive of.
