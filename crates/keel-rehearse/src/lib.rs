@@ -56,6 +56,46 @@ pub enum Previous {
     None,
 }
 
+impl Previous {
+    /// What `from` names, relative to `cwd`: a release folder (with `keel-manifest.json`), a
+    /// store folder (with `metadata/root.json`, its root trusted unless `root` is given), or a
+    /// store URL, whose trusted `root` must be given. Releases are taken from `channel`.
+    pub fn locate(
+        from: &str,
+        root: Option<&Path>,
+        channel: &str,
+        cwd: &Path,
+    ) -> Result<Previous, Error> {
+        let local = cwd.join(from);
+        let is_url = from.contains("://");
+        if !is_url && local.join(keel_schema::MANIFEST_FILE_NAME).is_file() {
+            return Ok(Previous::Release(local));
+        }
+        let (url, default_root) = if is_url {
+            (from.to_owned(), None)
+        } else if local.join("metadata/root.json").is_file() {
+            let url = url::Url::from_directory_path(&local).map_err(|()| Error::NotPrevious {
+                from: from.to_owned(),
+            })?;
+            (url.to_string(), Some(local.join("metadata/root.json")))
+        } else {
+            return Err(Error::NotPrevious {
+                from: from.to_owned(),
+            });
+        };
+        let path = root
+            .map(|r| cwd.join(r))
+            .or(default_root)
+            .ok_or(Error::NoRoot)?;
+        let root = fs_err::read(&path).map_err(|source| Error::Root { path, source })?;
+        Ok(Previous::Store {
+            url,
+            root,
+            channel: channel.to_owned(),
+        })
+    }
+}
+
 /// Why a rehearsal could not run at all (a failed step is not an error: it is in the report).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -77,6 +117,24 @@ pub enum Error {
     Sandbox {
         /// The folder it was made in.
         dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--from` names neither a release folder nor a store.
+    #[error("{from} is neither a release folder nor a store")]
+    NotPrevious {
+        /// What was given.
+        from: String,
+    },
+    /// A store URL was given without its trusted root.
+    #[error("a store URL needs its trusted root")]
+    NoRoot,
+    /// The trusted root could not be read.
+    #[error("cannot read the trusted root {}", path.display())]
+    Root {
+        /// The file.
+        path: PathBuf,
         /// The cause.
         #[source]
         source: std::io::Error,
@@ -126,6 +184,13 @@ impl Error {
             Error::NotOlder { .. } => Some(
                 "--from names the release to update from: the one before the candidate".to_owned(),
             ),
+            Error::NotPrevious { .. } => Some(
+                "--from takes the previous version's release folder (with keel-manifest.json), a store folder (with metadata/root.json) or a store URL"
+                    .to_owned(),
+            ),
+            Error::NoRoot | Error::Root { .. } => {
+                Some("pass the store's root.json with --root".to_owned())
+            }
             Error::Update(err) => err.hint().map(str::to_owned),
             _ => None,
         }

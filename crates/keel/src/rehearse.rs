@@ -1,7 +1,6 @@
 //! `keel rehearse`: runs the rehearsal library on a release and shows each step.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::{Context, bail};
 use keel_rehearse::{Previous, Progress};
@@ -47,51 +46,6 @@ impl Progress for StepPrinter {
     }
 }
 
-/// Where the previous release is, from `--from` and `--root`.
-fn previous(args: &RehearseArgs, cwd: &Path) -> anyhow::Result<Previous> {
-    let Some(from) = &args.from else {
-        return Ok(Previous::None);
-    };
-    let local = cwd.join(from);
-    if !from.contains("://") && local.join(MANIFEST_FILE_NAME).is_file() {
-        return Ok(Previous::Release(local));
-    }
-    let (url, default_root) = if from.contains("://") {
-        (from.clone(), None)
-    } else if local.join("metadata/root.json").is_file() {
-        let url = url::Url::from_directory_path(&local)
-            .map_err(|()| anyhow::anyhow!("{} is not an absolute folder", local.display()))?;
-        (url.to_string(), Some(local.join("metadata/root.json")))
-    } else {
-        bail!(hinted(
-            format!("{from} is neither a release folder nor a store"),
-            "--from takes the previous version's release folder (with keel-manifest.json), a store folder (with metadata/root.json) or a store URL",
-        ));
-    };
-    let root_path = args
-        .root
-        .as_ref()
-        .map(|r| cwd.join(r))
-        .or(default_root)
-        .ok_or_else(|| {
-            hinted(
-                "a store URL needs its trusted root",
-                "pass the store's root.json with --root",
-            )
-        })?;
-    let root = fs_err::read(&root_path).map_err(|err| {
-        hinted(
-            format!("cannot read the trusted root: {err}"),
-            "pass the store's root.json with --root",
-        )
-    })?;
-    Ok(Previous::Store {
-        url,
-        root,
-        channel: args.channel.clone(),
-    })
-}
-
 pub fn run_rehearse(global: &GlobalArgs, args: &RehearseArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let dir = crate::publish::release_dir(global, args.dir.as_deref())?;
@@ -106,7 +60,10 @@ pub fn run_rehearse(global: &GlobalArgs, args: &RehearseArgs) -> anyhow::Result<
             "pass --sign-key with the key that signed the release (or set KEEL_SIGNING_KEY)",
         ));
     }
-    let previous = previous(args, &cwd)?;
+    let previous = match &args.from {
+        Some(from) => Previous::locate(from, args.root.as_deref(), &args.channel, &cwd)?,
+        None => Previous::None,
+    };
     let printer = StepPrinter {
         quiet: global.quiet || global.format == Format::Json,
     };
