@@ -55,14 +55,14 @@ cargo fmt --manifest-path examples/ledger/Cargo.toml --check
 
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy -p keel-update --features crash-points --all-targets --locked -- -D warnings
+cargo clippy -p keel-update -p keel-store --features keel-update/crash-points,keel-store/crash-points --all-targets --locked -- -D warnings
 cargo clippy --manifest-path examples/ledger/Cargo.toml --all-targets --locked -- -D warnings
 
 echo "==> tests: keel"
 cargo test --workspace --locked
 
-echo "==> tests: update crash safety (the test-only crash-points build)"
-cargo test -p keel-update --features crash-points --locked --test it crash
+echo "==> tests: update and publish crash safety (the test-only crash-points builds)"
+cargo test -p keel-update -p keel-store --features keel-update/crash-points,keel-store/crash-points --locked --test it crash
 
 echo "==> tests: examples/ledger"
 cargo test --manifest-path examples/ledger/Cargo.toml --locked

@@ -12,12 +12,24 @@
 //!
 //! [`publish`] adds a release (the output folder of `keel release`) to a store, creating the
 //! store's root on first use; every archive becomes a TUF target whose `custom.keel` says its
-//! app, version, target triple, channel and update hooks. [`refresh`] re-signs the store with
-//! new expiry times so that a store that rarely releases does not freeze its clients.
+//! app, version, target triple, channel and update hooks. [`refresh`] renews the expiry of a
+//! store that rarely releases, so that it does not freeze its clients: the timestamp always,
+//! the snapshot and targets only when less than half of their lifetime is left (a refresh of
+//! a store whose releases did not change leaves `N.targets.json` as it is).
 //!
-//! The TUF metadata is written and signed by `tough`, a maintained TUF implementation (keel
-//! does not write TUF by hand). By default one Ed25519 key (the one from `keel keygen`) signs
-//! every role; a separate root key can hold the root role. This crate never prints.
+//! A store stays readable while it is written: every file is written beside its final name,
+//! flushed, renamed into place and its folder flushed, in the order clients read them
+//! backwards: the target files, `N.targets.json`, `N.snapshot.json`, and `timestamp.json`
+//! last. Until that last rename a client sees the old release whole (the files it names are
+//! never touched); after it, the new one. A publisher killed at any point leaves the old
+//! release, plus files nothing names yet. One publisher at a time: [`publish`] and
+//! [`refresh`] hold a lock on `.keel-publish.lock` in the store, and a second one fails at
+//! once with [`Error::Busy`].
+//!
+//! The TUF roles are the types of `tough`, a maintained TUF implementation, and are signed
+//! by it (canonical JSON, Ed25519); keel decides what goes into them and how they reach the
+//! disk. By default one Ed25519 key (the one from `keel keygen`) signs every role; a separate
+//! root key can hold the root role. This crate never prints.
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
@@ -27,11 +39,17 @@ use async_trait::async_trait;
 pub use keel_schema::store::{Expiry, STORE_CUSTOM_KEY, StoreTarget};
 use keel_schema::{ArtifactKind, MANIFEST_FILE_NAME, Manifest};
 use keel_sign::SigningKey;
-use tough::editor::RepositoryEditor;
-use tough::editor::signed::{PathExists, SignedRole};
+use tough::editor::signed::SignedRole;
 use tough::key_source::KeySource;
-use tough::schema::{KeyHolder, RoleKeys, RoleType, Root, Target};
+use tough::schema::{
+    Hashes, KeyHolder, Metafile, Role, RoleKeys, RoleType, Root, Signed, Snapshot, Target, Targets,
+    Timestamp,
+};
 use tough::sign::Sign;
+
+mod write;
+pub use write::LOCK_FILE_NAME;
+use write::crash_point;
 
 /// The folder of a store's metadata.
 pub const METADATA_DIR: &str = "metadata";
@@ -97,6 +115,20 @@ pub enum Error {
     WrongKey {
         /// The key given.
         key_id: String,
+    },
+    /// Another publisher holds the store's lock.
+    #[error("another `keel publish` or `keel store refresh` is writing the store at {}", store.display())]
+    Busy {
+        /// The store.
+        store: PathBuf,
+    },
+    /// An archive's name is not a plain file name.
+    #[error("the archive name {name:?} in {} is not a plain file name", dir.display())]
+    BadName {
+        /// The release folder.
+        dir: PathBuf,
+        /// The name.
+        name: String,
     },
 }
 
@@ -179,6 +211,11 @@ fn days_from(now: jiff::Timestamp, days: u32) -> jiff::Timestamp {
         .unwrap_or(whole)
 }
 
+fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::Io { what, path, source }
+}
+
 /// The `file://` URL of a folder; a relative path is taken from the current folder.
 fn dir_url(dir: &Path) -> Result<url::Url, Error> {
     let absolute = std::path::absolute(dir).map_err(|source| Error::Io {
@@ -207,15 +244,173 @@ pub struct Published {
     pub version: u64,
 }
 
-/// Creates `metadata/1.root.json` and `metadata/root.json`: `root_key` holds the root role,
-/// `key` the others.
+/// One TUF role of a store after [`refresh`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleState {
+    /// Its version.
+    pub version: u64,
+    /// When it expires.
+    pub expires: jiff::Timestamp,
+    /// Whether this refresh signed it anew (else it is byte for byte what it was).
+    pub renewed: bool,
+}
+
+/// What [`refresh`] did to each role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refreshed {
+    /// The targets role: the releases.
+    pub targets: RoleState,
+    /// The snapshot role.
+    pub snapshot: RoleState,
+    /// The timestamp role: always renewed.
+    pub timestamp: RoleState,
+}
+
+/// The TUF specification version keel's roles declare.
+const SPEC_VERSION: &str = "1.0.0";
+
+/// Signs roles with the store's key, under the store's root, at one version and time.
+struct Signer<'a> {
+    store: &'a Path,
+    root: Root,
+    key: KeelKey,
+    /// The version of every role this signer signs.
+    version: NonZeroU64,
+    expiry: &'a Expiry,
+    now: jiff::Timestamp,
+}
+
+/// The targets role of a [`Signer::write_roles`]: new releases or a renewed signature, or the
+/// current one kept byte for byte.
+enum TargetsRole<'a> {
+    Sign(Box<Targets>),
+    Keep(&'a CurrentRoles),
+}
+
+impl Signer<'_> {
+    /// The role signed, as the bytes to write.
+    async fn sign<T: Role + serde::Serialize>(&self, role: T) -> Result<Vec<u8>, Error> {
+        let sources: Vec<Box<dyn KeySource>> = vec![Box::new(KeelKey {
+            seed: self.key.seed.clone(),
+        })];
+        let signed = SignedRole::new(
+            role,
+            &KeyHolder::Root(self.root.clone()),
+            &sources,
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        .await
+        .map_err(tuf_err("sign", self.store))?;
+        Ok(signed.buffer().clone())
+    }
+
+    /// Signs the targets (unless kept) and a new snapshot (when the targets changed or
+    /// `renew_snapshot`), then a new timestamp, and writes them in TUF's order: targets,
+    /// snapshot, and the timestamp last.
+    async fn write_roles(
+        &self,
+        targets: TargetsRole<'_>,
+        renew_snapshot: bool,
+    ) -> Result<Refreshed, Error> {
+        let store = self.store;
+        let (targets_state, targets_bytes, kept) = match targets {
+            TargetsRole::Sign(targets) => {
+                let bytes = self.sign(*targets.clone()).await?;
+                let name = format!("{}.targets.json", targets.version);
+                write::metadata_file(store, &name, &bytes)?;
+                crash_point("targets-written");
+                let state = RoleState {
+                    version: targets.version.get(),
+                    expires: targets.expires,
+                    renewed: true,
+                };
+                (state, bytes, None)
+            }
+            TargetsRole::Keep(current) => {
+                let state = RoleState {
+                    version: current.targets.signed.version.get(),
+                    expires: current.targets.signed.expires,
+                    renewed: false,
+                };
+                (state, current.targets_bytes.clone(), Some(current))
+            }
+        };
+        let (snapshot_state, snapshot_bytes) = match kept {
+            Some(current) if !renew_snapshot => (
+                RoleState {
+                    version: current.snapshot.signed.version.get(),
+                    expires: current.snapshot.signed.expires,
+                    renewed: false,
+                },
+                current.snapshot_bytes.clone(),
+            ),
+            _ => {
+                let expires = days_from(self.now, self.expiry.snapshot_days);
+                let mut snapshot = Snapshot::new(SPEC_VERSION.to_owned(), self.version, expires);
+                let targets_version =
+                    NonZeroU64::new(targets_state.version).unwrap_or(NonZeroU64::MIN);
+                snapshot.meta.insert(
+                    "targets.json".to_owned(),
+                    metafile(targets_version, &targets_bytes),
+                );
+                let bytes = self.sign(snapshot).await?;
+                write::metadata_file(store, &format!("{}.snapshot.json", self.version), &bytes)?;
+                crash_point("snapshot-written");
+                let state = RoleState {
+                    version: self.version.get(),
+                    expires,
+                    renewed: true,
+                };
+                (state, bytes)
+            }
+        };
+        let expires = days_from(self.now, self.expiry.timestamp_days);
+        let mut timestamp = Timestamp::new(SPEC_VERSION.to_owned(), self.version, expires);
+        let snapshot_version = NonZeroU64::new(snapshot_state.version).unwrap_or(NonZeroU64::MIN);
+        timestamp.meta.insert(
+            "snapshot.json".to_owned(),
+            metafile(snapshot_version, &snapshot_bytes),
+        );
+        let bytes = self.sign(timestamp).await?;
+        // The one rename that moves clients to the new metadata.
+        write::metadata_file(store, "timestamp.json", &bytes)?;
+        crash_point("timestamp-written");
+        Ok(Refreshed {
+            targets: targets_state,
+            snapshot: snapshot_state,
+            timestamp: RoleState {
+                version: self.version.get(),
+                expires,
+                renewed: true,
+            },
+        })
+    }
+}
+
+/// What the snapshot says of a targets file, or the timestamp of a snapshot file: its
+/// version, length and sha256.
+fn metafile(version: NonZeroU64, bytes: &[u8]) -> Metafile {
+    let sha256 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    Metafile {
+        hashes: Some(Hashes {
+            sha256: sha256.as_ref().to_vec().into(),
+            _extra: HashMap::new(),
+        }),
+        length: Some(bytes.len() as u64),
+        version,
+        _extra: HashMap::new(),
+    }
+}
+
+/// Creates the root of a new store, `metadata/1.root.json` and `metadata/root.json`:
+/// `root_key` holds the root role, `key` the others. Returns the root.
 async fn create_root(
     store: &Path,
     key: &KeelKey,
     root_key: &KeelKey,
     expiry: &Expiry,
     now: jiff::Timestamp,
-) -> Result<(), Error> {
+) -> Result<Root, Error> {
     let metadata = store.join(METADATA_DIR);
     let sign_err = |source: Box<dyn std::error::Error + Send + Sync>| Error::Tuf {
         what: "create the root of",
@@ -238,7 +433,7 @@ async fn create_root(
         _extra: HashMap::new(),
     };
     let root = Root {
-        spec_version: "1.0.0".to_owned(),
+        spec_version: SPEC_VERSION.to_owned(),
         consistent_snapshot: true,
         version: one,
         expires: days_from(now, expiry.root_days),
@@ -251,52 +446,73 @@ async fn create_root(
         ]),
         _extra: HashMap::new(),
     };
-    let sources: Vec<Box<dyn KeySource>> = vec![Box::new(KeelKey {
-        seed: root_key.seed.clone(),
-    })];
-    let signed = SignedRole::new(
-        root.clone(),
-        &KeyHolder::Root(root),
-        &sources,
-        &aws_lc_rs::rand::SystemRandom::new(),
-    )
-    .await
-    .map_err(tuf_err("sign the root of", store))?;
-    fs_err::create_dir_all(&metadata).map_err(|source| Error::Io {
-        what: "create",
-        path: metadata.clone(),
-        source,
-    })?;
-    signed
-        .write(&metadata, true)
-        .await
-        .map_err(tuf_err("write the root of", store))?;
-    keel_fs::copy_atomic(
-        &metadata.join("1.root.json"),
-        &metadata.join("root.json"),
-        None,
-    )?;
-    Ok(())
+    let signer = Signer {
+        store,
+        root: root.clone(),
+        key: KeelKey {
+            seed: root_key.seed.clone(),
+        },
+        version: one,
+        expiry,
+        now,
+    };
+    let bytes = signer.sign(root.clone()).await?;
+    keel_fs::create_dir(&metadata)?;
+    write::metadata_file(store, "1.root.json", &bytes)?;
+    write::metadata_file(store, "root.json", &bytes)?;
+    crash_point("root-written");
+    Ok(root)
 }
 
-/// Loads the store's current metadata for editing; `None` for a store with a root only.
-async fn load_editor(store: &Path) -> Result<(RepositoryEditor, u64), Error> {
+/// A store's current signed metadata.
+struct Current {
+    root: Root,
+    /// `None` for a store that has a root only.
+    roles: Option<CurrentRoles>,
+}
+
+struct CurrentRoles {
+    targets: Signed<Targets>,
+    snapshot: Signed<Snapshot>,
+    timestamp: Signed<Timestamp>,
+    /// The bytes of `N.targets.json` and `N.snapshot.json` as they are on disk.
+    targets_bytes: Vec<u8>,
+    snapshot_bytes: Vec<u8>,
+}
+
+impl Current {
+    /// The version for the roles signed next: above every version the store has used.
+    fn next_version(&self) -> NonZeroU64 {
+        let latest = self.roles.as_ref().map_or(0, |r| {
+            [
+                r.targets.signed.version.get(),
+                r.snapshot.signed.version.get(),
+                r.timestamp.signed.version.get(),
+            ]
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+        });
+        NonZeroU64::new(latest + 1).unwrap_or(NonZeroU64::MIN)
+    }
+}
+
+/// Reads and verifies the store's metadata (signatures, hashes and versions; not expiry, so
+/// that an expired store can be revived).
+async fn load_current(store: &Path) -> Result<Current, Error> {
     let metadata = store.join(METADATA_DIR);
     let root_path = metadata.join("root.json");
+    let root_bytes = fs_err::read(&root_path).map_err(io_err("read", &root_path))?;
     if !metadata.join("timestamp.json").exists() {
-        let editor = RepositoryEditor::new(&root_path)
-            .await
-            .map_err(tuf_err("read the root of", store))?;
-        return Ok((editor, 1));
+        let root: Signed<Root> =
+            serde_json::from_slice(&root_bytes).map_err(tuf_err("read the root of", store))?;
+        return Ok(Current {
+            root: root.signed,
+            roles: None,
+        });
     }
-    let root = fs_err::read(&root_path).map_err(|source| Error::Io {
-        what: "read",
-        path: root_path.clone(),
-        source,
-    })?;
-    // Editing must work on an expired store too: refreshing one is how it is revived.
     let repo = tough::RepositoryLoader::new(
-        &root,
+        &root_bytes,
         dir_url(&metadata)?,
         dir_url(&store.join(TARGETS_DIR))?,
     )
@@ -304,59 +520,33 @@ async fn load_editor(store: &Path) -> Result<(RepositoryEditor, u64), Error> {
     .load()
     .await
     .map_err(tuf_err("load", store))?;
-    let next = [
-        repo.targets().signed.version.get(),
-        repo.snapshot().signed.version.get(),
-        repo.timestamp().signed.version.get(),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(0)
-        + 1;
-    let editor = RepositoryEditor::from_repo(&root_path, repo)
-        .await
-        .map_err(tuf_err("edit", store))?;
-    Ok((editor, next))
-}
-
-fn set_versions(
-    editor: &mut RepositoryEditor,
-    version: u64,
-    expiry: &Expiry,
-    now: jiff::Timestamp,
-    store: &Path,
-) -> Result<(), Error> {
-    let version = NonZeroU64::new(version).unwrap_or(NonZeroU64::MIN);
-    editor
-        .targets_version(version)
-        .map_err(tuf_err("version", store))?
-        .targets_expires(days_from(now, expiry.targets_days))
-        .map_err(tuf_err("version", store))?
-        .snapshot_version(version)
-        .snapshot_expires(days_from(now, expiry.snapshot_days))
-        .timestamp_version(version)
-        .timestamp_expires(days_from(now, expiry.timestamp_days));
-    Ok(())
+    let read = |name: String| {
+        let path = metadata.join(name);
+        fs_err::read(&path).map_err(io_err("read", &path))
+    };
+    let targets_bytes = read(format!("{}.targets.json", repo.targets().signed.version))?;
+    let snapshot_bytes = read(format!("{}.snapshot.json", repo.snapshot().signed.version))?;
+    Ok(Current {
+        root: repo.root().signed.clone(),
+        roles: Some(CurrentRoles {
+            targets: repo.targets().clone(),
+            snapshot: repo.snapshot().clone(),
+            timestamp: repo.timestamp().clone(),
+            targets_bytes,
+            snapshot_bytes,
+        }),
+    })
 }
 
 /// Checks that `key` may sign the store's targets, snapshot and timestamp.
-fn check_key(store: &Path, key: &SigningKey) -> Result<(), Error> {
-    let root_path = store.join(METADATA_DIR).join("root.json");
-    let text = fs_err::read(&root_path).map_err(|source| Error::Io {
-        what: "read",
-        path: root_path.clone(),
-        source,
-    })?;
-    let root: tough::schema::Signed<Root> =
-        serde_json::from_slice(&text).map_err(tuf_err("read the root of", store))?;
+fn check_key(root: &Root, key: &SigningKey) -> Result<(), Error> {
     let public = key.public_key().ed25519().as_bytes().to_vec();
     let targets_keys = root
-        .signed
         .roles
         .get(&RoleType::Targets)
         .map(|role| role.keyids.as_slice())
         .unwrap_or_default();
-    let trusted = root.signed.keys.iter().any(|(id, k)| {
+    let trusted = root.keys.iter().any(|(id, k)| {
         matches!(k, tough::schema::key::Key::Ed25519 { keyval, .. } if *keyval.public == *public.as_slice())
             && targets_keys.contains(id)
     });
@@ -390,6 +580,25 @@ fn store_target(
     })
 }
 
+/// Whether a role expiring at `expires` has less than half of its `days` left at `now`.
+fn due(expires: jiff::Timestamp, days: u32, now: jiff::Timestamp) -> bool {
+    let half = jiff::SignedDuration::from_hours(i64::from(days) * 12);
+    now.checked_add(half)
+        .is_ok_and(|half_way| expires < half_way)
+}
+
+/// Reads the release's manifest and its archives.
+fn read_release(release_dir: &Path) -> Result<Manifest, Error> {
+    let manifest_path = release_dir.join(MANIFEST_FILE_NAME);
+    fs_err::read_to_string(&manifest_path)
+        .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        .and_then(|text| Manifest::from_json(&text).map_err(|e| Box::new(e) as _))
+        .map_err(|source| Error::NotARelease {
+            dir: release_dir.to_owned(),
+            source,
+        })
+}
+
 /// Adds the release in `release_dir` to the store at `store` (created with its root on first
 /// use), signed with `key`; `root_key` holds the root role of a new store (default: `key`).
 pub fn publish(
@@ -401,14 +610,7 @@ pub fn publish(
     expiry: &Expiry,
     now: jiff::Timestamp,
 ) -> Result<Published, Error> {
-    let manifest_path = release_dir.join(MANIFEST_FILE_NAME);
-    let manifest = fs_err::read_to_string(&manifest_path)
-        .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
-        .and_then(|text| Manifest::from_json(&text).map_err(|e| Box::new(e) as _))
-        .map_err(|source| Error::NotARelease {
-            dir: release_dir.to_owned(),
-            source,
-        })?;
+    let manifest = read_release(release_dir)?;
     let archives: Vec<(&String, &keel_schema::Artifact)> = manifest
         .artifacts
         .iter()
@@ -419,25 +621,17 @@ pub fn publish(
             dir: release_dir.to_owned(),
         });
     }
-    runtime(store)?.block_on(async {
-        let keel_key = KeelKey::new(key);
-        let created_root = !store.join(METADATA_DIR).join("root.json").exists();
-        if created_root {
-            let root = root_key.map(KeelKey::new);
-            create_root(
-                store,
-                &keel_key,
-                root.as_ref().unwrap_or(&keel_key),
-                expiry,
-                now,
-            )
-            .await?;
-        } else {
-            check_key(store, key)?;
+    for (name, _) in &archives {
+        if !write::plain_file_name(name) {
+            return Err(Error::BadName {
+                dir: release_dir.to_owned(),
+                name: (*name).clone(),
+            });
         }
-        let (mut editor, version) = load_editor(store).await?;
-        set_versions(&mut editor, version, expiry, now, store)?;
-        let mut added = Vec::new();
+    }
+    runtime(store)?.block_on(async {
+        // Every archive is checked against the manifest before anything is written.
+        let mut entries = Vec::new();
         for (name, artifact) in &archives {
             let path = release_dir.join(name);
             let mut target = Target::from_path(&path)
@@ -456,90 +650,105 @@ pub fn publish(
                 STORE_CUSTOM_KEY.to_owned(),
                 serde_json::to_value(&described).map_err(tuf_err("describe a target of", store))?,
             );
-            editor
-                .add_target(name.as_str(), target)
-                .map_err(tuf_err("add a target to", store))?;
-            added.push((*name).clone());
+            let target_name = tough::TargetName::new(name.as_str())
+                .map_err(tuf_err("name a target of", store))?;
+            entries.push((target_name, target, path, format!("{sha}.{name}")));
         }
-        let sources: Vec<Box<dyn KeySource>> = vec![Box::new(keel_key)];
-        let signed = editor
-            .sign(&sources)
-            .await
-            .map_err(tuf_err("sign", store))?;
+
+        let _lock = write::lock(store)?;
+        crash_point("locked");
+        let keel_key = KeelKey::new(key);
+        let created_root = !store.join(METADATA_DIR).join("root.json").exists();
+        let current = if created_root {
+            let root_key = root_key.map(KeelKey::new);
+            let root = create_root(
+                store,
+                &keel_key,
+                root_key.as_ref().unwrap_or(&keel_key),
+                expiry,
+                now,
+            )
+            .await?;
+            Current { root, roles: None }
+        } else {
+            let current = load_current(store).await?;
+            check_key(&current.root, key)?;
+            current
+        };
+        let version = current.next_version();
+        let mut targets = match &current.roles {
+            Some(roles) => roles.targets.signed.clone(),
+            None => Targets::new(SPEC_VERSION.to_owned(), version, now),
+        };
+        targets.version = version;
+        targets.expires = days_from(now, expiry.targets_days);
+        let mut added = Vec::new();
         // Target files first, then the metadata that names them.
-        let targets_dir = store.join(TARGETS_DIR);
-        fs_err::create_dir_all(&targets_dir).map_err(|source| Error::Io {
-            what: "create",
-            path: targets_dir.clone(),
-            source,
-        })?;
-        for name in &added {
-            signed
-                .copy_target(
-                    &release_dir.join(name),
-                    &targets_dir,
-                    PathExists::Skip,
-                    None,
-                )
-                .await
-                .map_err(tuf_err("copy a target into", store))?;
+        for (target_name, target, path, stored) in entries {
+            write::target_file(store, &path, &stored)?;
+            crash_point("target-copied");
+            added.push(target_name.raw().to_owned());
+            targets.targets.insert(target_name, target);
         }
-        signed
-            .write(store.join(METADATA_DIR))
-            .await
-            .map_err(tuf_err("write", store))?;
-        copy_latest_root(store)?;
+        let signer = Signer {
+            store,
+            root: current.root.clone(),
+            key: keel_key,
+            version,
+            expiry,
+            now,
+        };
+        signer
+            .write_roles(TargetsRole::Sign(Box::new(targets)), true)
+            .await?;
         Ok(Published {
             created_root,
             targets: added,
-            version,
+            version: version.get(),
         })
     })
 }
 
-/// `root.json` is always the latest root, for clients that bootstrap from the store itself.
-fn copy_latest_root(store: &Path) -> Result<(), Error> {
-    let metadata = store.join(METADATA_DIR);
-    let latest = fs_err::read_dir(&metadata)
-        .map_err(|source| Error::Io {
-            what: "read",
-            path: metadata.clone(),
-            source,
-        })?
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_suffix(".root.json")?.parse::<u64>().ok()
-        })
-        .max();
-    if let Some(version) = latest {
-        let from = metadata.join(format!("{version}.root.json"));
-        keel_fs::copy_atomic(&from, &metadata.join("root.json"), None)?;
-    }
-    Ok(())
-}
-
-/// Re-signs the store's targets, snapshot and timestamp with new versions and expiry times;
-/// the releases stay as they are. Returns the new version.
+/// Renews the store's expiry so that clients keep trusting it: signs a new timestamp, and a
+/// new snapshot or targets only when less than half of its lifetime (`expiry`) is left.
+/// The releases stay as they are.
 pub fn refresh(
     store: &Path,
     key: &SigningKey,
     expiry: &Expiry,
     now: jiff::Timestamp,
-) -> Result<u64, Error> {
-    check_key(store, key)?;
+) -> Result<Refreshed, Error> {
+    let _lock = write::lock(store)?;
+    crash_point("locked");
     runtime(store)?.block_on(async {
-        let (mut editor, version) = load_editor(store).await?;
-        set_versions(&mut editor, version, expiry, now, store)?;
-        let sources: Vec<Box<dyn KeySource>> = vec![Box::new(KeelKey::new(key))];
-        let signed = editor
-            .sign(&sources)
-            .await
-            .map_err(tuf_err("sign", store))?;
-        signed
-            .write(store.join(METADATA_DIR))
-            .await
-            .map_err(tuf_err("write", store))?;
-        Ok(version)
+        let current = load_current(store).await?;
+        check_key(&current.root, key)?;
+        let version = current.next_version();
+        let (targets, renew_snapshot) = match &current.roles {
+            Some(roles) if !due(roles.targets.signed.expires, expiry.targets_days, now) => {
+                let snapshot = due(roles.snapshot.signed.expires, expiry.snapshot_days, now);
+                (TargetsRole::Keep(roles), snapshot)
+            }
+            Some(roles) => {
+                let mut targets = roles.targets.signed.clone();
+                targets.version = version;
+                targets.expires = days_from(now, expiry.targets_days);
+                (TargetsRole::Sign(Box::new(targets)), true)
+            }
+            None => {
+                let expires = days_from(now, expiry.targets_days);
+                let targets = Targets::new(SPEC_VERSION.to_owned(), version, expires);
+                (TargetsRole::Sign(Box::new(targets)), true)
+            }
+        };
+        let signer = Signer {
+            store,
+            root: current.root.clone(),
+            key: KeelKey::new(key),
+            version,
+            expiry,
+            now,
+        };
+        signer.write_roles(targets, renew_snapshot).await
     })
 }

@@ -39,6 +39,19 @@ impl Hint for keel_release::Error {
     }
 }
 
+impl Hint for keel_store::Error {
+    fn hint(&self) -> Option<String> {
+        use keel_store::Error as E;
+        Some(match self {
+            E::Busy { .. } => "wait for it to finish and run this again; a store is written by one publisher at a time (the lock is released when that process ends, however it ends)".into(),
+            E::WrongKey { .. } => "pass the key that created the store (`--key`), or publish to another store folder".into(),
+            E::NotARelease { .. } | E::NoArchives { .. } => "pass the output folder of `keel release`".into(),
+            E::Mismatch { .. } => "the release folder changed after `keel release`: release again, or restore the file".into(),
+            _ => return None,
+        })
+    }
+}
+
 impl Hint for keel_version::Error {
     fn hint(&self) -> Option<String> {
         use keel_version::Error as E;
@@ -201,6 +214,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
         } else if let Some(e) = cause.downcast_ref::<keel_github::Error>() {
             Hint::hint(e)
         } else if let Some(e) = cause.downcast_ref::<keel_oci::Error>() {
+            e.hint()
+        } else if let Some(e) = cause.downcast_ref::<keel_store::Error>() {
             e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_version::Error>() {
             e.hint()

@@ -104,15 +104,48 @@ pub fn publish_to_store(
 pub fn run_refresh(global: &GlobalArgs, args: &RefreshArgs) -> anyhow::Result<()> {
     let key = require_key(args.sign.sign_key.as_deref())?;
     let store = std::env::current_dir()?.join(&args.store);
-    let version = keel_store::refresh(&store, &key, &expiry(&args.expiry), jiff::Timestamp::now())?;
+    let refreshed =
+        keel_store::refresh(&store, &key, &expiry(&args.expiry), jiff::Timestamp::now())?;
+    let roles = [
+        ("targets", &refreshed.targets),
+        ("snapshot", &refreshed.snapshot),
+        ("timestamp", &refreshed.timestamp),
+    ];
+    let json_roles: serde_json::Map<String, serde_json::Value> = roles
+        .iter()
+        .map(|(name, role)| {
+            let value = serde_json::json!({
+                "version": role.version,
+                "expires": role.expires.to_string(),
+                "renewed": role.renewed,
+            });
+            ((*name).to_owned(), value)
+        })
+        .collect();
     crate::report(
         global,
-        serde_json::json!({ "store": store, "version": version }),
+        serde_json::json!({
+            "store": store,
+            "version": refreshed.timestamp.version,
+            "roles": json_roles,
+        }),
         || {
+            let lines: Vec<String> = roles
+                .iter()
+                .map(|(name, role)| {
+                    let what = if role.renewed { "re-signed" } else { "kept" };
+                    format!(
+                        "  {name:<9} {what:<9} version {:<4} expires {}",
+                        role.version,
+                        role.expires.strftime("%Y-%m-%d %H:%M UTC")
+                    )
+                })
+                .collect();
             format!(
-                "Re-signed {} at version {version}; the timestamp expires in {} days",
+                "Re-signed {} at version {}; a role is re-signed when less than half of its lifetime is left\n{}",
                 store.display(),
-                args.expiry.timestamp_days
+                refreshed.timestamp.version,
+                lines.join("\n")
             )
         },
     );

@@ -1,6 +1,10 @@
 //! keel stores read by python's reference TUF client (`tuf.ngclient`), over nginx.
 #![allow(clippy::unwrap_used)] // Test helpers fail the test on unexpected errors.
 
+mod concurrent;
+#[cfg(feature = "crash-points")]
+mod crash;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,10 +15,10 @@ use keel_sign::SigningKey;
 use keel_store::{Expiry, publish, refresh};
 use keel_test::{Nginx, RunResult, require_tool, run_command};
 
-const TRIPLE: &str = "x86_64-unknown-linux-gnu";
+pub(crate) const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
 /// A release folder holding one archive of `app` at `version`.
-fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
+pub(crate) fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
     let dir = parent.join(format!("release-{version}"));
     fs_err::create_dir_all(&dir).unwrap();
     let name = format!("{app}-{version}-{TRIPLE}.tar.gz");
@@ -167,8 +171,9 @@ fn the_reference_client_reads_a_keel_store_over_http() {
     assert_eq!(result["timestamp"], 2);
     reference_client(&state, &nginx, &root, &v1).success();
 
-    // A refresh re-signs with a new version; releases stay.
-    assert_eq!(refresh(&store, &key, &Expiry::default(), now).unwrap(), 3);
+    // A refresh re-signs the timestamp with a new version; releases stay.
+    let refreshed = refresh(&store, &key, &Expiry::default(), now).unwrap();
+    assert_eq!(refreshed.timestamp.version, 3);
     let out = reference_client(&state, &nginx, &root, &v2).success();
     let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(result["timestamp"], 3);
@@ -251,6 +256,104 @@ fn another_key_or_a_tampered_release_changes_nothing() {
         keel_test::snapshot_dir(&store) == before,
         "the store changed"
     );
+    // Nor does a tampered first release create a store.
+    let new_store = dir.path().join("new-store");
+    let err = publish(
+        &new_store,
+        &tampered,
+        &key,
+        None,
+        "stable",
+        &Expiry::default(),
+        now,
+    )
+    .unwrap_err();
+    assert!(matches!(err, keel_store::Error::Mismatch { .. }), "{err}");
+    assert!(!new_store.exists(), "a store was created");
+}
+
+fn metadata_files(store: &Path) -> BTreeMap<String, Vec<u8>> {
+    keel_test::snapshot_dir(&store.join("metadata"))
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn a_refresh_keeps_each_role_byte_for_byte_until_half_its_lifetime_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let key = SigningKey::generate().unwrap();
+    let now = jiff::Timestamp::now();
+    let expiry = Expiry::default();
+    publish(
+        &store,
+        &release(dir.path(), "app", "1.0.0"),
+        &key,
+        None,
+        "stable",
+        &expiry,
+        now,
+    )
+    .unwrap();
+    let published = metadata_files(&store);
+    let nginx = Nginx::serve(&store);
+    let root = store.join("metadata/1.root.json");
+    let state = dir.path().join("client");
+    let name = format!("app-1.0.0-{TRIPLE}.tar.gz");
+    reference_client(&state, &nginx, &root, &name).success();
+    let days = |n: i64| {
+        now.checked_add(jiff::SignedDuration::from_hours(24 * n))
+            .unwrap()
+    };
+
+    // Nothing changed and nothing is due: only the timestamp is signed anew.
+    let refreshed = refresh(&store, &key, &expiry, now).unwrap();
+    assert_eq!(refreshed.timestamp.version, 2);
+    assert!(refreshed.timestamp.renewed);
+    assert_eq!(
+        (refreshed.snapshot.version, refreshed.snapshot.renewed),
+        (1, false)
+    );
+    assert_eq!(
+        (refreshed.targets.version, refreshed.targets.renewed),
+        (1, false)
+    );
+    let after = metadata_files(&store);
+    let changed: Vec<&String> = after
+        .keys()
+        .filter(|name| published.get(*name) != after.get(*name))
+        .collect();
+    assert_eq!(changed, ["timestamp.json"]);
+    let out = reference_client(&state, &nginx, &root, &name).success();
+    assert!(out.stdout.contains("\"timestamp\": 2"), "{}", out.stdout);
+
+    // 20 days on, the 30-day snapshot is past half its lifetime; the 90-day targets are not.
+    let refreshed = refresh(&store, &key, &expiry, days(20)).unwrap();
+    assert_eq!(
+        (refreshed.snapshot.version, refreshed.snapshot.renewed),
+        (3, true)
+    );
+    assert_eq!(
+        (refreshed.targets.version, refreshed.targets.renewed),
+        (1, false)
+    );
+    assert_eq!(refreshed.snapshot.expires.as_second(), days(50).as_second());
+    assert_eq!(
+        fs_err::read(store.join("metadata/1.targets.json")).unwrap(),
+        published["1.targets.json"]
+    );
+    assert!(!store.join("metadata/3.targets.json").exists());
+    reference_client(&state, &nginx, &root, &name).success();
+
+    // 50 days on, the targets are re-signed too, and the release is still there.
+    let refreshed = refresh(&store, &key, &expiry, days(50)).unwrap();
+    assert_eq!(
+        (refreshed.targets.version, refreshed.targets.renewed),
+        (4, true)
+    );
+    assert!(store.join("metadata/4.targets.json").exists());
+    let out = reference_client(&state, &nginx, &root, &name).success();
+    assert!(out.stdout.contains("\"timestamp\": 4"), "{}", out.stdout);
 }
 
 #[test]
@@ -315,7 +418,10 @@ fn a_store_given_by_a_relative_path_is_refreshed() {
     let relative = relative_to_cwd(&store);
     assert!(relative.is_relative());
     assert_eq!(
-        refresh(&relative, &key, &Expiry::default(), now).unwrap(),
+        refresh(&relative, &key, &Expiry::default(), now)
+            .unwrap()
+            .timestamp
+            .version,
         2
     );
 }
