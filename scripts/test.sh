@@ -31,9 +31,10 @@ fi
 PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
 export PATH
 # jsonschema validates the manifest; cyclonedx-python-lib carries the official CycloneDX 1.5
-# schema and validator; cryptography checks provenance signatures independently; tuf is the
-# reference TUF client that reads keel's release stores; zizmor audits the generated GitHub
-# workflow and check-jsonschema checks the pipelines against GitLab's and GitHub's schemas;
+# schema and validator; cryptography checks provenance signatures independently and makes
+# the certificates of the HTTPS tests; tuf is the reference TUF client that reads keel's
+# release stores; zizmor audits the generated GitHub workflow and check-jsonschema checks the
+# pipelines against GitLab's and GitHub's schemas;
 # cargo-zigbuild and ziglang build the example for an old glibc.
 if ! python3 -c 'import jsonschema, cryptography, tuf.ngclient, ziglang; from cyclonedx.validation.json import JsonStrictValidator' >/dev/null 2>&1 \
   || ! command -v zizmor >/dev/null 2>&1 || ! command -v check-jsonschema >/dev/null 2>&1 \

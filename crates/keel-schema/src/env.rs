@@ -10,6 +10,9 @@ pub const KEEL_HOME: &str = "KEEL_HOME";
 pub const KEEL_UPDATE_HOOK: &str = "KEEL_UPDATE_HOOK";
 /// The HTTP timeout of store requests, in seconds.
 pub const KEEL_HTTP_TIMEOUT: &str = "KEEL_HTTP_TIMEOUT";
+/// `1` lets the store client use a plain `http://` store URL on another machine than this one
+/// (loopback addresses are always allowed): what `--allow-http` does.
+pub const KEEL_ALLOW_HTTP: &str = "KEEL_ALLOW_HTTP";
 /// A store URL that replaces the one an install recorded (for stores that need credentials).
 pub const KEEL_STORE_URL: &str = "KEEL_STORE_URL";
 /// A signing key file's contents (a CI secret).

@@ -9,6 +9,7 @@
 
 pub mod github;
 pub mod registry;
+pub mod tls;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -283,12 +284,22 @@ pub struct Nginx {
     child: std::process::Child,
     /// The port it listens on.
     pub port: u16,
+    scheme: &'static str,
     _dir: tempfile::TempDir,
 }
 
 impl Nginx {
-    /// Starts nginx serving `root`.
+    /// Starts nginx serving `root` over plain HTTP.
     pub fn serve(root: &Path) -> Nginx {
+        Nginx::start(root, None)
+    }
+
+    /// Starts nginx serving `root` over HTTPS with a certificate and its key.
+    pub fn serve_tls(root: &Path, pair: &tls::CertPair) -> Nginx {
+        Nginx::start(root, Some((&pair.cert, &pair.key)))
+    }
+
+    fn start(root: &Path, tls: Option<(&Path, &Path)>) -> Nginx {
         let nginx = which_in(&["nginx"], &["/usr/sbin", "/usr/local/sbin"]).unwrap_or_else(|| {
             panic!(
                 "this test needs the real `nginx`, and it is not installed; \
@@ -305,12 +316,23 @@ impl Nginx {
             .unwrap()
             .port();
         let d = dir.path().display();
+        let (listen, certificates) = match tls {
+            Some((cert, key)) => (
+                " ssl",
+                format!(
+                    "ssl_certificate {}; ssl_certificate_key {};",
+                    cert.display(),
+                    key.display()
+                ),
+            ),
+            None => ("", String::new()),
+        };
         let config = format!(
             "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
              events {{ worker_connections 64; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
              types {{ application/json json; }}\n  default_type application/octet-stream;\n  \
-             server {{ listen 127.0.0.1:{port}; root {}; }}\n}}\n",
+             server {{ listen 127.0.0.1:{port}{listen}; root {}; {certificates} }}\n}}\n",
             root.display()
         );
         let conf = dir.path().join("nginx.conf");
@@ -336,14 +358,22 @@ impl Nginx {
         Nginx {
             child,
             port,
+            scheme: if tls.is_some() { "https" } else { "http" },
             _dir: dir,
         }
     }
 
-    /// The URL of a path below the served folder.
+    /// The URL of a path below the served folder, by address (`127.0.0.1`).
     pub fn url(&self, path: &str) -> String {
+        self.url_at("127.0.0.1", path)
+    }
+
+    /// The URL of a path below the served folder, naming the server `host` (`localhost`,
+    /// or `127.0.0.1`).
+    pub fn url_at(&self, host: &str, path: &str) -> String {
         format!(
-            "http://127.0.0.1:{}/{}",
+            "{}://{host}:{}/{}",
+            self.scheme,
             self.port,
             path.trim_start_matches('/')
         )

@@ -202,6 +202,14 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A plain `http://` store URL names another machine, and plain HTTP was not allowed.
+    #[error(
+        "refusing the plain-HTTP store URL `{url}`: it names another machine, and plain HTTP is allowed only on this one"
+    )]
+    PlainHttp {
+        /// The URL, without credentials.
+        url: String,
+    },
     /// A store URL is malformed.
     #[error("`{url}` is not a store URL")]
     BadUrl {
@@ -264,6 +272,9 @@ impl Error {
             Error::NoTrustedRoot { .. } => {
                 Some("give the store's root.json (the file its maintainer published)")
             }
+            Error::PlainHttp { .. } => Some(
+                "use the store's https:// URL; if the network between is trusted, allow plain HTTP with --allow-http (KEEL_ALLOW_HTTP=1): TUF still checks every signature and hash, but anyone on the path can see what is installed and hold updates back",
+            ),
             _ => None,
         }
     }

@@ -69,6 +69,8 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// One request, body included, may take this long.
     pub timeout: Duration,
+    /// Whether a plain `http://` URL may name another machine (loopback is always allowed).
+    pub allow_http: bool,
 }
 
 impl Default for ClientOptions {
@@ -76,14 +78,20 @@ impl Default for ClientOptions {
         ClientOptions {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(600),
+            allow_http: false,
         }
     }
 }
 
 impl ClientOptions {
-    /// The defaults, with the overall timeout from `KEEL_HTTP_TIMEOUT` (seconds) when set.
+    /// The defaults, with the overall timeout from `KEEL_HTTP_TIMEOUT` (seconds) when set,
+    /// and plain HTTP allowed when `KEEL_ALLOW_HTTP` is `1`.
     pub fn from_env() -> ClientOptions {
-        let mut options = ClientOptions::default();
+        let mut options = ClientOptions {
+            allow_http: keel_schema::env::var(keel_schema::env::KEEL_ALLOW_HTTP)
+                .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            ..ClientOptions::default()
+        };
         if let Some(secs) = keel_schema::env::var(keel_schema::env::KEEL_HTTP_TIMEOUT)
             .and_then(|v| v.trim().parse::<u64>().ok())
         {
@@ -119,6 +127,15 @@ pub enum StoreFailure {
     Timeout,
     /// The store could not be reached, or the connection broke.
     Network,
+    /// The store's TLS certificate is not signed by a CA this machine trusts.
+    CertificateUntrusted,
+    /// The store's TLS certificate has expired (or is not valid yet).
+    CertificateExpired,
+    /// The store's TLS certificate is for another host name.
+    CertificateWrongHost,
+    /// The TLS connection failed for another reason (a revoked or malformed certificate, no
+    /// common protocol version).
+    Tls,
     /// Metadata is not valid TUF metadata.
     Malformed,
     /// Anything else.
@@ -149,6 +166,18 @@ impl StoreFailure {
             }
             StoreFailure::Network => {
                 "the store could not be reached; check the URL and the network"
+            }
+            StoreFailure::CertificateUntrusted => {
+                "the store's certificate is not signed by a CA this machine trusts; for a private CA, set SSL_CERT_FILE to a PEM file holding its certificate (it replaces the system's roots: append them to it for public stores too)"
+            }
+            StoreFailure::CertificateExpired => {
+                "the store's certificate has expired or is not valid yet: its operator must renew it (or this machine's clock is wrong)"
+            }
+            StoreFailure::CertificateWrongHost => {
+                "the store's certificate is for another host name: check the store URL's host"
+            }
+            StoreFailure::Tls => {
+                "the TLS connection to the store failed: check the URL, and the store's certificate with its operator"
             }
             StoreFailure::Malformed | StoreFailure::Other => return None,
         })
@@ -185,6 +214,9 @@ fn classify_transport(err: &TransportError) -> StoreFailure {
     }
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(current) = cause {
+        if let Some(tls) = tls_failure(current) {
+            return tls;
+        }
         if let Some(http) = current.downcast_ref::<reqwest::Error>() {
             if http.is_timeout() {
                 return StoreFailure::Timeout;
@@ -204,6 +236,62 @@ fn classify_transport(err: &TransportError) -> StoreFailure {
         cause = current.source();
     }
     StoreFailure::Network
+}
+
+/// What a TLS error says about the store's certificate. An `io::Error` hides the error it
+/// wraps from `source()` (it returns that error's own source), so it is looked into, as many
+/// times as the error is wrapped.
+fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<StoreFailure> {
+    use rustls::CertificateError as C;
+    let mut current = err;
+    let tls = loop {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            break tls;
+        }
+        current = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())?;
+    };
+    Some(match tls {
+        rustls::Error::InvalidCertificate(problem) => match problem {
+            C::UnknownIssuer | C::BadSignature | C::UnhandledCriticalExtension => {
+                StoreFailure::CertificateUntrusted
+            }
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => StoreFailure::CertificateExpired,
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                StoreFailure::CertificateWrongHost
+            }
+            _ => StoreFailure::Tls,
+        },
+        _ => StoreFailure::Tls,
+    })
+}
+
+/// Whether `url` may be used: `https://` and `file://` always, plain `http://` only on a
+/// loopback address (this machine) unless `allow_http`.
+fn check_scheme(url: &url::Url, allow_http: bool) -> Result<(), Error> {
+    if url.scheme() != "http" || allow_http {
+        return Ok(());
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    };
+    if loopback {
+        Ok(())
+    } else {
+        Err(Error::PlainHttp {
+            url: redact(url.as_str()),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,6 +373,7 @@ impl Store {
         trusted_dir: &Path,
         options: &ClientOptions,
     ) -> Result<Store, Error> {
+        check_scheme(&join(url, "")?, options.allow_http)?;
         Store::open_urls(
             &join(url, "metadata/")?,
             &join(url, "targets/")?,
@@ -303,6 +392,8 @@ impl Store {
         trusted_dir: &Path,
         options: &ClientOptions,
     ) -> Result<Store, Error> {
+        check_scheme(metadata_url, options.allow_http)?;
+        check_scheme(targets_url, options.allow_http)?;
         let url = metadata_url.as_str();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -526,4 +617,45 @@ pub fn keel_home() -> Option<PathBuf> {
     path(KEEL_HOME)
         .or_else(|| path("XDG_STATE_HOME").map(|s| s.join("keel")))
         .or_else(|| path("HOME").map(|h| h.join(".local/state/keel")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(url: &str, allow_http: bool) -> bool {
+        check_scheme(&url::Url::parse(url).unwrap(), allow_http).is_ok()
+    }
+
+    #[test]
+    fn plain_http_is_allowed_on_this_machine_or_when_asked_for() {
+        for url in [
+            "https://store.example/",
+            "file:///srv/store/",
+            "http://127.0.0.1:8080/store/",
+            "http://127.1.2.3/",
+            "http://[::1]:80/",
+            "http://localhost/",
+            "http://LOCALHOST./",
+            "http://store.localhost/",
+        ] {
+            assert!(allowed(url, false), "{url}");
+        }
+        for url in [
+            "http://store.example/",
+            "http://10.0.0.1/",
+            "http://localhost.example/",
+            "http://[::2]/",
+        ] {
+            assert!(!allowed(url, false), "{url}");
+            assert!(allowed(url, true), "{url}");
+        }
+        let err = check_scheme(
+            &url::Url::parse("http://user:secret@store.example/").unwrap(),
+            false,
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert!(err.hint().unwrap().contains("--allow-http"));
+    }
 }

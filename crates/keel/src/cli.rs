@@ -695,9 +695,15 @@ pub struct AppArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// The store: `file:///path/to/store` or `https://host/path`
+    /// The store: `file:///path/to/store` or `https://host/path` (private CAs: set
+    /// SSL_CERT_FILE to a PEM file holding the CA's certificate)
     #[arg(long, value_name = "STORE_URL")]
     pub from: String,
+
+    /// Accept a plain `http://` store URL naming another machine (loopback is always
+    /// accepted; also KEEL_ALLOW_HTTP=1). Signatures and hashes are still checked
+    #[arg(long)]
+    pub allow_http: bool,
 
     /// The app's name
     #[arg(long)]
@@ -745,6 +751,10 @@ pub struct UpdateArgs {
     /// Say what would be installed, and change nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Accept a plain `http://` store URL naming another machine (also KEEL_ALLOW_HTTP=1)
+    #[arg(long)]
+    pub allow_http: bool,
 }
 
 #[derive(Debug, Args)]

@@ -152,6 +152,13 @@ pub fn run_refresh(global: &GlobalArgs, args: &RefreshArgs) -> anyhow::Result<()
     Ok(())
 }
 
+/// The store client's options: the environment's, and plain HTTP when the flag asks for it.
+fn client_options(allow_http: bool) -> ClientOptions {
+    let mut options = ClientOptions::from_env();
+    options.allow_http |= allow_http;
+    options
+}
+
 fn keel_home() -> anyhow::Result<PathBuf> {
     keel_update::store::keel_home().context("cannot tell where keel keeps its state: set KEEL_HOME")
 }
@@ -254,7 +261,7 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
         &args.from,
         &root,
         &home.trusted_dir(),
-        &ClientOptions::from_env(),
+        &client_options(args.allow_http),
     )?;
     let target = match &args.target {
         Some(target) => TargetTriple::parse(target)?,
@@ -328,7 +335,7 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     let url = keel_schema::env::var(KEEL_STORE_URL)
         .or_else(|| receipt.store_url.clone())
         .with_context(|| format!("the install records no store; set {KEEL_STORE_URL}"))?;
-    let store = home.open_store(&url, None, &ClientOptions::from_env())?;
+    let store = home.open_store(&url, None, &client_options(args.allow_http))?;
     let channel = receipt.channel.as_deref().unwrap_or("stable");
     let current: Version = receipt
         .version

@@ -35,23 +35,27 @@ fn home(ws: &TestWorkspace) -> PathBuf {
 }
 
 fn install(ws: &TestWorkspace, url: &str) -> RunResult {
-    run_command(
-        ws.keel([
-            "install",
-            "--from",
-            url,
-            "--app",
-            "app",
-            "--root",
-            ws.path("store/metadata/root.json").to_str().unwrap(),
-            "--dir",
-            ws.path("operator/bin").to_str().unwrap(),
-            "--target",
-            HOST,
-        ])
+    run_command(&mut install_command(ws, url))
+}
+
+fn install_command(ws: &TestWorkspace, url: &str) -> Command {
+    let mut command = ws.keel([
+        "install",
+        "--from",
+        url,
+        "--app",
+        "app",
+        "--root",
+        ws.path("store/metadata/root.json").to_str().unwrap(),
+        "--dir",
+        ws.path("operator/bin").to_str().unwrap(),
+        "--target",
+        HOST,
+    ]);
+    command
         .env("KEEL_HOME", home(ws))
-        .env("KEEL_HTTP_TIMEOUT", "3"),
-    )
+        .env("KEEL_HTTP_TIMEOUT", "3");
+    command
 }
 
 fn update(ws: &TestWorkspace) -> RunResult {
@@ -353,4 +357,112 @@ fn a_file_url_store_installs_and_doctor_checks_the_install() {
         "{}",
         doctor.stdout
     );
+}
+
+/// Releases and publishes `version` of the workspace's app to `store`.
+fn publish_version(ws: &TestWorkspace, from: &str, version: &str) {
+    ws.write(
+        "Cargo.toml",
+        &ws.read("Cargo.toml").replace(
+            &format!("version = \"{from}\""),
+            &format!("version = \"{version}\""),
+        ),
+    );
+    ws.lock();
+    ws.commit(version);
+    ws.run(&["release", "--quiet", "--builder", "fake", "--out", "dist"])
+        .success();
+    ws.run(&[
+        "publish",
+        "dist",
+        "--to",
+        "store",
+        "--key",
+        "keys/release.key",
+    ])
+    .success();
+}
+
+#[test]
+fn install_and_update_go_through_https_and_bad_certificates_are_refused_naming_why() {
+    let ws = published();
+    let ca = keel_test::tls::TestCa::new(&ws.path("tls"));
+    let store = ws.path("store");
+    let refused = [
+        (
+            &ca.good,
+            false,
+            "certificate is not signed by a CA this machine trusts",
+        ),
+        (
+            &ca.unknown_ca,
+            true,
+            "certificate is not signed by a CA this machine trusts",
+        ),
+        (&ca.expired, true, "certificate has expired"),
+        (&ca.other_host, true, "certificate is for another host name"),
+    ];
+    for (pair, trust_ca, hint) in refused {
+        let nginx = Nginx::serve_tls(&store, pair);
+        let mut command = install_command(&ws, &nginx.url_at("localhost", ""));
+        if trust_ca {
+            command.env("SSL_CERT_FILE", &ca.ca);
+        } else {
+            command.env_remove("SSL_CERT_FILE");
+        }
+        let result = run_command(&mut command);
+        assert_refused(&result, "could not verify the metadata of the store");
+        assert!(
+            result.stderr.contains(&format!("hint: the store's {hint}")),
+            "{}: {}",
+            pair.cert.display(),
+            result.stderr
+        );
+        assert_not_installed(&ws);
+    }
+
+    // A certificate from the private CA, trusted through SSL_CERT_FILE: install, then update.
+    let nginx = Nginx::serve_tls(&store, &ca.good);
+    let result = run_command(
+        install_command(&ws, &nginx.url_at("localhost", "")).env("SSL_CERT_FILE", &ca.ca),
+    );
+    let result = result.success();
+    assert!(ws.path("operator/bin/app").exists(), "{}", result.stderr);
+    publish_version(&ws, "1.0.0", "1.1.0");
+    // By address too: the certificate names 127.0.0.1.
+    run_command(
+        ws.keel(["update", "--app", "app", "--yes"])
+            .env("KEEL_HOME", home(&ws))
+            .env("KEEL_STORE_URL", nginx.url(""))
+            .env("SSL_CERT_FILE", &ca.ca),
+    )
+    .success();
+    let receipt: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(home(&ws).join("app/receipt.json")).unwrap())
+            .unwrap();
+    assert_eq!(receipt["version"], "1.1.0", "{receipt}");
+    assert!(
+        receipt["store_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://localhost:"),
+        "{receipt}"
+    );
+}
+
+#[test]
+fn a_plain_http_store_on_another_machine_needs_allow_http() {
+    let ws = published();
+    let result = install(&ws, "http://store.invalid/");
+    assert_refused(
+        &result,
+        "refusing the plain-HTTP store URL `http://store.invalid/`",
+    );
+    assert!(result.stderr.contains("--allow-http"), "{}", result.stderr);
+    assert_not_installed(&ws);
+    // With the flag, the URL is used (and this machine cannot reach it).
+    let result = run_command(install_command(&ws, "http://store.invalid/").arg("--allow-http"));
+    assert_refused(&result, "could not verify the metadata of the store");
+    assert!(!result.stderr.contains("plain-HTTP"), "{}", result.stderr);
+    assert_not_installed(&ws);
 }
