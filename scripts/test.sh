@@ -59,6 +59,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p keel-update -p keel-store --features keel-update/crash-points,keel-store/crash-points --all-targets --locked -- -D warnings
 cargo clippy --manifest-path examples/ledger/Cargo.toml --all-targets --locked -- -D warnings
 
+echo "==> cargo clippy for Windows: keel-fs, whose executable swap differs there"
+if rustup target add x86_64-pc-windows-msvc >/dev/null 2>&1; then
+  cargo clippy -p keel-fs --target x86_64-pc-windows-msvc --all-targets --locked -- -D warnings
+else
+  echo "note: the x86_64-pc-windows-msvc standard library could not be installed: the Windows executable swap was not compiled"
+fi
+
 echo "==> tests: keel"
 cargo test --workspace --locked
 

@@ -6,7 +6,8 @@
 //! new one, never half of one, and the path is never absent.
 //!
 //! - [`write_atomic`] replaces a file with bytes; [`copy_atomic`] with another file's contents,
-//!   returning their sha256 (an update swaps binaries this way).
+//!   returning their sha256; [`replace_executable`] does the same for a program that may be
+//!   running (an update swaps binaries this way; on Windows the running file is moved aside).
 //! - [`write_new`] writes a file that must not exist yet, flushed (for files in a staging
 //!   folder, which is itself moved into place whole by [`replace_dir`]).
 //! - [`create_dir`], [`remove_dir`] and [`sync_dir`] change folders durably.
@@ -157,6 +158,19 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(
 /// Copies `from` over `to` atomically (the one rename is the only moment `to` changes), with
 /// permission bits `mode` when given; returns the sha256 of what was copied.
 pub fn copy_atomic(from: &Path, to: &Path, mode: Option<u32>) -> Result<Sha256Digest, Error> {
+    let (temp, digest) = copy_beside(from, to, mode)?;
+    fs_err::rename(&temp, to).map_err(fail("replace", to))?;
+    sync_dir(parent(to))?;
+    Ok(digest)
+}
+
+/// Copies `from` to the temporary name beside `to`, flushed; returns that name and the
+/// sha256 of what was copied. On failure nothing is left at the temporary name.
+fn copy_beside(
+    from: &Path,
+    to: &Path,
+    mode: Option<u32>,
+) -> Result<(PathBuf, Sha256Digest), Error> {
     let temp = temp_beside(to);
     let result = (|| {
         let mut input = fs_err::File::open(from).map_err(fail("read", from))?;
@@ -179,16 +193,87 @@ pub fn copy_atomic(from: &Path, to: &Path, mode: Option<u32>) -> Result<Sha256Di
         output.sync_all().map_err(fail("flush", &temp))?;
         Ok(digest)
     })();
-    let digest = match result {
-        Ok(digest) => digest,
+    match result {
+        Ok(digest) => Ok((temp, digest)),
         Err(err) => {
             let _ = fs_err::remove_file(&temp);
-            return Err(err);
+            Err(err)
         }
+    }
+}
+
+/// The prefix of the names an executable replaced while it ran is moved aside to (Windows).
+const REPLACED_MARK: &str = ".keel-replaced-";
+
+/// Replaces the executable `to` with a copy of `from` (mode 0755 on Unix), even while `to`
+/// runs; returns the sha256 of what was copied.
+///
+/// On Unix this is [`copy_atomic`]: a running program keeps its old file open. Windows
+/// refuses to replace or delete a running `.exe`, but lets it be renamed: when the rename
+/// over it is refused, the running file is moved aside (to `.<name>.keel-replaced-<n>` in its
+/// folder), the copy renamed into place, and the old file removed later by
+/// [`remove_replaced_executables`] once it no longer runs. Should the second rename fail, the
+/// old file is moved back. (Windows code: compiled for `x86_64-pc-windows-msvc`, not run by
+/// the tests, which run on Linux.)
+pub fn replace_executable(from: &Path, to: &Path) -> Result<Sha256Digest, Error> {
+    #[cfg(not(windows))]
+    {
+        copy_atomic(from, to, Some(0o755))
+    }
+    #[cfg(windows)]
+    {
+        let (temp, digest) = copy_beside(from, to, None)?;
+        if let Err(refused) = fs_err::rename(&temp, to) {
+            if refused.kind() != std::io::ErrorKind::PermissionDenied || !to.exists() {
+                let _ = fs_err::remove_file(&temp);
+                return Err(fail("replace", to)(refused));
+            }
+            let aside = replaced_name(to);
+            if let Err(err) = fs_err::rename(to, &aside) {
+                let _ = fs_err::remove_file(&temp);
+                return Err(fail("move aside", to)(err));
+            }
+            if let Err(err) = fs_err::rename(&temp, to) {
+                let _ = fs_err::rename(&aside, to);
+                let _ = fs_err::remove_file(&temp);
+                return Err(fail("replace", to)(err));
+            }
+        }
+        sync_dir(parent(to))?;
+        Ok(digest)
+    }
+}
+
+/// A free name beside `path` for the running file it replaces.
+#[cfg(windows)]
+fn replaced_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (0..10_000u32)
+        .map(|n| parent(path).join(format!(".{name}{REPLACED_MARK}{n}")))
+        .find(|candidate| !candidate.exists())
+        .unwrap_or_else(|| {
+            parent(path).join(format!(".{name}{REPLACED_MARK}{}", std::process::id()))
+        })
+}
+
+/// Removes the executables [`replace_executable`] moved aside in `dir` that no longer run
+/// (Windows); the ones still running stay for a later call. Returns how many were removed.
+pub fn remove_replaced_executables(dir: &Path) -> usize {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return 0;
     };
-    fs_err::rename(&temp, to).map_err(fail("replace", to))?;
-    sync_dir(parent(to))?;
-    Ok(digest)
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with('.') && name.contains(REPLACED_MARK)
+        })
+        .filter(|entry| fs_err::remove_file(entry.path()).is_ok())
+        .count()
 }
 
 /// Writes a new file (it must not exist) and flushes it; returns the sha256 of its contents.
@@ -286,6 +371,43 @@ mod tests {
         write_atomic(&dir.path().join("f"), b"new", None).unwrap();
         assert_eq!(fs_err::read_to_string(&victim).unwrap(), "keep");
         assert_eq!(fs_err::read_to_string(dir.path().join("f")).unwrap(), "new");
+    }
+
+    #[test]
+    fn an_executable_is_replaced_while_it_runs_and_nothing_is_left_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("app");
+        fs_err::write(&exe, "#!/bin/sh\nsleep 5\n").unwrap();
+        set_mode(&exe, 0o755).unwrap();
+        let mut running = std::process::Command::new(&exe).spawn().unwrap();
+        let new = dir.path().join("new");
+        fs_err::write(&new, "#!/bin/sh\necho new\n").unwrap();
+        let digest = replace_executable(&new, &exe).unwrap();
+        assert_eq!(digest, keel_verify::sha256_bytes(b"#!/bin/sh\necho new\n"));
+        assert_eq!(fs_err::read(&exe).unwrap(), fs_err::read(&new).unwrap());
+        #[cfg(unix)]
+        assert_eq!(mode_of(&exe).unwrap(), Some(0o755));
+        running.kill().unwrap();
+        running.wait().unwrap();
+        assert_eq!(remove_replaced_executables(dir.path()), 0);
+        let mut names: Vec<_> = fs_err::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["app", "new"]);
+    }
+
+    #[test]
+    fn replaced_executables_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join(".app.exe.keel-replaced-0"), "old").unwrap();
+        fs_err::write(dir.path().join(".app.exe.keel-new"), "temp").unwrap();
+        fs_err::write(dir.path().join("app.exe"), "new").unwrap();
+        assert_eq!(remove_replaced_executables(dir.path()), 1);
+        assert!(dir.path().join("app.exe").exists());
+        assert!(dir.path().join(".app.exe.keel-new").exists());
+        assert_eq!(remove_replaced_executables(&dir.path().join("missing")), 0);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! 1. **prepare**: copy the new binaries into the home (journal: `prepared`);
 //! 2. **snapshot** every database with SQLite's online backup API, flushed to disk
 //!    (`snapshotted`);
-//! 3. **swap** each binary atomically: a copy beside it, flushed, renamed over it, the folder
+//! 3. **swap** each binary atomically: a copy beside it, flushed, renamed over it (on Windows,
+//!    where a running `.exe` cannot be replaced, the running one is first moved aside), the folder
 //!    flushed (`swapped`);
 //! 4. **migrate** with the new binary's migrate hook (`migrated`);
 //! 5. **check** with its check hook (`checked`);
@@ -60,7 +61,7 @@ pub fn snapshot_database(db: &Path, dest: &Path) -> Result<bool, Error> {
 /// Replaces `to` with a copy of `from` as an update swaps a binary: a copy beside it, flushed,
 /// renamed over it, the folder flushed. `to` is never absent; returns the copy's sha256.
 pub fn replace_file(from: &Path, to: &Path) -> Result<String, Error> {
-    Ok(copy_atomic(from, to, Some(0o755))?.to_hex())
+    Ok(keel_fs::replace_executable(from, to)?.to_hex())
 }
 
 pub(crate) fn io_err(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> Error {
@@ -579,11 +580,11 @@ impl AppHome {
         let binaries = self.stage(release)?;
         create_dir(bin_dir)?;
         reporter.step(&Step::Swap);
+        keel_fs::remove_replaced_executables(bin_dir);
         for name in binaries.keys() {
-            copy_atomic(
+            keel_fs::replace_executable(
                 &self.version_dir(&release.version).join(name),
                 &bin_dir.join(name),
-                Some(0o755),
             )?;
         }
         let receipt = Receipt {
@@ -745,11 +746,11 @@ impl AppHome {
         crash_point("snapshotted");
 
         reporter.step(&Step::Swap);
+        keel_fs::remove_replaced_executables(Path::new(&before.bin_dir));
         for name in journal.after.binaries.keys() {
-            copy_atomic(
+            keel_fs::replace_executable(
                 &self.version_dir(&release.version).join(name),
                 &Path::new(&before.bin_dir).join(name),
-                Some(0o755),
             )?;
             crash_point("swap-binary");
         }
@@ -845,10 +846,9 @@ impl AppHome {
             // The swap may have begun: every binary goes back (copying an unchanged one is
             // harmless).
             for name in before.binaries.keys() {
-                copy_atomic(
+                keel_fs::replace_executable(
                     &self.version_dir(&before.version).join(name),
                     &Path::new(&before.bin_dir).join(name),
-                    Some(0o755),
                 )?;
             }
         }
@@ -975,11 +975,11 @@ impl AppHome {
     ) -> Result<(), Error> {
         let target = &journal.after;
         reporter.step(&Step::RollBack(target.version.clone()));
+        keel_fs::remove_replaced_executables(Path::new(&target.bin_dir));
         for name in target.binaries.keys() {
-            copy_atomic(
+            keel_fs::replace_executable(
                 &self.version_dir(&target.version).join(name),
                 &Path::new(&target.bin_dir).join(name),
-                Some(0o755),
             )?;
         }
         crash_point("rollback-swapped");
