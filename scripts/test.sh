@@ -13,12 +13,14 @@ tools=(
   dash:dash bash:bash curl:curl wget:wget shellcheck:shellcheck chromium:chromium
   openssl:openssl shasum:perl objdump:binutils strings:binutils node:nodejs npm:npm
   skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils ldd:libc-bin
-  chroot:coreutils
+  chroot:coreutils pkg-config:pkg-config
 )
 missing=()
 for pair in "${tools[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+# The system's SQLite library, which the app on system SQLite links.
+{ command -v pkg-config >/dev/null 2>&1 && pkg-config --exists sqlite3; } || missing+=(libsqlite3-dev)
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 if ((${#missing[@]})); then
@@ -71,6 +73,9 @@ cargo test --workspace --locked
 
 echo "==> tests: update and publish crash safety (the test-only crash-points builds)"
 cargo test -p keel-update -p keel-store --features keel-update/crash-points,keel-store/crash-points --locked --test it crash
+
+echo "==> an app on the previous rusqlite minor, linking the system's SQLite, embeds keel-update"
+scripts/system-sqlite-app.sh
 
 echo "==> tests: examples/ledger"
 cargo test --manifest-path examples/ledger/Cargo.toml --locked
