@@ -109,6 +109,17 @@ pub enum Error {
         /// What SQLite reported.
         detail: String,
     },
+    /// This machine's clock is well behind the time it last read a store: a clock set back,
+    /// which could make expired metadata look fresh.
+    #[error("this machine's clock ({now} s since 1970) is {} s behind the time it last read the store (recorded in {})", last_read - now, record.display())]
+    ClockBehind {
+        /// The clock now, in seconds since the Unix epoch.
+        now: u64,
+        /// The clock when the store was last read.
+        last_read: u64,
+        /// The file that records it.
+        record: PathBuf,
+    },
     /// Another keel process is changing this app.
     #[error("another keel process is installing or updating `{app}`")]
     Busy {
@@ -267,6 +278,9 @@ impl Error {
         match self {
             Error::Store { failure, .. } => failure.hint(),
             Error::Busy { .. } => Some("wait for the other keel process to finish"),
+            Error::ClockBehind { .. } => Some(
+                "set this machine's clock right (NTP); if it is right, the store was read under a clock that ran ahead, and removing the record file named above accepts the clock as it is",
+            ),
             Error::DatabaseLocked { .. } => {
                 Some("stop the program using the database, then update again; nothing was changed")
             }

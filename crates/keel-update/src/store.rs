@@ -294,6 +294,80 @@ fn check_scheme(url: &url::Url, allow_http: bool) -> Result<(), Error> {
     }
 }
 
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The file `tough` keeps the latest time it saw in, inside its datastore.
+const TOUGH_TIME_FILE: &str = "latest_known_time.json";
+/// How far the clock may step back behind the last read before keel refuses: NTP corrections
+/// and suspended machines move clocks back by seconds, not hours.
+const CLOCK_TOLERANCE_SECS: u64 = 3600;
+
+/// Refuses a clock set well back behind the last time the store was read (a freeze attack's
+/// help: an old clock makes expired metadata look fresh), within [`CLOCK_TOLERANCE_SECS`].
+///
+/// `tough` keeps its own record inside the trusted-metadata folder, which must hold metadata
+/// only (the TUF conformance suite reads every file there as metadata), and refuses a clock
+/// even a millisecond behind, so a correct store was refused after an NTP step. keel keeps
+/// the record beside the folder (`<folder>.last-read`, seconds since 1970) and clears
+/// `tough`'s before and after each load.
+struct Clock {
+    record: PathBuf,
+    tough: PathBuf,
+    now: u64,
+    last_read: u64,
+}
+
+impl Clock {
+    fn check(trusted_dir: &Path) -> Result<Clock, Error> {
+        let name = trusted_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let record = keel_fs::parent(trusted_dir).join(format!("{name}.last-read"));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last_read = fs_err::read_to_string(&record)
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if now.saturating_add(CLOCK_TOLERANCE_SECS) < last_read {
+            return Err(Error::ClockBehind {
+                now,
+                last_read,
+                record,
+            });
+        }
+        let clock = Clock {
+            record,
+            tough: trusted_dir.join(TOUGH_TIME_FILE),
+            now,
+            last_read,
+        };
+        clock.clear_tough()?;
+        Ok(clock)
+    }
+
+    fn clear_tough(&self) -> Result<(), Error> {
+        match fs_err::remove_file(&self.tough) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(crate::io_err(&self.tough, "remove")(err)),
+        }
+    }
+
+    /// After a load: clears `tough`'s record and, when the store was read, keeps the latest time.
+    fn done(self, read: bool) -> Result<(), Error> {
+        self.clear_tough()?;
+        if read && self.now > self.last_read {
+            keel_fs::write_atomic(&self.record, self.now.to_string().as_bytes(), None)?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Metadata,
@@ -333,6 +407,8 @@ pub struct Store {
     runtime: tokio::runtime::Runtime,
     repository: tough::Repository,
     url: String,
+    /// `tough`'s record of the latest time, which it writes again at each download.
+    tough_time: PathBuf,
 }
 
 fn store_err(
@@ -418,6 +494,7 @@ impl Store {
             max_snapshot_size: 4 << 20,
             max_root_updates: 1024,
         };
+        let clock = Clock::check(trusted_dir)?;
         let repository = runtime.block_on(
             tough::RepositoryLoader::new(&root, metadata_url.clone(), targets_url.clone())
                 .transport(transport)
@@ -426,12 +503,14 @@ impl Store {
                 .expiration_enforcement(tough::ExpirationEnforcement::Safe)
                 .load(),
         );
+        clock.done(repository.is_ok())?;
         let repository =
             repository.map_err(store_err("verify the metadata of", url, Phase::Metadata))?;
         Ok(Store {
             runtime,
             repository,
             url: url.to_owned(),
+            tough_time: trusted_dir.join(TOUGH_TIME_FILE),
         })
     }
 
@@ -514,7 +593,42 @@ impl Store {
         if result.is_err() {
             let _ = fs_err::remove_file(dest);
         }
+        // The trusted-metadata folder holds metadata only (see `Clock`).
+        let _ = fs_err::remove_file(&self.tough_time);
         result
+    }
+
+    /// Makes `dest` the target `target`: a file already there with the signed length and
+    /// sha256 is kept (returns `false`); otherwise the target is downloaded beside it,
+    /// verified as it streams, and renamed over it (returns `true`). A refused download
+    /// leaves `dest` as it was.
+    pub fn download_target_to(&self, target: &str, dest: &Path) -> Result<bool, Error> {
+        let name = tough::TargetName::new(target.to_owned()).map_err(store_err(
+            "name a target of",
+            &self.url,
+            Phase::Download,
+        ))?;
+        if let Ok(info) = self.repository.targets().signed.find_target(&name, false)
+            && let Ok((digest, length)) = keel_verify::sha256_file(dest)
+            && length == info.length
+            && digest.to_hex() == hex_of(&info.hashes.sha256)
+        {
+            return Ok(false);
+        }
+        let file = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = keel_fs::parent(dest).join(format!(".{file}.keel-download"));
+        match fs_err::remove_file(&temp) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(crate::io_err(&temp, "remove")(err)),
+        }
+        self.download_target(target, &temp)?;
+        fs_err::rename(&temp, dest).map_err(crate::io_err(dest, "replace"))?;
+        keel_fs::sync_dir(keel_fs::parent(dest))?;
+        Ok(true)
     }
 
     /// The root the client trusts now (it may have been rotated since install).

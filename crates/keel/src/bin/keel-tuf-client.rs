@@ -5,12 +5,14 @@
 //! ```text
 //! keel-tuf-client --metadata-dir D init ROOT
 //! keel-tuf-client --metadata-dir D --metadata-url U refresh
-//! keel-tuf-client --metadata-dir D --metadata-url U --target-name T \
+//! keel-tuf-client --metadata-dir D --metadata-url U --target-name T [--target-name T2 ...] \
 //!     --target-base-url B --target-dir TD download
 //! ```
 //!
 //! Exit 0 on success, 1 on failure. The trusted metadata in D has unversioned names
-//! (`root.json`, `timestamp.json`, ...).
+//! (`root.json`, `timestamp.json`, ...), and D holds nothing else. A target already in TD
+//! with the signed length and hashes is kept, not downloaded again; a refused download
+//! leaves the file that was there.
 #![allow(clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -28,9 +30,9 @@ struct Cli {
     /// The URL of the repository's metadata
     #[arg(long)]
     metadata_url: Option<String>,
-    /// The target to download
+    /// A target to download (repeat for several)
     #[arg(long)]
-    target_name: Option<String>,
+    target_name: Vec<String>,
     /// The URL targets are downloaded from
     #[arg(long)]
     target_base_url: Option<String>,
@@ -47,7 +49,7 @@ enum Command {
     Init { root: PathBuf },
     /// Fetch and verify the repository's metadata
     Refresh,
-    /// Refresh, then download and verify one target
+    /// Refresh, then download and verify the targets
     Download,
 }
 
@@ -98,17 +100,16 @@ fn run(cli: Cli) -> Result<(), String> {
             )
             .map_err(|e| e.with_causes())?;
             if matches!(cli.command, Command::Download) {
-                let name = cli
-                    .target_name
-                    .as_deref()
-                    .ok_or("--target-name is required")?;
+                if cli.target_name.is_empty() {
+                    return Err("--target-name is required".into());
+                }
                 let dir = cli.target_dir.as_ref().ok_or("--target-dir is required")?;
                 fs_err::create_dir_all(dir).map_err(|e| e.to_string())?;
-                let dest = dir.join(file_name(name));
-                let _ = fs_err::remove_file(&dest);
-                store
-                    .download_target(name, &dest)
-                    .map_err(|e| e.with_causes())?;
+                for name in &cli.target_name {
+                    store
+                        .download_target_to(name, &dir.join(file_name(name)))
+                        .map_err(|e| e.with_causes())?;
+                }
             }
             Ok(())
         }

@@ -119,23 +119,30 @@ fn the_conformance_client_refreshes_downloads_and_refuses_a_tampered_target() {
     client(&metadata, &["init", root.to_str().unwrap()]).success();
     let metadata_url = nginx.url("metadata/");
     client(&metadata, &["--metadata-url", &metadata_url, "refresh"]).success();
-    for file in [
+    // The metadata folder holds the trusted metadata, unversioned, and nothing else.
+    let files = |dir: &Path| {
+        let mut names: Vec<String> = fs_err::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let trusted = [
         "root.json",
-        "timestamp.json",
         "snapshot.json",
         "targets.json",
-    ] {
-        assert!(
-            metadata.join(file).is_file(),
-            "{file} was not saved unversioned"
-        );
-    }
+        "timestamp.json",
+    ];
+    assert_eq!(files(&metadata), trusted);
     let download = |target_url: &str| {
         client(
             &metadata,
             &[
                 "--metadata-url",
                 &metadata_url,
+                "--target-name",
+                &name,
                 "--target-name",
                 &name,
                 "--target-base-url",
@@ -147,9 +154,19 @@ fn the_conformance_client_refreshes_downloads_and_refuses_a_tampered_target() {
         )
     };
     download(&nginx.url("targets/")).success();
+    let good = fs_err::read(ws.path(&format!("dist/{name}"))).unwrap();
+    assert_eq!(fs_err::read(downloads.join(&name)).unwrap(), good);
+    assert_eq!(files(&metadata), trusted);
+    assert_eq!(files(&downloads), [name.clone()]);
+
+    // A target already there with the signed hashes is kept, not downloaded again: the
+    // server that would serve it now is gone.
+    use std::os::unix::fs::MetadataExt;
+    let inode = fs_err::metadata(downloads.join(&name)).unwrap().ino();
+    download(&nginx.url("gone/")).success();
     assert_eq!(
-        fs_err::read(downloads.join(&name)).unwrap(),
-        fs_err::read(ws.path(&format!("dist/{name}"))).unwrap()
+        fs_err::metadata(downloads.join(&name)).unwrap().ino(),
+        inode
     );
 
     // A tampered copy of the target, served elsewhere, is refused with exit code 1.
@@ -164,7 +181,55 @@ fn the_conformance_client_refreshes_downloads_and_refuses_a_tampered_target() {
     bytes[10] ^= 1;
     fs_err::write(evil.join(original.file_name()), bytes).unwrap();
     let evil_server = Nginx::serve(&evil);
+    // A stale file in its place is not the target: the client fetches, refuses the tampered
+    // bytes with exit code 1, and leaves the file that was there.
+    fs_err::write(downloads.join(&name), "stale").unwrap();
     let refused = download(&evil_server.url(""));
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(refused.stderr.starts_with("error: "), "{}", refused.stderr);
+    assert_eq!(fs_err::read(downloads.join(&name)).unwrap(), b"stale");
+    assert_eq!(files(&downloads), [name.clone()]);
+    download(&nginx.url("targets/")).success();
+    assert_eq!(fs_err::read(downloads.join(&name)).unwrap(), good);
+}
+
+#[test]
+fn a_clock_set_well_back_is_refused_and_a_small_step_back_is_not() {
+    let (ws, _) = python_repository();
+    let nginx = Nginx::serve(&ws.path("pystore"));
+    let metadata = ws.path("client/metadata");
+    let root = ws.path("pystore/metadata/1.root.json");
+    client(&metadata, &["init", root.to_str().unwrap()]).success();
+    let metadata_url = nginx.url("metadata/");
+    let refresh = || client(&metadata, &["--metadata-url", &metadata_url, "refresh"]);
+    refresh().success();
+    // keel records when it last read the store beside the metadata folder.
+    let record = ws.path("client/metadata.last-read");
+    let recorded: u64 = fs_err::read_to_string(&record)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        recorded <= now && now - recorded < 600,
+        "{recorded} vs {now}"
+    );
+    // A clock a minute behind the last read (an NTP step) is accepted...
+    fs_err::write(&record, (now + 60).to_string()).unwrap();
+    refresh().success();
+    // ...two hours behind is refused, saying why.
+    fs_err::write(&record, (now + 7200).to_string()).unwrap();
+    let refused = refresh();
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("behind the time it last read the store"),
+        "{}",
+        refused.stderr
+    );
 }
