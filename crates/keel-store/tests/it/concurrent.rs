@@ -9,7 +9,7 @@ use keel_sign::SigningKey;
 use keel_store::{Expiry, publish, refresh};
 use keel_test::{Nginx, require_tool};
 
-use crate::{TRIPLE, release};
+use crate::{TRIPLE, publish_app, release};
 
 /// python's reference client refreshing in a loop until the stop file exists: every round
 /// starts a new updater on the same trusted metadata (as a new process of a real client
@@ -56,16 +56,7 @@ fn clients_refreshing_in_a_loop_during_20_publishes_never_fail() {
     let key = SigningKey::generate().unwrap();
     let now = jiff::Timestamp::now();
     let expiry = Expiry::default();
-    publish(
-        &store,
-        &release(dir.path(), "app", "1.0.0"),
-        &key,
-        None,
-        "stable",
-        &expiry,
-        now,
-    )
-    .unwrap();
+    publish_app(&store, dir.path(), "app", "1.0.0", &key, now);
     let releases: Vec<_> = (1..=20)
         .map(|patch| release(dir.path(), "app", &format!("1.0.{patch}")))
         .collect();
@@ -198,16 +189,7 @@ fn a_second_publisher_is_refused_at_once_and_changes_nothing() {
     let key = SigningKey::generate().unwrap();
     let now = jiff::Timestamp::now();
     let expiry = Expiry::default();
-    publish(
-        &store,
-        &release(dir.path(), "app", "1.0.0"),
-        &key,
-        None,
-        "stable",
-        &expiry,
-        now,
-    )
-    .unwrap();
+    publish_app(&store, dir.path(), "app", "1.0.0", &key, now);
     // Another process holds the lock (flock(1), as a publisher would; `-o`: only flock
     // itself holds it, not the command it runs).
     let mut holder = Guard(
@@ -255,16 +237,7 @@ fn a_second_publisher_is_refused_at_once_and_changes_nothing() {
     );
     holder.0.kill().unwrap();
     holder.0.wait().unwrap();
-    publish(
-        &store,
-        &release(dir.path(), "app", "1.1.0"),
-        &key,
-        None,
-        "stable",
-        &expiry,
-        now,
-    )
-    .unwrap();
+    publish_app(&store, dir.path(), "app", "1.1.0", &key, now);
 }
 
 /// Kills the child when the test ends, however it ends.

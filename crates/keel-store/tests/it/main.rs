@@ -76,6 +76,28 @@ pub(crate) fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
     dir
 }
 
+/// Publishes `version` of `app` (a release folder made in `parent`) to `store` on `stable`,
+/// with the default expiry.
+pub(crate) fn publish_app(
+    store: &Path,
+    parent: &Path,
+    app: &str,
+    version: &str,
+    key: &SigningKey,
+    now: jiff::Timestamp,
+) -> keel_store::Published {
+    publish(
+        store,
+        &release(parent, app, version),
+        key,
+        None,
+        "stable",
+        &Expiry::default(),
+        now,
+    )
+    .unwrap()
+}
+
 const CLIENT: &str = r#"
 import json, os, sys
 try:
@@ -118,16 +140,7 @@ fn the_reference_client_reads_a_keel_store_over_http() {
     let store = dir.path().join("store");
     let key = SigningKey::generate().unwrap();
     let now = jiff::Timestamp::now();
-    let published = publish(
-        &store,
-        &release(dir.path(), "ledger", "1.0.0"),
-        &key,
-        None,
-        "stable",
-        &Expiry::default(),
-        now,
-    )
-    .unwrap();
+    let published = publish_app(&store, dir.path(), "ledger", "1.0.0", &key, now);
     assert!(published.created_root);
     assert_eq!(published.version, 1);
 
@@ -153,16 +166,7 @@ fn the_reference_client_reads_a_keel_store_over_http() {
     );
 
     // A second release: the client's next refresh sees newer metadata and both releases.
-    let published = publish(
-        &store,
-        &release(dir.path(), "ledger", "1.1.0"),
-        &key,
-        None,
-        "stable",
-        &Expiry::default(),
-        now,
-    )
-    .unwrap();
+    let published = publish_app(&store, dir.path(), "ledger", "1.1.0", &key, now);
     assert!(!published.created_root);
     assert_eq!(published.version, 2);
     let v2 = format!("ledger-1.1.0-{TRIPLE}.tar.gz");
@@ -187,16 +191,7 @@ fn expired_metadata_is_refused_by_the_reference_client_until_refreshed() {
     let long_ago = jiff::Timestamp::now()
         .checked_sub(jiff::SignedDuration::from_hours(24 * 30))
         .unwrap();
-    publish(
-        &store,
-        &release(dir.path(), "app", "1.0.0"),
-        &key,
-        None,
-        "stable",
-        &Expiry::default(),
-        long_ago,
-    )
-    .unwrap();
+    publish_app(&store, dir.path(), "app", "1.0.0", &key, long_ago);
     let nginx = Nginx::serve(&store);
     let name = format!("app-1.0.0-{TRIPLE}.tar.gz");
     let state = dir.path().join("client");
@@ -214,16 +209,7 @@ fn another_key_or_a_tampered_release_changes_nothing() {
     let store = dir.path().join("store");
     let key = SigningKey::generate().unwrap();
     let now = jiff::Timestamp::now();
-    publish(
-        &store,
-        &release(dir.path(), "app", "1.0.0"),
-        &key,
-        None,
-        "stable",
-        &Expiry::default(),
-        now,
-    )
-    .unwrap();
+    publish_app(&store, dir.path(), "app", "1.0.0", &key, now);
     let before = keel_test::snapshot_dir(&store);
 
     let other = SigningKey::generate().unwrap();
@@ -285,16 +271,7 @@ fn a_refresh_keeps_each_role_byte_for_byte_until_half_its_lifetime_is_left() {
     let key = SigningKey::generate().unwrap();
     let now = jiff::Timestamp::now();
     let expiry = Expiry::default();
-    publish(
-        &store,
-        &release(dir.path(), "app", "1.0.0"),
-        &key,
-        None,
-        "stable",
-        &expiry,
-        now,
-    )
-    .unwrap();
+    publish_app(&store, dir.path(), "app", "1.0.0", &key, now);
     let published = metadata_files(&store);
     let nginx = Nginx::serve(&store);
     let root = store.join("metadata/1.root.json");
@@ -405,16 +382,7 @@ fn a_store_given_by_a_relative_path_is_refreshed() {
     let store = dir.path().join("store");
     let key = SigningKey::generate().unwrap();
     let now = jiff::Timestamp::now();
-    publish(
-        &store,
-        &release(dir.path(), "app", "1.0.0"),
-        &key,
-        None,
-        "stable",
-        &Expiry::default(),
-        now,
-    )
-    .unwrap();
+    publish_app(&store, dir.path(), "app", "1.0.0", &key, now);
     let relative = relative_to_cwd(&store);
     assert!(relative.is_relative());
     assert_eq!(

@@ -157,7 +157,7 @@ fn the_conformance_client_refreshes_downloads_and_refuses_a_tampered_target() {
     let good = fs_err::read(ws.path(&format!("dist/{name}"))).unwrap();
     assert_eq!(fs_err::read(downloads.join(&name)).unwrap(), good);
     assert_eq!(files(&metadata), trusted);
-    assert_eq!(files(&downloads), [name.clone()]);
+    assert_eq!(files(&downloads), std::slice::from_ref(&name));
 
     // A target already there with the signed hashes is kept, not downloaded again: the
     // server that would serve it now is gone.
@@ -188,7 +188,7 @@ fn the_conformance_client_refreshes_downloads_and_refuses_a_tampered_target() {
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(refused.stderr.starts_with("error: "), "{}", refused.stderr);
     assert_eq!(fs_err::read(downloads.join(&name)).unwrap(), b"stale");
-    assert_eq!(files(&downloads), [name.clone()]);
+    assert_eq!(files(&downloads), std::slice::from_ref(&name));
     download(&nginx.url("targets/")).success();
     assert_eq!(fs_err::read(downloads.join(&name)).unwrap(), good);
 }
