@@ -11,6 +11,7 @@
 //! - [`write_new`] writes a file that must not exist yet, flushed (for files in a staging
 //!   folder, which is itself moved into place whole by [`replace_dir`]).
 //! - [`create_dir`], [`remove_dir`] and [`sync_dir`] change folders durably.
+//! - [`try_lock`] takes a lock file, for the one writer of an install or a store.
 //!
 //! ```
 //! let dir = tempfile::tempdir().unwrap();
@@ -100,12 +101,17 @@ fn temp_beside(path: &Path) -> PathBuf {
 /// anything else at that name, a symbolic link included) is removed first, and the new one is
 /// created exclusively, so the write can never land anywhere but in a new file.
 fn create_temp(temp: &Path) -> Result<fs_err::File, Error> {
-    match fs_err::remove_file(temp) {
-        Ok(()) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(fail("remove", temp)(err)),
-    }
+    remove_if_there(temp)?;
     fs_err::File::create_new(temp).map_err(fail("create", temp))
+}
+
+/// Removes the file at `path`; a path with nothing there is not an error.
+pub fn remove_if_there(path: &Path) -> Result<(), Error> {
+    match fs_err::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(fail("remove", path)(err)),
+    }
 }
 
 /// Sets Unix permission bits; does nothing elsewhere.
@@ -274,6 +280,24 @@ pub fn remove_replaced_executables(dir: &Path) -> usize {
         })
         .filter(|entry| fs_err::remove_file(entry.path()).is_ok())
         .count()
+}
+
+/// Takes an exclusive lock on the file at `path` (created if missing) without waiting;
+/// `None` when another process holds it. The lock lasts as long as the returned file and
+/// ends with the process, however that ends.
+pub fn try_lock(path: &Path) -> Result<Option<std::fs::File>, Error> {
+    let file = fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(fail("open", path))?
+        .into_file();
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(err)) => Err(fail("lock", path)(err)),
+    }
 }
 
 /// Writes a new file (it must not exist) and flushes it; returns the sha256 of its contents.

@@ -390,10 +390,9 @@ impl Signer<'_> {
 /// What the snapshot says of a targets file, or the timestamp of a snapshot file: its
 /// version, length and sha256.
 fn metafile(version: NonZeroU64, bytes: &[u8]) -> Metafile {
-    let sha256 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
     Metafile {
         hashes: Some(Hashes {
-            sha256: sha256.as_ref().to_vec().into(),
+            sha256: keel_verify::sha256_bytes(bytes).0.to_vec().into(),
             _extra: HashMap::new(),
         }),
         length: Some(bytes.len() as u64),

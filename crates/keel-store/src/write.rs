@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::{Error, METADATA_DIR, TARGETS_DIR, io_err};
+use crate::{Error, METADATA_DIR, TARGETS_DIR};
 
 /// The lock file in a store's folder that one publisher holds while it writes.
 pub const LOCK_FILE_NAME: &str = ".keel-publish.lock";
@@ -19,20 +19,11 @@ pub(crate) struct Lock {
 /// [`Error::Busy`] when another publisher holds it.
 pub(crate) fn lock(store: &Path) -> Result<Lock, Error> {
     keel_fs::create_dir(store)?;
-    let path = store.join(LOCK_FILE_NAME);
-    let file = fs_err::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_err("open", &path))?
-        .into_file();
-    match file.try_lock() {
-        Ok(()) => Ok(Lock { _file: file }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+    match keel_fs::try_lock(&store.join(LOCK_FILE_NAME))? {
+        Some(file) => Ok(Lock { _file: file }),
+        None => Err(Error::Busy {
             store: store.to_owned(),
         }),
-        Err(std::fs::TryLockError::Error(err)) => Err(io_err("lock", &path)(err)),
     }
 }
 

@@ -490,20 +490,11 @@ impl AppHome {
     /// Takes the app's lock, failing at once when another process holds it.
     pub fn lock(&self) -> Result<AppLock, Error> {
         create_dir(&self.dir)?;
-        let path = self.dir.join("lock");
-        let file = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path, "open"))?
-            .into_file();
-        match file.try_lock() {
-            Ok(()) => Ok(AppLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+        match keel_fs::try_lock(&self.dir.join("lock"))? {
+            Some(file) => Ok(AppLock { _file: file }),
+            None => Err(Error::Busy {
                 app: self.app.clone(),
             }),
-            Err(std::fs::TryLockError::Error(err)) => Err(io_err(&path, "lock")(err)),
         }
     }
 

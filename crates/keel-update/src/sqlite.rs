@@ -81,11 +81,7 @@ pub(crate) fn restore(from: Option<&Path>, db: &Path) -> Result<(), Error> {
     let Some(from) = from else {
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
-            match fs_err::remove_file(&path) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => return Err(io_err(&path, "remove")(err)),
-            }
+            keel_fs::remove_if_there(&path)?;
         }
         return match db.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => Ok(sync_dir(dir)?),

@@ -294,10 +294,6 @@ fn check_scheme(url: &url::Url, allow_http: bool) -> Result<(), Error> {
     }
 }
 
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The file `tough` keeps the latest time it saw in, inside its datastore.
 const TOUGH_TIME_FILE: &str = "latest_known_time.json";
 /// How far the clock may step back behind the last read before keel refuses: NTP corrections
@@ -346,21 +342,13 @@ impl Clock {
             now,
             last_read,
         };
-        clock.clear_tough()?;
+        keel_fs::remove_if_there(&clock.tough)?;
         Ok(clock)
-    }
-
-    fn clear_tough(&self) -> Result<(), Error> {
-        match fs_err::remove_file(&self.tough) {
-            Ok(()) => Ok(()),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(err) => Err(crate::io_err(&self.tough, "remove")(err)),
-        }
     }
 
     /// After a load: clears `tough`'s record and, when the store was read, keeps the latest time.
     fn done(self, read: bool) -> Result<(), Error> {
-        self.clear_tough()?;
+        keel_fs::remove_if_there(&self.tough)?;
         if read && self.now > self.last_read {
             keel_fs::write_atomic(&self.record, self.now.to_string().as_bytes(), None)?;
         }
@@ -594,7 +582,7 @@ impl Store {
             let _ = fs_err::remove_file(dest);
         }
         // The trusted-metadata folder holds metadata only (see `Clock`).
-        let _ = fs_err::remove_file(&self.tough_time);
+        let _ = keel_fs::remove_if_there(&self.tough_time);
         result
     }
 
@@ -611,7 +599,7 @@ impl Store {
         if let Ok(info) = self.repository.targets().signed.find_target(&name, false)
             && let Ok((digest, length)) = keel_verify::sha256_file(dest)
             && length == info.length
-            && digest.to_hex() == hex_of(&info.hashes.sha256)
+            && digest.0.as_slice() == &*info.hashes.sha256
         {
             return Ok(false);
         }
@@ -620,11 +608,7 @@ impl Store {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let temp = keel_fs::parent(dest).join(format!(".{file}.keel-download"));
-        match fs_err::remove_file(&temp) {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(crate::io_err(&temp, "remove")(err)),
-        }
+        keel_fs::remove_if_there(&temp)?;
         self.download_target(target, &temp)?;
         fs_err::rename(&temp, dest).map_err(crate::io_err(dest, "replace"))?;
         keel_fs::sync_dir(keel_fs::parent(dest))?;
