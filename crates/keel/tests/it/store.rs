@@ -16,6 +16,12 @@ fn published() -> TestWorkspace {
     let ws = single("app", "1.0.0");
     ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
         .success();
+    release_and_publish(&ws);
+    ws
+}
+
+/// Releases the workspace (fake build) into `dist` and publishes it to `store`.
+fn release_and_publish(ws: &TestWorkspace) {
     ws.run(&["release", "--quiet", "--builder", "fake", "--out", "dist"])
         .success();
     ws.run(&[
@@ -27,7 +33,6 @@ fn published() -> TestWorkspace {
         "keys/release.key",
     ])
     .success();
-    ws
 }
 
 fn home(ws: &TestWorkspace) -> PathBuf {
@@ -185,24 +190,7 @@ fn metadata_older_than_what_the_client_trusts_is_refused() {
     let old = ws.path("store-v1");
     run_ok(Command::new("cp").arg("-a").arg(ws.path("store")).arg(&old));
     // 1.1.0 is published; the client sees it (and trusts the newer metadata) with --dry-run.
-    ws.write(
-        "Cargo.toml",
-        &ws.read("Cargo.toml")
-            .replace("version = \"1.0.0\"", "version = \"1.1.0\""),
-    );
-    ws.lock();
-    ws.commit("1.1.0");
-    ws.run(&["release", "--quiet", "--builder", "fake", "--out", "dist"])
-        .success();
-    ws.run(&[
-        "publish",
-        "dist",
-        "--to",
-        "store",
-        "--key",
-        "keys/release.key",
-    ])
-    .success();
+    publish_version(&ws, "1.0.0", "1.1.0");
     run_command(
         ws.keel(["update", "--app", "app", "--dry-run"])
             .env("KEEL_HOME", home(&ws)),
@@ -370,17 +358,7 @@ fn publish_version(ws: &TestWorkspace, from: &str, version: &str) {
     );
     ws.lock();
     ws.commit(version);
-    ws.run(&["release", "--quiet", "--builder", "fake", "--out", "dist"])
-        .success();
-    ws.run(&[
-        "publish",
-        "dist",
-        "--to",
-        "store",
-        "--key",
-        "keys/release.key",
-    ])
-    .success();
+    release_and_publish(ws);
 }
 
 #[test]
