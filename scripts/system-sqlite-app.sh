@@ -18,7 +18,9 @@ case "$out" in
   *) echo "error: expected the system's SQLite $system and 2 rows, got: $out" >&2; exit 1 ;;
 esac
 # One SQLite in the program: the system's shared library, no second copy compiled in.
-ldd target/debug/system-sqlite-app | grep -q 'libsqlite3\.so' \
-  || { echo "error: the app does not link the system's libsqlite3" >&2; exit 1; }
+# (ldd's output is read whole: `ldd | grep -q` under pipefail fails when grep exits first.)
+libs=$(ldd target/debug/system-sqlite-app)
+grep -q 'libsqlite3\.so' <<<"$libs" \
+  || { echo "error: the app does not link the system's libsqlite3; it links:" >&2; echo "$libs" >&2; exit 1; }
 tree=$(cargo tree --locked --manifest-path "$app/Cargo.toml" -e normal -i libsqlite3-sys --depth 0)
 [ "$(grep -c '^libsqlite3-sys' <<<"$tree")" = 1 ] || { echo "error: $tree" >&2; exit 1; }

@@ -92,5 +92,6 @@ grep -q "monthly totals" "$clone/CHANGELOG.md"
 (cd "$clone" && "$keel" release --tag --out "$work/bumped" --sign-key "$work/keys/release.key")
 "$keel" verify "$work/bumped" --key "$work/keys/release.pub"
 grep -q "\"tag\": \"v$bumped\"" "$work/bumped/keel-manifest.json"
-"$keel" notes "$work/bumped" --manifest-path "$clone/Cargo.toml" | grep -q "monthly totals"
+notes=$("$keel" notes "$work/bumped" --manifest-path "$clone/Cargo.toml")
+grep -q "monthly totals" <<<"$notes"
 echo "walkthrough: ok"
