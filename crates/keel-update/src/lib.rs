@@ -29,8 +29,8 @@
 //! its failures carry a [`store::StoreFailure`] and a hint ([`Error::hint`]).
 //!
 //! This crate is what apps embed to update themselves. It depends on keel's schema, checksum,
-//! file and archive-extraction crates, on SQLite, and, for the store client, on `tough` (TUF)
-//! with its HTTP stack; it never prints: progress goes to an [`UpdateReporter`].
+//! file and archive-extraction crates, on SQLite, and, for the store client, on keel's own TUF
+//! client over a small blocking HTTPS client (ureq, rustls and ring); it never prints: progress goes to an [`UpdateReporter`].
 
 #![deny(missing_docs)]
 
@@ -38,6 +38,7 @@ mod doctor;
 pub mod select;
 mod sqlite;
 pub mod store;
+mod tuf;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

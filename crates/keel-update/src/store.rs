@@ -1,21 +1,22 @@
 //! The client side of a keel release store: fetch and verify TUF metadata, list the releases
 //! of an app, download and verify one.
 //!
-//! Verification is `tough`'s (a maintained TUF client): signatures and thresholds, expiry,
-//! rollback to older metadata (the trusted metadata is kept in the app's home), and each
-//! download's length and sha256. keel adds transport limits: connect and overall timeouts,
-//! and metadata size caps. Every failure is classified ([`StoreFailure`]) inside this module
-//! from `tough`'s typed errors, so callers match on what went wrong, never on a message.
+//! Verification is keel's TUF client's ([`crate::tuf`], the specification's client
+//! workflow): signatures and thresholds, expiry, rollback to older metadata (the trusted
+//! metadata is kept in the app's home), and each download's length and hashes. Transport
+//! limits: connect and overall timeouts, and a size cap on every file. Every failure is
+//! classified ([`StoreFailure`]) where it happens, so callers match on what went wrong,
+//! never on a message.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures::StreamExt;
 use keel_schema::store::{STORE_CUSTOM_KEY, StoreTarget};
 use keel_schema::{ArchiveFormat, TargetTriple};
 pub use semver::Version;
-use tough::{FilesystemTransport, HttpTransportBuilder, Transport, TransportError};
+
+use crate::tuf::{Client, TufError};
 
 use keel_schema::receipt::UpdateHooks;
 
@@ -182,92 +183,6 @@ impl StoreFailure {
             StoreFailure::Malformed | StoreFailure::Other => return None,
         })
     }
-
-    /// Classifies an error of `tough`'s, raised while `phase` was under way.
-    fn classify(err: &tough::error::Error, phase: Phase) -> StoreFailure {
-        use tough::error::Error as E;
-        match err {
-            E::ExpiredMetadata { .. } => StoreFailure::Expired,
-            E::OlderMetadata { .. }
-            | E::OlderSnapshotInTimestamp { .. }
-            | E::SnapshotRoleRollback { .. }
-            | E::SnapshotRoleMissing { .. }
-            | E::VersionMismatch { .. } => StoreFailure::Rollback,
-            E::VerifyMetadata { .. } | E::VerifyRoleMetadata { .. } => StoreFailure::BadSignature,
-            E::VerifyTrustedMetadata { .. } | E::ParseTrustedMetadata { .. } => {
-                StoreFailure::UntrustedRoot
-            }
-            E::HashMismatch { .. } => StoreFailure::HashMismatch,
-            E::MaxSizeExceeded { .. } if phase == Phase::Download => StoreFailure::LengthMismatch,
-            E::MaxSizeExceeded { .. } | E::MaxUpdatesExceeded { .. } => StoreFailure::TooLarge,
-            E::ParseMetadata { .. } | E::MetaMissing { .. } => StoreFailure::Malformed,
-            E::Transport { source, .. } => classify_transport(source),
-            _ => StoreFailure::Other,
-        }
-    }
-}
-
-/// A transport error: a missing file, a timeout, or another network failure.
-fn classify_transport(err: &TransportError) -> StoreFailure {
-    if err.kind() == tough::TransportErrorKind::FileNotFound {
-        return StoreFailure::NotFound;
-    }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(current) = cause {
-        if let Some(tls) = tls_failure(current) {
-            return tls;
-        }
-        if let Some(http) = current.downcast_ref::<reqwest::Error>() {
-            if http.is_timeout() {
-                return StoreFailure::Timeout;
-            }
-            if http
-                .status()
-                .is_some_and(|s| matches!(s.as_u16(), 403 | 404 | 410))
-            {
-                return StoreFailure::NotFound;
-            }
-        }
-        if let Some(io) = current.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::TimedOut
-        {
-            return StoreFailure::Timeout;
-        }
-        cause = current.source();
-    }
-    StoreFailure::Network
-}
-
-/// What a TLS error says about the store's certificate. An `io::Error` hides the error it
-/// wraps from `source()` (it returns that error's own source), so it is looked into, as many
-/// times as the error is wrapped.
-fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<StoreFailure> {
-    use rustls::CertificateError as C;
-    let mut current = err;
-    let tls = loop {
-        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
-            break tls;
-        }
-        current = current
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())?;
-    };
-    Some(match tls {
-        rustls::Error::InvalidCertificate(problem) => match problem {
-            C::UnknownIssuer | C::BadSignature | C::UnhandledCriticalExtension => {
-                StoreFailure::CertificateUntrusted
-            }
-            C::Expired
-            | C::ExpiredContext { .. }
-            | C::NotValidYet
-            | C::NotValidYetContext { .. } => StoreFailure::CertificateExpired,
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                StoreFailure::CertificateWrongHost
-            }
-            _ => StoreFailure::Tls,
-        },
-        _ => StoreFailure::Tls,
-    })
 }
 
 /// Whether `url` may be used: `https://` and `file://` always, plain `http://` only on a
@@ -294,8 +209,6 @@ fn check_scheme(url: &url::Url, allow_http: bool) -> Result<(), Error> {
     }
 }
 
-/// The file `tough` keeps the latest time it saw in, inside its datastore.
-const TOUGH_TIME_FILE: &str = "latest_known_time.json";
 /// How far the clock may step back behind the last read before keel refuses: NTP corrections
 /// and suspended machines move clocks back by seconds, not hours.
 const CLOCK_TOLERANCE_SECS: u64 = 3600;
@@ -303,14 +216,10 @@ const CLOCK_TOLERANCE_SECS: u64 = 3600;
 /// Refuses a clock set well back behind the last time the store was read (a freeze attack's
 /// help: an old clock makes expired metadata look fresh), within [`CLOCK_TOLERANCE_SECS`].
 ///
-/// `tough` keeps its own record inside the trusted-metadata folder, which must hold metadata
-/// only (the TUF conformance suite reads every file there as metadata), and refuses a clock
-/// even a millisecond behind, so a correct store was refused after an NTP step. keel keeps
-/// the record beside the folder (`<folder>.last-read`, seconds since 1970) and clears
-/// `tough`'s before and after each load.
+/// The record lives beside the trusted-metadata folder (`<folder>.last-read`, seconds since
+/// 1970), because that folder holds metadata only.
 struct Clock {
     record: PathBuf,
-    tough: PathBuf,
     now: u64,
     last_read: u64,
 }
@@ -336,30 +245,20 @@ impl Clock {
                 record,
             });
         }
-        let clock = Clock {
+        Ok(Clock {
             record,
-            tough: trusted_dir.join(TOUGH_TIME_FILE),
             now,
             last_read,
-        };
-        keel_fs::remove_if_there(&clock.tough)?;
-        Ok(clock)
+        })
     }
 
-    /// After a load: clears `tough`'s record and, when the store was read, keeps the latest time.
-    fn done(self, read: bool) -> Result<(), Error> {
-        keel_fs::remove_if_there(&self.tough)?;
-        if read && self.now > self.last_read {
+    /// After a successful read: keeps the latest time.
+    fn done(self) -> Result<(), Error> {
+        if self.now > self.last_read {
             keel_fs::write_atomic(&self.record, self.now.to_string().as_bytes(), None)?;
         }
         Ok(())
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Metadata,
-    Download,
 }
 
 /// Removes `user:password@` from a URL before it is shown.
@@ -374,41 +273,18 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Files for `file://` stores, HTTP(S) with keel's timeouts for the others.
-#[derive(Debug, Clone)]
-struct KeelTransport {
-    http: tough::HttpTransport,
-}
-
-#[async_trait::async_trait]
-impl Transport for KeelTransport {
-    async fn fetch(&self, url: url::Url) -> Result<tough::TransportStream, TransportError> {
-        match url.scheme() {
-            "file" => FilesystemTransport.fetch(url).await,
-            _ => self.http.fetch(url).await,
-        }
-    }
-}
-
 /// A store, with its metadata fetched and verified.
 pub struct Store {
-    runtime: tokio::runtime::Runtime,
-    repository: tough::Repository,
+    client: std::sync::Mutex<Client>,
     url: String,
-    /// `tough`'s record of the latest time, which it writes again at each download.
-    tough_time: PathBuf,
 }
 
-fn store_err(
-    what: &'static str,
-    url: &str,
-    phase: Phase,
-) -> impl FnOnce(tough::error::Error) -> Error {
+fn store_err(what: &'static str, url: &str) -> impl FnOnce(TufError) -> Error {
     let url = redact(url);
     move |source| Error::Store {
         what,
         url,
-        failure: StoreFailure::classify(&source, phase),
+        failure: source.failure(),
         source: Box::new(source),
     }
 }
@@ -459,59 +335,41 @@ impl Store {
         check_scheme(metadata_url, options.allow_http)?;
         check_scheme(targets_url, options.allow_http)?;
         let url = metadata_url.as_str();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| Error::Io {
-                what: "start the I/O runtime for",
-                path: trusted_dir.to_owned(),
-                source,
-            })?;
         keel_fs::create_dir(trusted_dir)?;
-        let transport = KeelTransport {
-            http: HttpTransportBuilder::new()
-                .timeout(options.timeout)
-                .connect_timeout(options.connect_timeout)
-                .tries(2)
-                .build(),
-        };
-        let limits = tough::Limits {
-            max_root_size: 1 << 20,
-            max_targets_size: 32 << 20,
-            max_timestamp_size: 1 << 20,
-            max_snapshot_size: 4 << 20,
-            max_root_updates: 1024,
-        };
         let clock = Clock::check(trusted_dir)?;
-        let repository = runtime.block_on(
-            tough::RepositoryLoader::new(&root, metadata_url.clone(), targets_url.clone())
-                .transport(transport)
-                .limits(limits)
-                .datastore(trusted_dir)
-                .expiration_enforcement(tough::ExpirationEnforcement::Safe)
-                .load(),
-        );
-        clock.done(repository.is_ok())?;
-        let repository =
-            repository.map_err(store_err("verify the metadata of", url, Phase::Metadata))?;
+        let now = i64::try_from(clock.now).unwrap_or(i64::MAX);
+        let mut client = Client::new(root, trusted_dir, metadata_url, targets_url, options, now)
+            .map_err(store_err("trust the root of", url))?;
+        let root_path = trusted_dir.join("root.json");
+        if !root_path.exists() {
+            keel_fs::write_atomic(&root_path, root, None)?;
+        }
+        client
+            .refresh()
+            .map_err(store_err("verify the metadata of", url))?;
+        clock.done()?;
         Ok(Store {
-            runtime,
-            repository,
+            client: std::sync::Mutex::new(client),
             url: url.to_owned(),
-            tough_time: trusted_dir.join(TOUGH_TIME_FILE),
         })
+    }
+
+    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
+        self.client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every release the store describes, oldest first; files without keel's metadata (or
     /// with a version that is not semver) are left out.
     pub fn all_releases(&self) -> Vec<Available> {
-        let mut found: Vec<Available> = self
-            .repository
-            .all_targets()
+        let client = self.client();
+        let mut found: Vec<Available> = client
+            .top_level_targets()
             .filter_map(|(name, info)| {
-                let custom = info.custom.get(STORE_CUSTOM_KEY)?;
+                let custom = info.custom.as_ref()?.get(STORE_CUSTOM_KEY)?;
                 let target: StoreTarget = serde_json::from_value(custom.clone()).ok()?;
-                Available::from_store_target(name.raw(), info.length, target)
+                Available::from_store_target(name, info.length, target)
             })
             .collect();
         found.sort_by(|a, b| a.version.cmp(&b.version).then(a.name.cmp(&b.name)));
@@ -546,61 +404,60 @@ impl Store {
     }
 
     /// Downloads `release` to `dest` (a new file), verified against the signed length and
-    /// sha256 as it streams; a partial or wrong file is removed.
+    /// hashes as it streams; a partial or wrong file is removed.
     pub fn download(&self, release: &Available, dest: &Path) -> Result<(), Error> {
         self.download_target(&release.name, dest)
     }
 
-    /// Downloads the target `name` to `dest` (a new file), verified as it streams.
+    fn find(&self, client: &mut Client, target: &str) -> Result<crate::tuf::TargetFile, Error> {
+        client
+            .target(target)
+            .map_err(store_err("look up a target in", &self.url))?
+            .ok_or_else(|| Error::NotInStore {
+                name: target.to_owned(),
+            })
+    }
+
+    /// Downloads the target `name` (found through the store's delegations) to `dest` (a new
+    /// file), verified as it streams.
     pub fn download_target(&self, target: &str, dest: &Path) -> Result<(), Error> {
-        let name = tough::TargetName::new(target.to_owned()).map_err(store_err(
-            "name a target of",
-            &self.url,
-            Phase::Download,
-        ))?;
-        let result = self.runtime.block_on(async {
-            let mut stream = self
-                .repository
-                .read_target(&name)
-                .await
-                .map_err(store_err("download from", &self.url, Phase::Download))?
-                .ok_or_else(|| Error::NotInStore {
-                    name: target.to_owned(),
-                })?;
+        let mut client = self.client();
+        let info = self.find(&mut client, target)?;
+        let result = (|| {
             use std::io::Write;
             let io = |what| crate::io_err(dest, what);
             let mut file = fs_err::File::create_new(dest).map_err(io("create"))?;
-            while let Some(chunk) = stream.next().await {
-                let chunk =
-                    chunk.map_err(store_err("download from", &self.url, Phase::Download))?;
-                file.write_all(&chunk).map_err(io("write"))?;
+            let mut write_failed = None;
+            let downloaded = client.download(target, &info, &mut |chunk| {
+                file.write_all(chunk).map_err(|err| {
+                    let tuf = TufError::new(StoreFailure::Other, "cannot write the download");
+                    write_failed = Some(err);
+                    tuf
+                })
+            });
+            if let Some(err) = write_failed {
+                return Err(io("write")(err));
             }
+            downloaded.map_err(store_err("download from", &self.url))?;
             file.sync_all().map_err(io("flush"))?;
             Ok(())
-        });
+        })();
         if result.is_err() {
             let _ = fs_err::remove_file(dest);
         }
-        // The trusted-metadata folder holds metadata only (see `Clock`).
-        let _ = keel_fs::remove_if_there(&self.tough_time);
         result
     }
 
     /// Makes `dest` the target `target`: a file already there with the signed length and
-    /// sha256 is kept (returns `false`); otherwise the target is downloaded beside it,
+    /// hashes is kept (returns `false`); otherwise the target is downloaded beside it,
     /// verified as it streams, and renamed over it (returns `true`). A refused download
     /// leaves `dest` as it was.
     pub fn download_target_to(&self, target: &str, dest: &Path) -> Result<bool, Error> {
-        let name = tough::TargetName::new(target.to_owned()).map_err(store_err(
-            "name a target of",
-            &self.url,
-            Phase::Download,
-        ))?;
-        if let Ok(info) = self.repository.targets().signed.find_target(&name, false)
-            && let Ok((digest, length)) = keel_verify::sha256_file(dest)
-            && length == info.length
-            && digest.0.as_slice() == &*info.hashes.sha256
-        {
+        let info = {
+            let mut client = self.client();
+            self.find(&mut client, target)?
+        };
+        if crate::tuf::file_matches(dest, &info) {
             return Ok(false);
         }
         let file = dest

@@ -1,0 +1,762 @@
+//! TUF metadata: parsing, the checks every file must pass, signatures over canonical JSON.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::store::StoreFailure;
+
+use super::TufError;
+use super::keys::Key;
+
+/// The four top-level roles.
+pub(crate) const ROOT: &str = "root";
+pub(crate) const TIMESTAMP: &str = "timestamp";
+pub(crate) const SNAPSHOT: &str = "snapshot";
+pub(crate) const TARGETS: &str = "targets";
+const TOP_LEVEL: [&str; 4] = [ROOT, TIMESTAMP, SNAPSHOT, TARGETS];
+
+fn malformed(message: impl Into<String>) -> TufError {
+    TufError::new(StoreFailure::Malformed, message)
+}
+
+/// A metadata file as received: its signatures, its signed part and that part's canonical
+/// bytes (what the signatures sign).
+pub(crate) struct Envelope {
+    signatures: BTreeMap<String, String>,
+    payload: Vec<u8>,
+}
+
+/// The fields every role's signed part has.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Common {
+    #[serde(rename = "_type")]
+    pub(crate) kind: String,
+    pub(crate) spec_version: String,
+    pub(crate) version: u64,
+    pub(crate) expires: String,
+}
+
+/// A parsed, not yet verified, metadata file of one role type.
+pub(crate) struct Parsed<T> {
+    pub(crate) envelope: Envelope,
+    pub(crate) common: Common,
+    pub(crate) expires: i64,
+    pub(crate) signed: T,
+}
+
+impl<T> Parsed<T> {
+    /// Whether it has expired at `now` (seconds since 1970): expired at the second it names.
+    pub(crate) fn is_expired(&self, now: i64) -> bool {
+        now >= self.expires
+    }
+}
+
+#[derive(Deserialize)]
+struct RawSignature {
+    keyid: String,
+    sig: String,
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope {
+    signatures: Vec<RawSignature>,
+    signed: Value,
+}
+
+/// Parses `bytes` as metadata of role type `kind` (`root`, `timestamp`, `snapshot` or
+/// `targets`) and checks what can be checked without keys.
+pub(crate) fn parse<T: for<'de> Deserialize<'de> + Validate>(
+    bytes: &[u8],
+    kind: &str,
+) -> Result<Parsed<T>, TufError> {
+    let raw: RawEnvelope = serde_json::from_slice(bytes)
+        .map_err(|err| malformed(format!("not TUF metadata: {err}")))?;
+    let mut signatures = BTreeMap::new();
+    for signature in raw.signatures {
+        if signatures
+            .insert(signature.keyid.clone(), signature.sig)
+            .is_some()
+        {
+            return Err(malformed(format!(
+                "two signatures by the key {}",
+                signature.keyid
+            )));
+        }
+    }
+    let common: Common = serde_json::from_value(raw.signed.clone())
+        .map_err(|err| malformed(format!("bad {kind} metadata: {err}")))?;
+    if common.kind != kind {
+        return Err(malformed(format!(
+            "expected {kind} metadata, got {}",
+            common.kind
+        )));
+    }
+    check_spec_version(&common.spec_version)?;
+    if common.version == 0 {
+        return Err(malformed("metadata version 0"));
+    }
+    let expires = parse_time(&common.expires)
+        .ok_or_else(|| malformed(format!("bad expiry `{}`", common.expires)))?;
+    let payload = canonical(&raw.signed)?;
+    let signed: T = serde_json::from_value(raw.signed)
+        .map_err(|err| malformed(format!("bad {kind} metadata: {err}")))?;
+    signed.validate()?;
+    Ok(Parsed {
+        envelope: Envelope {
+            signatures,
+            payload,
+        },
+        common,
+        expires,
+        signed,
+    })
+}
+
+/// Spec versions `1.x` and `1.x.y` are read.
+fn check_spec_version(version: &str) -> Result<(), TufError> {
+    let parts: Vec<&str> = version.split('.').collect();
+    let numeric = parts
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if matches!(parts.len(), 2 | 3) && numeric && parts[0] == "1" {
+        Ok(())
+    } else {
+        Err(malformed(format!(
+            "unsupported TUF specification version `{version}`"
+        )))
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` as seconds since 1970.
+pub(crate) fn parse_time(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    // Days from 1970-01-01 to the civil date (proleptic Gregorian).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// The canonical JSON form of `value` that TUF signs (OLPC canonical JSON, as
+/// securesystemslib writes it): keys sorted, no spaces, only `"` and `\` escaped in strings,
+/// integers only.
+pub(crate) fn canonical(value: &Value) -> Result<Vec<u8>, TufError> {
+    fn write(out: &mut Vec<u8>, value: &Value) -> Result<(), TufError> {
+        match value {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Number(n) => {
+                if n.is_f64() {
+                    return Err(malformed("a non-integer number in signed metadata"));
+                }
+                out.extend_from_slice(n.to_string().as_bytes());
+            }
+            Value::String(s) => write_string(out, s),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(out, item)?;
+                }
+                out.push(b']');
+            }
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_string(out, key);
+                    out.push(b':');
+                    write(out, &map[key])?;
+                }
+                out.push(b'}');
+            }
+        }
+        Ok(())
+    }
+    fn write_string(out: &mut Vec<u8>, s: &str) {
+        out.push(b'"');
+        for byte in s.bytes() {
+            if byte == b'"' || byte == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(byte);
+        }
+        out.push(b'"');
+    }
+    let mut out = Vec::new();
+    write(&mut out, value)?;
+    Ok(out)
+}
+
+/// Checks a role's own consistency once parsed.
+pub(crate) trait Validate {
+    fn validate(&self) -> Result<(), TufError> {
+        Ok(())
+    }
+}
+
+/// The keys allowed to sign for a role, and how many must.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RoleKeys {
+    pub(crate) keyids: Vec<String>,
+    pub(crate) threshold: u64,
+}
+
+impl RoleKeys {
+    fn validate(&self, name: &str) -> Result<(), TufError> {
+        if self.threshold == 0 {
+            return Err(malformed(format!("the role {name} has a threshold of 0")));
+        }
+        let unique: BTreeSet<&String> = self.keyids.iter().collect();
+        if unique.len() != self.keyids.len() {
+            return Err(malformed(format!("the role {name} lists a key twice")));
+        }
+        Ok(())
+    }
+}
+
+/// Checks that at least `role.threshold` of the role's keys signed `envelope`.
+pub(crate) fn verify_signatures(
+    envelope: &Envelope,
+    keys: &BTreeMap<String, Key>,
+    role: &RoleKeys,
+    name: &str,
+) -> Result<(), TufError> {
+    let mut good = BTreeSet::new();
+    for keyid in &role.keyids {
+        if let (Some(key), Some(signature)) = (keys.get(keyid), envelope.signatures.get(keyid))
+            && key.verifies(&envelope.payload, signature)
+        {
+            good.insert(keyid);
+        }
+    }
+    if (good.len() as u64) < role.threshold {
+        return Err(TufError::new(
+            StoreFailure::BadSignature,
+            format!(
+                "{name} has {} valid signature(s) of the {} required",
+                good.len(),
+                role.threshold
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// root.json's signed part.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Root {
+    #[serde(default)]
+    pub(crate) consistent_snapshot: bool,
+    pub(crate) keys: BTreeMap<String, Key>,
+    pub(crate) roles: BTreeMap<String, RoleKeys>,
+}
+
+impl Validate for Root {
+    fn validate(&self) -> Result<(), TufError> {
+        let names: BTreeSet<&str> = self.roles.keys().map(String::as_str).collect();
+        if names != BTreeSet::from(TOP_LEVEL) {
+            return Err(malformed(
+                "root must name exactly the roles root, timestamp, snapshot and targets",
+            ));
+        }
+        for (name, role) in &self.roles {
+            role.validate(name)?;
+        }
+        Ok(())
+    }
+}
+
+impl Root {
+    pub(crate) fn role(&self, name: &str) -> &RoleKeys {
+        // Validated: the four top-level roles are there.
+        &self.roles[name]
+    }
+}
+
+/// Hashes in the order the file lists them (the first one names consistent-snapshot
+/// targets).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hashes(pub(crate) Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Hashes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Hashes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of hash algorithms to hex digests")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Hashes, A::Error> {
+                let mut out = Vec::new();
+                while let Some((algorithm, digest)) = map.next_entry::<String, String>()? {
+                    out.push((algorithm, digest));
+                }
+                Ok(Hashes(out))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl Hashes {
+    /// Checks `bytes` against every hash listed; an algorithm keel does not know fails.
+    pub(crate) fn check(&self, bytes: &[u8], what: &str) -> Result<(), TufError> {
+        let mut hasher = Hasher::new(self)?;
+        hasher.update(bytes);
+        hasher.finish(what)
+    }
+}
+
+/// Hashes a stream with every algorithm a [`Hashes`] lists.
+pub(crate) struct Hasher<'a> {
+    expected: &'a Hashes,
+    contexts: Vec<ring::digest::Context>,
+}
+
+impl<'a> Hasher<'a> {
+    pub(crate) fn new(expected: &'a Hashes) -> Result<Hasher<'a>, TufError> {
+        let mut contexts = Vec::new();
+        for (algorithm, _) in &expected.0 {
+            let algorithm = match algorithm.as_str() {
+                "sha256" => &ring::digest::SHA256,
+                "sha384" => &ring::digest::SHA384,
+                "sha512" => &ring::digest::SHA512,
+                other => {
+                    return Err(TufError::new(
+                        StoreFailure::HashMismatch,
+                        format!("unsupported hash algorithm `{other}`"),
+                    ));
+                }
+            };
+            contexts.push(ring::digest::Context::new(algorithm));
+        }
+        Ok(Hasher { expected, contexts })
+    }
+
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        for context in &mut self.contexts {
+            context.update(bytes);
+        }
+    }
+
+    pub(crate) fn finish(self, what: &str) -> Result<(), TufError> {
+        for ((algorithm, digest), context) in self.expected.0.iter().zip(self.contexts) {
+            if hex::encode(context.finish()) != digest.to_ascii_lowercase() {
+                return Err(TufError::new(
+                    StoreFailure::HashMismatch,
+                    format!("{what} does not match its signed {algorithm} hash"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What timestamp or snapshot says about another metadata file.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct MetaFile {
+    pub(crate) version: u64,
+    pub(crate) length: Option<u64>,
+    pub(crate) hashes: Option<Hashes>,
+}
+
+impl MetaFile {
+    fn validate(&self, name: &str) -> Result<(), TufError> {
+        if self.version == 0 {
+            return Err(malformed(format!("{name} listed at version 0")));
+        }
+        if self.hashes.as_ref().is_some_and(|h| h.0.is_empty()) {
+            return Err(malformed(format!("{name} listed with an empty hash list")));
+        }
+        Ok(())
+    }
+
+    /// Checks a file's length and hashes against this entry, where it gives them.
+    pub(crate) fn check(&self, bytes: &[u8], what: &str) -> Result<(), TufError> {
+        if let Some(length) = self.length
+            && bytes.len() as u64 != length
+        {
+            return Err(TufError::new(
+                StoreFailure::LengthMismatch,
+                format!("{what} is {} bytes, not the {length} signed", bytes.len()),
+            ));
+        }
+        if let Some(hashes) = &self.hashes {
+            hashes.check(bytes, what)?;
+        }
+        Ok(())
+    }
+}
+
+/// timestamp.json's signed part.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Timestamp {
+    meta: BTreeMap<String, MetaFile>,
+}
+
+impl Validate for Timestamp {
+    fn validate(&self) -> Result<(), TufError> {
+        match self.meta.get("snapshot.json") {
+            Some(meta) => meta.validate("snapshot.json"),
+            None => Err(malformed("timestamp lists no snapshot.json")),
+        }
+    }
+}
+
+impl Timestamp {
+    pub(crate) fn snapshot(&self) -> &MetaFile {
+        &self.meta["snapshot.json"]
+    }
+}
+
+/// snapshot.json's signed part.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Snapshot {
+    pub(crate) meta: BTreeMap<String, MetaFile>,
+}
+
+impl Validate for Snapshot {
+    fn validate(&self) -> Result<(), TufError> {
+        for (name, meta) in &self.meta {
+            meta.validate(name)?;
+        }
+        Ok(())
+    }
+}
+
+/// One target file.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct TargetFile {
+    pub(crate) length: u64,
+    pub(crate) hashes: Hashes,
+    #[serde(default)]
+    pub(crate) custom: Option<Value>,
+}
+
+/// targets.json's (or a delegated role's) signed part.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Targets {
+    pub(crate) targets: BTreeMap<String, TargetFile>,
+    pub(crate) delegations: Option<Delegations>,
+}
+
+impl Validate for Targets {
+    fn validate(&self) -> Result<(), TufError> {
+        for (name, target) in &self.targets {
+            if target.hashes.0.is_empty() {
+                return Err(malformed(format!("the target {name} lists no hash")));
+            }
+        }
+        if let Some(delegations) = &self.delegations {
+            delegations.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// The roles a targets role delegates to.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Delegations {
+    pub(crate) keys: BTreeMap<String, Key>,
+    pub(crate) roles: Option<Vec<DelegatedRole>>,
+    pub(crate) succinct_roles: Option<SuccinctRoles>,
+}
+
+impl Delegations {
+    fn validate(&self) -> Result<(), TufError> {
+        match (&self.roles, &self.succinct_roles) {
+            (Some(_), Some(_)) => {
+                return Err(malformed("delegations have both roles and succinct_roles"));
+            }
+            (None, None) => {
+                return Err(malformed(
+                    "delegations have neither roles nor succinct_roles",
+                ));
+            }
+            _ => {}
+        }
+        let mut names = BTreeSet::new();
+        for role in self.roles.iter().flatten() {
+            if TOP_LEVEL.contains(&role.name.as_str()) {
+                return Err(malformed(format!(
+                    "a delegated role is named {}, a top-level role's name",
+                    role.name
+                )));
+            }
+            if !names.insert(&role.name) {
+                return Err(malformed(format!(
+                    "two delegated roles named {}",
+                    role.name
+                )));
+            }
+            role.keys.validate(&role.name)?;
+            if role.paths.is_some() == role.path_hash_prefixes.is_some() {
+                return Err(malformed(format!(
+                    "the delegated role {} must have exactly one of paths and path_hash_prefixes",
+                    role.name
+                )));
+            }
+        }
+        if let Some(succinct) = &self.succinct_roles {
+            succinct.keys.validate(&succinct.name_prefix)?;
+            if !(1..=32).contains(&succinct.bit_length) {
+                return Err(malformed("succinct_roles bit_length is not in 1..=32"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The keys that sign for the delegated role `name`, if this delegates to it.
+    pub(crate) fn role_keys(&self, name: &str) -> Option<&RoleKeys> {
+        if let Some(roles) = &self.roles {
+            return roles.iter().find(|r| r.name == name).map(|r| &r.keys);
+        }
+        let succinct = self.succinct_roles.as_ref()?;
+        succinct.is_role(name).then_some(&succinct.keys)
+    }
+
+    /// The delegated roles responsible for `target`, in order, each with whether it is
+    /// terminating.
+    pub(crate) fn roles_for(&self, target: &str) -> Vec<(String, bool)> {
+        if let Some(roles) = &self.roles {
+            return roles
+                .iter()
+                .filter(|r| r.is_delegated(target))
+                .map(|r| (r.name.clone(), r.terminating))
+                .collect();
+        }
+        self.succinct_roles
+            .iter()
+            .map(|s| (s.role_for(target), false))
+            .collect()
+    }
+}
+
+/// A delegation to one role.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct DelegatedRole {
+    pub(crate) name: String,
+    #[serde(flatten)]
+    pub(crate) keys: RoleKeys,
+    #[serde(default)]
+    pub(crate) terminating: bool,
+    pub(crate) paths: Option<Vec<String>>,
+    pub(crate) path_hash_prefixes: Option<Vec<String>>,
+}
+
+impl DelegatedRole {
+    fn is_delegated(&self, target: &str) -> bool {
+        if let Some(prefixes) = &self.path_hash_prefixes {
+            let digest = hex::encode(ring::digest::digest(
+                &ring::digest::SHA256,
+                target.as_bytes(),
+            ));
+            return prefixes.iter().any(|p| digest.starts_with(p.as_str()));
+        }
+        self.paths
+            .iter()
+            .flatten()
+            .any(|pattern| path_matches(target, pattern))
+    }
+}
+
+/// Hash-bin delegations (TAP 15): `2^bit_length` roles `<name_prefix>-<bin in hex>`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SuccinctRoles {
+    #[serde(flatten)]
+    pub(crate) keys: RoleKeys,
+    pub(crate) bit_length: u32,
+    pub(crate) name_prefix: String,
+}
+
+impl SuccinctRoles {
+    fn suffix_len(&self) -> usize {
+        format!("{:x}", (1u64 << self.bit_length) - 1).len()
+    }
+
+    fn role_for(&self, target: &str) -> String {
+        let digest = ring::digest::digest(&ring::digest::SHA256, target.as_bytes());
+        let first = u32::from_be_bytes([
+            digest.as_ref()[0],
+            digest.as_ref()[1],
+            digest.as_ref()[2],
+            digest.as_ref()[3],
+        ]);
+        let bin = u64::from(first) >> (32 - self.bit_length);
+        format!(
+            "{}-{:0width$x}",
+            self.name_prefix,
+            bin,
+            width = self.suffix_len()
+        )
+    }
+
+    fn is_role(&self, name: &str) -> bool {
+        let Some(suffix) = name
+            .strip_prefix(self.name_prefix.as_str())
+            .and_then(|s| s.strip_prefix('-'))
+        else {
+            return false;
+        };
+        suffix.len() == self.suffix_len()
+            && u64::from_str_radix(suffix, 16).is_ok_and(|bin| bin < (1u64 << self.bit_length))
+    }
+}
+
+/// Whether `target` matches the delegation path pattern `pattern`: as many `/`-separated
+/// parts, each matching as a shell pattern (`*` and `?` never cross a `/`).
+pub(crate) fn path_matches(target: &str, pattern: &str) -> bool {
+    let targets: Vec<&str> = target.split('/').collect();
+    let patterns: Vec<&str> = pattern.split('/').collect();
+    targets.len() == patterns.len()
+        && targets
+            .iter()
+            .zip(&patterns)
+            .all(|(t, p)| glob(t.as_bytes(), p.as_bytes()))
+}
+
+/// fnmatch for one path part: `*`, `?`, `[abc]`, `[a-z]`, `[!abc]`.
+fn glob(text: &[u8], pattern: &[u8]) -> bool {
+    let Some((&first, rest)) = pattern.split_first() else {
+        return text.is_empty();
+    };
+    match first {
+        b'*' => (0..=text.len()).any(|skip| glob(&text[skip..], rest)),
+        b'?' => !text.is_empty() && glob(&text[1..], rest),
+        b'[' => {
+            let Some((&c, text_rest)) = text.split_first() else {
+                return false;
+            };
+            match class(rest, c) {
+                Some((matched, after)) => matched && glob(text_rest, after),
+                // An unclosed `[` is a literal.
+                None => c == b'[' && glob(text_rest, rest),
+            }
+        }
+        literal => text.first() == Some(&literal) && glob(&text[1..], rest),
+    }
+}
+
+/// A `[...]` class after its `[`: whether `c` is in it, and the pattern after its `]`.
+fn class(pattern: &[u8], c: u8) -> Option<(bool, &[u8])> {
+    let (negate, mut i) = match pattern.first() {
+        Some(b'!') => (true, 1),
+        _ => (false, 0),
+    };
+    let start = i;
+    let mut matched = false;
+    while i < pattern.len() {
+        let p = pattern[i];
+        if p == b']' && i > start {
+            return Some((matched != negate, &pattern[i + 1..]));
+        }
+        if i + 2 < pattern.len() && pattern[i + 1] == b'-' && pattern[i + 2] != b']' {
+            matched |= (p..=pattern[i + 2]).contains(&c);
+            i += 3;
+        } else {
+            matched |= p == c;
+            i += 1;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_escapes_only_quote_and_backslash() {
+        let value: Value =
+            serde_json::from_str(r#"{"b": [1, true, null], "a": "x\"y\\z\n", "é": -3}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(canonical(&value).unwrap()).unwrap(),
+            "{\"a\":\"x\\\"y\\\\z\n\",\"b\":[1,true,null],\"é\":-3}"
+        );
+        assert!(canonical(&serde_json::json!({"a": 1.5})).is_err());
+    }
+
+    #[test]
+    fn expiry_times_are_read_exactly() {
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_time("2000-03-01T00:00:01Z"), Some(951_868_801));
+        assert_eq!(parse_time("2038-01-19T03:14:08Z"), Some(1 << 31));
+        assert_eq!(parse_time("2030-13-01T00:00:00Z"), None);
+        assert_eq!(parse_time("2030-01-01 00:00:00Z"), None);
+        assert_eq!(parse_time("2030-01-01T00:00:00+00:00"), None);
+    }
+
+    #[test]
+    fn path_patterns_match_part_by_part() {
+        assert!(path_matches("a/b.tgz", "a/*"));
+        assert!(path_matches("a/b.tgz", "*/*.tgz"));
+        assert!(!path_matches("a/b/c.tgz", "a/*"));
+        assert!(!path_matches("b.tgz", "a/*"));
+        assert!(path_matches("file-3", "file-[0-9]"));
+        assert!(!path_matches("file-x", "file-[0-9]"));
+        assert!(path_matches("file-x", "file-[!0-9]"));
+        assert!(path_matches("f?o", "f[?]o"));
+        assert!(path_matches("xy", "x?"));
+        assert!(path_matches("anything", "*"));
+        assert!(!path_matches("", "?"));
+    }
+
+    #[test]
+    fn succinct_roles_name_bins_by_the_target_hash() {
+        let roles = SuccinctRoles {
+            keys: RoleKeys {
+                keyids: vec![],
+                threshold: 1,
+            },
+            bit_length: 8,
+            name_prefix: "bin".into(),
+        };
+        let name = roles.role_for("some/target");
+        assert!(roles.is_role(&name), "{name}");
+        assert_eq!(name.len(), "bin-00".len());
+        assert!(!roles.is_role("bin-100"));
+        assert!(!roles.is_role("other-00"));
+    }
+}
