@@ -20,6 +20,20 @@ pub fn extract(
     dest: &Path,
     max_bytes: u64,
 ) -> Result<Vec<String>, Error> {
+    extract_as(Some(format), archive, dest, max_bytes)
+}
+
+/// [`extract`] for an uncompressed tar file (a patched release's tar stream).
+pub fn extract_tar(tar: &Path, dest: &Path, max_bytes: u64) -> Result<Vec<String>, Error> {
+    extract_as(None, tar, dest, max_bytes)
+}
+
+fn extract_as(
+    format: Option<ArchiveFormat>,
+    archive: &Path,
+    dest: &Path,
+    max_bytes: u64,
+) -> Result<Vec<String>, Error> {
     let read_err = |source| Error::ReadSource {
         path: archive.to_owned(),
         source,
@@ -36,12 +50,15 @@ pub fn extract(
         written: Vec::new(),
     };
     match format {
-        ArchiveFormat::TarGz => sink.tar(flate2::read::GzDecoder::new(io::BufReader::new(file)))?,
-        ArchiveFormat::TarXz => {
+        None => sink.tar(io::BufReader::new(file))?,
+        Some(ArchiveFormat::TarGz) => {
+            sink.tar(flate2::read::GzDecoder::new(io::BufReader::new(file)))?
+        }
+        Some(ArchiveFormat::TarXz) => {
             sink.tar(lzma_rust2::XzReader::new(io::BufReader::new(file), true))?
         }
-        ArchiveFormat::TarZst => sink.tar(zstd::Decoder::new(file).map_err(read_err)?)?,
-        ArchiveFormat::Zip => sink.zip(file.into_file())?,
+        Some(ArchiveFormat::TarZst) => sink.tar(zstd::Decoder::new(file).map_err(read_err)?)?,
+        Some(ArchiveFormat::Zip) => sink.zip(file.into_file())?,
     }
     Ok(sink.written)
 }

@@ -23,10 +23,14 @@
 #![deny(missing_docs)]
 
 mod extract;
+mod patch;
 #[cfg(feature = "write")]
 mod write;
 
-pub use extract::extract;
+pub use extract::{extract, extract_tar};
+#[cfg(feature = "write")]
+pub use patch::make_patch;
+pub use patch::{PATCH_FORMAT, apply_patch, tar_stream};
 #[cfg(feature = "write")]
 pub use write::{Entry, EntrySource, Written, write_archive};
 
@@ -75,6 +79,15 @@ pub enum Error {
     TooLarge {
         /// The archive.
         archive: PathBuf,
+    },
+    /// A patch could not be made or applied (a wrong base, or a damaged patch).
+    #[error("could not {what}")]
+    Patch {
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: io::Error,
     },
     /// The archive could not be written.
     #[error("could not write {}", path.display())]

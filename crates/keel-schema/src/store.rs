@@ -14,6 +14,34 @@ use crate::target::TargetTriple;
 /// The key of keel's section in a TUF target's `custom` metadata.
 pub const STORE_CUSTOM_KEY: &str = "keel";
 
+/// The key of a patch's section in its TUF target's `custom` metadata.
+pub const PATCH_CUSTOM_KEY: &str = "keel-patch";
+
+/// A delta-update patch in a store (`custom.keel-patch` of its TUF target): it rebuilds one
+/// archive's uncompressed tar stream from the executables of an earlier version, as they are
+/// installed.
+///
+/// The base is the earlier release's executables, read in the order of their file names and
+/// concatenated. The output is checked against `output_sha256` and `output_length` before
+/// it is used; both are signed with the rest of the targets metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StorePatch {
+    /// The archive (target name) whose contents the patch rebuilds.
+    pub archive: String,
+    /// The version whose installed executables are the base.
+    pub from_version: String,
+    /// How the patch is applied (`zstd-ref-prefix`: zstd with the base as reference prefix).
+    pub format: String,
+    /// The base's sha256.
+    pub base_sha256: String,
+    /// The base's length in bytes.
+    pub base_length: u64,
+    /// The sha256 of the archive's uncompressed tar stream, what the patch gives.
+    pub output_sha256: String,
+    /// The length of that tar stream.
+    pub output_length: u64,
+}
+
 /// keel's metadata of one release file in a store (`custom.keel` of its TUF target).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StoreTarget {

@@ -47,7 +47,9 @@ use tough::schema::{
 };
 use tough::sign::Sign;
 
+mod patches;
 mod write;
+pub use patches::DEFAULT_PATCH_VERSIONS;
 pub use write::LOCK_FILE_NAME;
 use write::crash_point;
 
@@ -129,6 +131,17 @@ pub enum Error {
         dir: PathBuf,
         /// The name.
         name: String,
+    },
+    /// A delta-update patch could not be made.
+    #[error("could not {what} {}", path.display())]
+    Patch {
+        /// What was being done.
+        what: &'static str,
+        /// The archive.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -238,8 +251,10 @@ fn dir_url(dir: &Path) -> Result<url::Url, Error> {
 pub struct Published {
     /// Whether the store's root was created by this publish.
     pub created_root: bool,
-    /// The targets added.
+    /// The archives added.
     pub targets: Vec<String>,
+    /// The delta-update patches added (`<archive>.from-<version>.patch`).
+    pub patches: Vec<String>,
     /// The version of the new targets, snapshot and timestamp metadata.
     pub version: u64,
 }
@@ -609,6 +624,36 @@ pub fn publish(
     expiry: &Expiry,
     now: jiff::Timestamp,
 ) -> Result<Published, Error> {
+    let options = PublishOptions {
+        channel,
+        expiry: *expiry,
+        patch_versions: DEFAULT_PATCH_VERSIONS,
+    };
+    publish_with(store, release_dir, key, root_key, &options, now)
+}
+
+/// How [`publish_with`] publishes.
+#[derive(Debug, Clone)]
+pub struct PublishOptions<'a> {
+    /// The channel the release goes to.
+    pub channel: &'a str,
+    /// How long the new metadata stays valid.
+    pub expiry: Expiry,
+    /// How many earlier versions of each app and target get a delta-update patch to each
+    /// new `tar.*` archive (0: none).
+    pub patch_versions: usize,
+}
+
+/// [`publish`], with delta-update patches from `options.patch_versions` earlier versions.
+pub fn publish_with(
+    store: &Path,
+    release_dir: &Path,
+    key: &SigningKey,
+    root_key: Option<&SigningKey>,
+    options: &PublishOptions<'_>,
+    now: jiff::Timestamp,
+) -> Result<Published, Error> {
+    let (channel, expiry) = (options.channel, &options.expiry);
     let manifest = read_release(release_dir)?;
     let archives: Vec<(&String, &keel_schema::Artifact)> = manifest
         .artifacts
@@ -651,7 +696,13 @@ pub fn publish(
             );
             let target_name = tough::TargetName::new(name.as_str())
                 .map_err(tuf_err("name a target of", store))?;
-            entries.push((target_name, target, path, format!("{sha}.{name}")));
+            entries.push((
+                target_name,
+                target,
+                path,
+                format!("{sha}.{name}"),
+                described,
+            ));
         }
 
         let _lock = write::lock(store)?;
@@ -681,12 +732,42 @@ pub fn publish(
         };
         targets.version = version;
         targets.expires = days_from(now, expiry.targets_days);
+        // Patches from earlier versions, made against the targets before this release.
+        let work = tempfile::tempdir().map_err(|source| Error::Io {
+            what: "create a work folder for patches of",
+            path: store.to_owned(),
+            source,
+        })?;
+        let mut patches = Vec::new();
+        for (target_name, _, path, _, described) in &entries {
+            for patch in patches::make(
+                store,
+                &targets,
+                target_name.raw(),
+                path,
+                described,
+                options.patch_versions,
+                work.path(),
+            )? {
+                let target = patches::target(&patch, store).await?;
+                let sha = hex::encode(&*target.hashes.sha256);
+                patches.push((patch, target, sha));
+            }
+        }
         let mut added = Vec::new();
+        let mut patch_names = Vec::new();
         // Target files first, then the metadata that names them.
-        for (target_name, target, path, stored) in entries {
+        for (target_name, target, path, stored, _) in entries {
             write::target_file(store, &path, &stored)?;
             crash_point("target-copied");
             added.push(target_name.raw().to_owned());
+            targets.targets.insert(target_name, target);
+        }
+        for (patch, target, sha) in patches {
+            write::target_file(store, &patch.path, &format!("{sha}.{}", patch.name))?;
+            let target_name = tough::TargetName::new(patch.name.as_str())
+                .map_err(tuf_err("name a target of", store))?;
+            patch_names.push(patch.name);
             targets.targets.insert(target_name, target);
         }
         let signer = Signer {
@@ -703,6 +784,7 @@ pub fn publish(
         Ok(Published {
             created_root,
             targets: added,
+            patches: patch_names,
             version: version.get(),
         })
     })

@@ -246,6 +246,12 @@ pub enum Error {
         /// The executable's path inside it.
         executable: String,
     },
+    /// A delta-update patch cannot be used (the full archive is downloaded instead).
+    #[error("the patch cannot be used: {reason}")]
+    PatchUnusable {
+        /// Why.
+        reason: String,
+    },
     /// No trusted root is known for an install's store.
     #[error("no trusted root is known for the store of `{app}`")]
     NoTrustedRoot {

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use keel_schema::store::{STORE_CUSTOM_KEY, StoreTarget};
+use keel_schema::receipt::Receipt;
+use keel_schema::store::{PATCH_CUSTOM_KEY, STORE_CUSTOM_KEY, StorePatch, StoreTarget};
 use keel_schema::{ArchiveFormat, TargetTriple};
 pub use semver::Version;
 
@@ -492,6 +493,11 @@ pub fn unpack(
             source,
         }
     })?;
+    executables(release, dir)
+}
+
+/// The executables `release` names, found in its unpacked folder `dir`.
+fn executables(release: &Available, dir: &Path) -> Result<BTreeMap<String, PathBuf>, Error> {
     let mut binaries = BTreeMap::new();
     for executable in &release.executables {
         let path = dir.join(executable);
@@ -529,6 +535,151 @@ impl Store {
         let archive = dir.0.join(&release.name);
         self.download(release, &archive)?;
         let binaries = unpack(release, &archive, &dir.0.join("unpacked"), MAX_UNPACKED)?;
+        let new = crate::NewRelease {
+            version: release.version.to_string(),
+            target: release.target.clone(),
+            binaries,
+            hooks: release.hooks.clone(),
+        };
+        Ok((dir, new))
+    }
+}
+
+/// How a release reached this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// The full archive was downloaded.
+    Full,
+    /// A patch from the installed version was downloaded and applied.
+    Patch {
+        /// The patch's target name.
+        name: String,
+        /// Its length in bytes.
+        length: u64,
+        /// The full archive's length, for comparison.
+        archive_length: u64,
+    },
+    /// A patch was there but could not be used, so the full archive was downloaded.
+    FellBack {
+        /// The patch's target name.
+        patch: String,
+        /// Why it could not be used.
+        reason: String,
+    },
+}
+
+impl Store {
+    /// The patch that rebuilds `release` from an install of `from_version`, if the store
+    /// has one: its target name, length and description.
+    pub fn patch_for(
+        &self,
+        release: &Available,
+        from_version: &str,
+    ) -> Option<(String, u64, StorePatch)> {
+        let client = self.client();
+        client.top_level_targets().find_map(|(name, info)| {
+            let custom = info.custom.as_ref()?.get(PATCH_CUSTOM_KEY)?;
+            let patch: StorePatch = serde_json::from_value(custom.clone()).ok()?;
+            (patch.archive == release.name
+                && patch.from_version == from_version
+                && patch.format == keel_archive::PATCH_FORMAT)
+                .then(|| (name.clone(), info.length, patch))
+        })
+    }
+
+    /// [`Store::fetch`] for an update of the install `receipt` describes: when the store
+    /// has a patch from the installed version and the installed executables are exactly its
+    /// base (checked by sha256), downloads the patch and rebuilds the release from it; the
+    /// result is used only when it matches the signed sha256 and length. On any failure the
+    /// full archive is downloaded instead, and [`Delivery::FellBack`] says why.
+    pub fn fetch_update(
+        &self,
+        release: &Available,
+        work_dir: &Path,
+        receipt: &Receipt,
+    ) -> Result<(Fetched, crate::NewRelease, Delivery), Error> {
+        let Some((name, length, patch)) = self.patch_for(release, &receipt.version) else {
+            let (dir, new) = self.fetch(release, work_dir)?;
+            return Ok((dir, new, Delivery::Full));
+        };
+        match self.fetch_patched(release, work_dir, receipt, &name, &patch) {
+            Ok((dir, new)) => Ok((
+                dir,
+                new,
+                Delivery::Patch {
+                    name,
+                    length,
+                    archive_length: release.length,
+                },
+            )),
+            Err(err) => {
+                let (dir, new) = self.fetch(release, work_dir)?;
+                Ok((
+                    dir,
+                    new,
+                    Delivery::FellBack {
+                        patch: name,
+                        reason: err.with_causes(),
+                    },
+                ))
+            }
+        }
+    }
+
+    fn fetch_patched(
+        &self,
+        release: &Available,
+        work_dir: &Path,
+        receipt: &Receipt,
+        name: &str,
+        patch: &StorePatch,
+    ) -> Result<(Fetched, crate::NewRelease), Error> {
+        let unusable = |reason: String| Error::PatchUnusable { reason };
+        // The base: the installed executables, in the order of their file names.
+        let mut base = Vec::new();
+        let bin_dir = Path::new(&receipt.bin_dir);
+        for binary in receipt.binaries.keys() {
+            let path = bin_dir.join(binary);
+            let bytes = fs_err::read(&path).map_err(crate::io_err(&path, "read"))?;
+            base.extend_from_slice(&bytes);
+        }
+        if base.len() as u64 != patch.base_length
+            || hex::encode(keel_verify::sha256_bytes(&base).0) != patch.base_sha256
+        {
+            return Err(unusable(
+                "the installed executables are not the patch's base (changed since they were installed?)".into(),
+            ));
+        }
+        keel_fs::create_dir(work_dir)?;
+        let dir = Fetched(unique_dir(work_dir)?);
+        let patch_path = dir.0.join(name);
+        self.download_target(name, &patch_path)?;
+        let patch_bytes = fs_err::read(&patch_path).map_err(crate::io_err(&patch_path, "read"))?;
+        let output = keel_archive::apply_patch(&base, &patch_bytes, patch.output_length).map_err(
+            |source| Error::Archive {
+                path: patch_path.clone(),
+                source,
+            },
+        )?;
+        if output.len() as u64 != patch.output_length
+            || hex::encode(keel_verify::sha256_bytes(&output).0) != patch.output_sha256
+        {
+            return Err(unusable(
+                "the patched release does not match its signed sha256".into(),
+            ));
+        }
+        let tar = dir.0.join(format!("{}.tar", release.name));
+        keel_fs::write_new(&tar, &output)?;
+        drop(output);
+        let unpacked = dir.0.join("unpacked");
+        keel_archive::extract_tar(&tar, &unpacked, MAX_UNPACKED).map_err(|source| {
+            Error::Archive {
+                path: tar.clone(),
+                source,
+            }
+        })?;
+        let binaries = executables(release, &unpacked)?;
         let new = crate::NewRelease {
             version: release.version.to_string(),
             target: release.target.clone(),

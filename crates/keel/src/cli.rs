@@ -478,6 +478,12 @@ pub struct PublishArgs {
     #[arg(long, value_name = "FILE")]
     pub root_key: Option<PathBuf>,
 
+    /// Store: publish delta-update patches to each new tar archive from this many earlier
+    /// versions of the same app and target (0: none). An install of one of them downloads
+    /// the patch, a few percent of the archive, instead of the archive
+    #[arg(long, value_name = "N", default_value_t = keel_store::DEFAULT_PATCH_VERSIONS)]
+    pub patches: usize,
+
     #[command(flatten)]
     pub expiry: ExpiryArgs,
 

@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use keel_schema::TargetTriple;
 use keel_schema::env::{KEEL_SIGNING_KEY, KEEL_STORE_URL};
 use keel_update::select::{Prereleases, Request, Selection};
-use keel_update::store::{Available, ClientOptions, Store, Version, redact};
+use keel_update::store::{Available, ClientOptions, Delivery, Store, Version, redact};
 use keel_update::{AppHome, AppLock, Recovery, Step, UpdateReporter};
 
 use crate::cli::{
@@ -59,13 +59,17 @@ pub fn publish_to_store(
     } else {
         crate::image::publish_images(global, &dir, false)?
     };
-    let published = keel_store::publish(
+    let options = keel_store::PublishOptions {
+        channel: &args.channel,
+        expiry: expiry(&args.expiry),
+        patch_versions: args.patches,
+    };
+    let published = keel_store::publish_with(
         &store,
         &dir,
         &key,
         root_key.as_ref(),
-        &args.channel,
-        &expiry(&args.expiry),
+        &options,
         jiff::Timestamp::now(),
     )?;
     match global.format {
@@ -73,6 +77,7 @@ pub fn publish_to_store(
             "store": store,
             "created_root": published.created_root,
             "targets": published.targets,
+            "patches": published.patches,
             "version": published.version,
             "images": images,
             "no_rehearsal": args.no_rehearsal,
@@ -91,6 +96,9 @@ pub fn publish_to_store(
             }
             for target in &published.targets {
                 crate::out(&format!("Published {target} to `{}`", args.channel));
+            }
+            for patch in &published.patches {
+                crate::out(&format!("Published the delta-update patch {patch}"));
             }
             crate::out(&format!(
                 "The store's metadata is at version {}; its timestamp expires in {} days (`keel store refresh` renews it).",
@@ -391,11 +399,39 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     {
         bail!("update cancelled");
     }
-    let (_work, new) = store.fetch(&release, &home.downloads())?;
+    let (_work, new, delivery) = store.fetch_update(&release, &home.downloads(), &receipt)?;
+    let delivered = match &delivery {
+        Delivery::Full => serde_json::json!({ "kind": "archive", "bytes": release.length }),
+        Delivery::Patch { name, length, .. } => {
+            serde_json::json!({ "kind": "patch", "patch": name, "bytes": length })
+        }
+        Delivery::FellBack { patch, reason } => serde_json::json!({
+            "kind": "archive", "bytes": release.length, "patch_refused": patch, "reason": reason
+        }),
+        _ => serde_json::Value::Null,
+    };
+    if let Delivery::Patch {
+        name,
+        length,
+        archive_length,
+    } = &delivery
+        && !global.quiet
+        && global.format == Format::Text
+    {
+        crate::out(&format!(
+            "Downloaded the patch {name} ({length} bytes, {:.1}% of the {archive_length}-byte archive)",
+            *length as f64 * 100.0 / (*archive_length).max(1) as f64
+        ));
+    }
+    if let Delivery::FellBack { patch, reason } = &delivery {
+        crate::warn(&format!(
+            "the patch {patch} could not be used ({reason}); downloaded the full archive instead"
+        ));
+    }
     let after = home.update(&lock, &new, &reporter)?;
     crate::report(
         global,
-        serde_json::json!({ "app": after.app, "from": receipt.version, "version": after.version, "updated": true }),
+        serde_json::json!({ "app": after.app, "from": receipt.version, "version": after.version, "updated": true, "download": delivered }),
         || {
             format!(
                 "Updated {} {} to {}",

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use keel_update::select::{Prereleases, Request, Selection};
-use keel_update::store::{keel_home, ClientOptions, Version};
+use keel_update::store::{keel_home, ClientOptions, Delivery, Version};
 use keel_update::{AppHome, Recovery, Step, UpdateReporter};
 
 const APP: &str = "ledger";
@@ -132,9 +132,20 @@ pub fn update(db: &str, options: UpdateOptions) -> Result<(), String> {
         println!("would update ledger {current} to {}", release.version);
         return Ok(());
     }
-    let (_download, new) = store
-        .fetch(&release, &home.downloads())
+    // A patch from the installed version when the store has one (a few percent of the
+    // archive), the full archive otherwise or when the patch cannot be used.
+    let (_download, new, delivery) = store
+        .fetch_update(&release, &home.downloads(), &receipt)
         .map_err(|e| e.with_causes())?;
+    match delivery {
+        Delivery::Patch { name, length, .. } => {
+            println!("downloaded the patch {name} ({length} bytes)")
+        }
+        Delivery::FellBack { patch, reason } => {
+            eprintln!("warning: the patch {patch} could not be used ({reason}); downloaded the full archive")
+        }
+        _ => {}
+    }
     let after = home
         .update(&lock, &new, &Printer)
         .map_err(|e| e.with_causes())?;

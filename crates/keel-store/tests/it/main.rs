@@ -22,8 +22,22 @@ pub(crate) fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
     let dir = parent.join(format!("release-{version}"));
     fs_err::create_dir_all(&dir).unwrap();
     let name = format!("{app}-{version}-{TRIPLE}.tar.gz");
-    let contents = format!("archive of {app} {version}\n").repeat(100);
-    fs_err::write(dir.join(&name), &contents).unwrap();
+    let binary = format!("{app}-{version}-{TRIPLE}/{app}");
+    let program = format!("binary of {app} {version}\n").repeat(100);
+    // The same release may be made twice; the archive is made again, identical.
+    let _ = fs_err::remove_file(dir.join(&name));
+    keel_archive::write_archive(
+        keel_schema::ArchiveFormat::TarGz,
+        &[keel_archive::Entry::bytes(
+            &binary,
+            program.into_bytes(),
+            true,
+        )],
+        0,
+        &dir.join(&name),
+    )
+    .unwrap();
+    let contents = fs_err::read(dir.join(&name)).unwrap();
     let manifest = Manifest {
         schema_version: keel_schema::MANIFEST_SCHEMA_VERSION,
         tag: Some(format!("v{version}")),
@@ -60,9 +74,9 @@ pub(crate) fn release(parent: &Path, app: &str, version: &str) -> PathBuf {
                 app: Some(app.into()),
                 target: Some(TRIPLE.parse().unwrap()),
                 size: contents.len() as u64,
-                sha256: keel_verify::sha256_bytes(contents.as_bytes()).to_hex(),
+                sha256: keel_verify::sha256_bytes(&contents).to_hex(),
                 format: Some(keel_schema::ArchiveFormat::TarGz),
-                executables: vec![format!("{app}-{version}-{TRIPLE}/{app}")],
+                executables: vec![binary],
                 glibc: None,
                 checksum_of: None,
                 signature_of: None,
@@ -392,4 +406,91 @@ fn a_store_given_by_a_relative_path_is_refreshed() {
             .version,
         2
     );
+}
+
+/// The executable of `app` `version` as an install holds it: unpacked from its archive.
+fn binary_of(parent: &Path, app: &str, version: &str) -> Vec<u8> {
+    let archive = parent.join(format!("release-{version}/{app}-{version}-{TRIPLE}.tar.gz"));
+    let out = parent.join(format!("unpacked-{version}"));
+    keel_archive::extract(keel_schema::ArchiveFormat::TarGz, &archive, &out, 1 << 30).unwrap();
+    fs_err::read(out.join(format!("{app}-{version}-{TRIPLE}/{app}"))).unwrap()
+}
+
+#[test]
+fn each_archive_gets_patches_from_the_three_latest_earlier_versions_that_zstd_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let key = SigningKey::generate().unwrap();
+    let now = jiff::Timestamp::now();
+    let first = publish_app(&store, dir.path(), "ledger", "1.0.0", &key, now);
+    assert!(first.patches.is_empty());
+    for version in ["1.1.0", "1.2.0", "1.3.0"] {
+        publish_app(&store, dir.path(), "ledger", version, &key, now);
+    }
+    // Another app's releases are never a base.
+    publish_app(&store, dir.path(), "other", "1.3.5", &key, now);
+    let published = publish_app(&store, dir.path(), "ledger", "1.4.0", &key, now);
+    let v4 = format!("ledger-1.4.0-{TRIPLE}.tar.gz");
+    assert_eq!(
+        published.patches,
+        ["1.3.0", "1.2.0", "1.1.0"]
+            .map(|from| format!("{v4}.from-{from}.patch"))
+            .to_vec()
+    );
+
+    // The reference client downloads a patch as a verified target; the zstd tool applies it
+    // to the installed 1.2.0 executable, giving 1.4.0's tar stream.
+    require_tool("zstd");
+    let nginx = Nginx::serve(&store);
+    let state = dir.path().join("client");
+    let patch = format!("{v4}.from-1.2.0.patch");
+    let out =
+        reference_client(&state, &nginx, &store.join("metadata/1.root.json"), &patch).success();
+    let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let described = &result["custom"]["keel-patch"];
+    assert_eq!(described["archive"], v4.as_str());
+    assert_eq!(described["from_version"], "1.2.0");
+    let base = dir.path().join("base");
+    fs_err::write(&base, binary_of(dir.path(), "ledger", "1.2.0")).unwrap();
+    let patched = dir.path().join("patched.tar");
+    keel_test::run_ok(
+        Command::new("zstd")
+            .arg("-q")
+            .arg("-d")
+            .arg("--long=30")
+            .arg(format!("--patch-from={}", base.display()))
+            .arg(result["path"].as_str().unwrap())
+            .arg("-o")
+            .arg(&patched),
+    );
+    let tar = fs_err::read(&patched).unwrap();
+    assert_eq!(
+        keel_verify::sha256_bytes(&tar).to_hex(),
+        described["output_sha256"].as_str().unwrap()
+    );
+    let expected = keel_archive::tar_stream(
+        keel_schema::ArchiveFormat::TarGz,
+        &dir.path().join(format!("release-1.4.0/{v4}")),
+        1 << 30,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(tar, expected);
+
+    // None when asked for none.
+    let options = keel_store::PublishOptions {
+        channel: "stable",
+        expiry: Expiry::default(),
+        patch_versions: 0,
+    };
+    let none = keel_store::publish_with(
+        &store,
+        &release(dir.path(), "ledger", "1.5.0"),
+        &key,
+        None,
+        &options,
+        now,
+    )
+    .unwrap();
+    assert!(none.patches.is_empty());
 }

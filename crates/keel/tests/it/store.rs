@@ -444,3 +444,120 @@ fn a_plain_http_store_on_another_machine_needs_allow_http() {
     assert!(!result.stderr.contains("plain-HTTP"), "{}", result.stderr);
     assert_not_installed(&ws);
 }
+
+/// The executable `app` inside a release archive of `dist`, unpacked with `tar`.
+fn binary_in_archive(ws: &TestWorkspace, archive: &str) -> Vec<u8> {
+    require_tool("tar");
+    let out = ws.path(&format!("unpacked-{archive}"));
+    fs_err::create_dir_all(&out).unwrap();
+    run_ok(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(ws.path(&format!("dist/{archive}")))
+            .arg("-C")
+            .arg(&out),
+    );
+    let found = fs_err::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .map(|dir| dir.join("app"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| out.join("app"));
+    fs_err::read(found).unwrap()
+}
+
+fn update_json(ws: &TestWorkspace) -> RunResult {
+    run_command(
+        ws.keel(["--format", "json", "update", "--app", "app", "--yes"])
+            .env("KEEL_HOME", home(ws))
+            .env("KEEL_HTTP_TIMEOUT", "3"),
+    )
+}
+
+#[test]
+fn an_update_downloads_only_a_patch_when_the_store_has_one_from_the_installed_version() {
+    let ws = published();
+    let nginx = Nginx::serve(&ws.path("store"));
+    install(&ws, &nginx.url("")).success();
+    publish_version(&ws, "1.0.0", "1.1.0");
+    let archive = format!("app-1.1.0-{HOST}.tar.gz");
+    let patch = format!("{archive}.from-1.0.0.patch");
+    let patch_file = target_file(&ws, &patch);
+    assert!(
+        fs_err::metadata(&patch_file).unwrap().len()
+            < fs_err::metadata(target_file(&ws, &archive)).unwrap().len(),
+        "the patch is not smaller than the archive"
+    );
+    // Only the patch can deliver 1.1.0: the full archive is gone from the store.
+    fs_err::remove_file(target_file(&ws, &archive)).unwrap();
+    let result = update_json(&ws).success();
+    let report: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(report["version"], "1.1.0", "{}", result.stdout);
+    assert_eq!(report["download"]["kind"], "patch", "{}", result.stdout);
+    assert_eq!(report["download"]["patch"], patch.as_str());
+    assert_eq!(
+        fs_err::read(ws.path("operator/bin/app")).unwrap(),
+        binary_in_archive(&ws, &archive),
+        "the patched install is not the release's binary"
+    );
+}
+
+#[test]
+fn a_patch_that_cannot_be_used_falls_back_to_the_archive_and_says_why() {
+    // The installed binary is not the patch's base (changed after install).
+    let ws = published();
+    let nginx = Nginx::serve(&ws.path("store"));
+    install(&ws, &nginx.url("")).success();
+    publish_version(&ws, "1.0.0", "1.1.0");
+    let archive = format!("app-1.1.0-{HOST}.tar.gz");
+    let installed = ws.path("operator/bin/app");
+    let mut bytes = fs_err::read(&installed).unwrap();
+    bytes.push(b'\n');
+    fs_err::write(&installed, bytes).unwrap();
+    let result = update(&ws).success();
+    assert!(
+        result.stderr.contains("warning: the patch")
+            && result.stderr.contains("not the patch's base")
+            && result
+                .stderr
+                .contains("downloaded the full archive instead"),
+        "{}",
+        result.stderr
+    );
+    assert_eq!(
+        fs_err::read(&installed).unwrap(),
+        binary_in_archive(&ws, &archive)
+    );
+
+    // A patch in the store that does not match its signed hashes.
+    let ws = published();
+    let nginx = Nginx::serve(&ws.path("store"));
+    install(&ws, &nginx.url("")).success();
+    publish_version(&ws, "1.0.0", "1.1.0");
+    let patch_file = target_file(&ws, &format!("{archive}.from-1.0.0.patch"));
+    let mut bytes = fs_err::read(&patch_file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    fs_err::write(&patch_file, bytes).unwrap();
+    let result = update_json(&ws).success();
+    let report: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(report["download"]["kind"], "archive", "{}", result.stdout);
+    assert!(
+        report["download"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not match its signed sha256 hash"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        result.stderr.contains("warning: the patch"),
+        "{}",
+        result.stderr
+    );
+    assert_eq!(
+        fs_err::read(ws.path("operator/bin/app")).unwrap(),
+        binary_in_archive(&ws, &archive)
+    );
+}
