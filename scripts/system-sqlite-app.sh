@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # An app on rusqlite 0.40 (the minor before keel's) linking the system's SQLite builds with
-# keel-update (default features off: no bundled SQLite), links that one SQLite, and snapshots
-# its database with keel-update. Shares the workspace's target folder, so only what differs is
+# keel-update (default features off: no bundled SQLite, no store client), links that one
+# SQLite, snapshots its database with keel-update, and has no HTTP or TLS crate in its tree. Shares the workspace's target folder, so only what differs is
 # built.
 #   scripts/system-sqlite-app.sh
 set -euo pipefail
@@ -24,3 +24,9 @@ grep -q 'libsqlite3\.so' <<<"$libs" \
   || { echo "error: the app does not link the system's libsqlite3; it links:" >&2; echo "$libs" >&2; exit 1; }
 tree=$(cargo tree --locked --manifest-path "$app/Cargo.toml" -e normal -i libsqlite3-sys --depth 0)
 [ "$(grep -c '^libsqlite3-sys' <<<"$tree")" = 1 ] || { echo "error: $tree" >&2; exit 1; }
+# Without the `store` feature, keel-update brings no HTTP or TLS stack.
+all=$(cargo tree --locked --manifest-path "$app/Cargo.toml" -e normal --prefix none)
+if grep -E '^(ureq|rustls|ring|webpki-roots|rustls-native-certs) ' <<<"$all"; then
+  echo "error: keel-update without its store client still brings the crates above" >&2
+  exit 1
+fi

@@ -60,6 +60,8 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p keel-update -p keel-store --features keel-update/crash-points,keel-store/crash-points --all-targets --locked -- -D warnings
 cargo clippy --manifest-path examples/ledger/Cargo.toml --all-targets --locked -- -D warnings
+# The transaction core alone: keel-update without its store client (no TLS, no HTTP).
+cargo clippy -p keel-update --no-default-features --lib --locked -- -D warnings
 
 echo "==> cargo clippy for Windows: keel-fs, whose executable swap differs there"
 if rustup target add x86_64-pc-windows-msvc >/dev/null 2>&1; then

@@ -133,6 +133,10 @@ pub(crate) fn make(
             "{}.{old_name}",
             hex::encode(&*target.hashes.sha256)
         ));
+        // A store fetched without its target files (metadata only) has no base to patch from.
+        if !stored.is_file() {
+            continue;
+        }
         let Some(base) = base_of(&stored, &old, work)? else {
             continue;
         };

@@ -28,6 +28,10 @@
 //! apps share. [`store::Store`] fetches and verifies a store's TUF metadata and downloads;
 //! its failures carry a [`store::StoreFailure`] and a hint ([`Error::hint`]).
 //!
+//! The store client ([`store::Store`], keel's TUF client and its HTTPS stack) is the default
+//! feature `store`; without it (`default-features = false`) an app embeds the transaction
+//! core only and delivers releases its own way ([`NewRelease`], [`store::unpack`]).
+//!
 //! This crate is what apps embed to update themselves. It depends on keel's schema, checksum,
 //! file and archive-extraction crates, on SQLite, and, for the store client, on keel's own TUF
 //! client over a small blocking HTTPS client (ureq, rustls and ring); it never prints: progress goes to an [`UpdateReporter`].
@@ -38,6 +42,7 @@ mod doctor;
 pub mod select;
 mod sqlite;
 pub mod store;
+#[cfg(feature = "store")]
 mod tuf;
 
 use std::collections::BTreeMap;
@@ -528,7 +533,7 @@ impl AppHome {
     /// The root to verify the store with: the newest one the client trusts (the store may
     /// have rotated its keys since), else `given`, else the one saved at install.
     pub fn trusted_root(&self, given: Option<&[u8]>) -> Result<Vec<u8>, Error> {
-        if let Some(newest) = store::Store::trusted_root(&self.trusted_dir()) {
+        if let Ok(newest) = fs_err::read(self.trusted_dir().join("root.json")) {
             return Ok(newest);
         }
         if let Some(given) = given {
@@ -544,6 +549,7 @@ impl AppHome {
     }
 
     /// Opens the install's store at `url`, verified from [`AppHome::trusted_root`].
+    #[cfg(feature = "store")]
     pub fn open_store(
         &self,
         url: &str,

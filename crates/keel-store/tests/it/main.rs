@@ -493,4 +493,12 @@ fn each_archive_gets_patches_from_the_three_latest_earlier_versions_that_zstd_ap
     )
     .unwrap();
     assert!(none.patches.is_empty());
+
+    // A store fetched without its target files (metadata only) publishes without patches.
+    for entry in fs_err::read_dir(store.join("targets")).unwrap() {
+        fs_err::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let published = publish_app(&store, dir.path(), "ledger", "1.6.0", &key, now);
+    assert_eq!(published.targets.len(), 1);
+    assert!(published.patches.is_empty());
 }

@@ -14,7 +14,7 @@ use super::TufError;
 /// Fetches a store's files.
 pub(crate) struct Fetcher {
     options: ClientOptions,
-    agent: OnceLock<Result<ureq::Agent, TufError>>,
+    agent: OnceLock<ureq::Agent>,
 }
 
 impl Fetcher {
@@ -25,11 +25,8 @@ impl Fetcher {
         }
     }
 
-    fn agent(&self) -> Result<&ureq::Agent, TufError> {
-        self.agent
-            .get_or_init(|| agent(&self.options))
-            .as_ref()
-            .map_err(Clone::clone)
+    fn agent(&self) -> &ureq::Agent {
+        self.agent.get_or_init(|| agent(&self.options))
     }
 
     /// The file at `url`, at most `max` bytes long (a longer one is refused with `too_long`).
@@ -72,7 +69,7 @@ impl Fetcher {
                 Box::new(file)
             }
             "http" | "https" => {
-                let response = self.agent()?.get(url.as_str()).call().map_err(|err| {
+                let response = self.agent().get(url.as_str()).call().map_err(|err| {
                     TufError::new(classify(&err), format!("cannot get {shown}")).caused_by(err)
                 })?;
                 Box::new(response.into_body().into_reader())
@@ -110,20 +107,11 @@ impl Fetcher {
     }
 }
 
-fn agent(options: &ClientOptions) -> Result<ureq::Agent, TufError> {
+fn agent(options: &ClientOptions) -> ureq::Agent {
     use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+    // No roots at all (a minimal container without CA certificates) refuses every https
+    // certificate as untrusted, with the hint to set SSL_CERT_FILE.
     let found = rustls_native_certs::load_native_certs();
-    if found.certs.is_empty() {
-        let detail = found
-            .errors
-            .first()
-            .map(ToString::to_string)
-            .unwrap_or_else(|| "none found".to_owned());
-        return Err(TufError::new(
-            StoreFailure::CertificateUntrusted,
-            format!("no trusted CA certificates could be loaded ({detail})"),
-        ));
-    }
     let roots: Vec<Certificate<'static>> = found
         .certs
         .iter()
@@ -142,7 +130,7 @@ fn agent(options: &ClientOptions) -> Result<ureq::Agent, TufError> {
         .max_redirects(5)
         .user_agent(concat!("keel-update/", env!("CARGO_PKG_VERSION")))
         .build();
-    Ok(config.new_agent())
+    config.new_agent()
 }
 
 /// What a failed request says about the store.

@@ -536,7 +536,9 @@ impl Client {
         } else {
             path.to_owned()
         };
-        let url = self.url(&self.targets_url, &file)?;
+        // Each path segment percent-encoded, so that `?`, `#` or `%` in a name stay part of it.
+        let file: Vec<String> = file.split('/').map(quote).collect();
+        let url = self.url(&self.targets_url, &file.join("/"))?;
         let mut hasher = metadata::Hasher::new(&info.hashes)?;
         let length = self.fetcher.each_chunk(
             &url,
