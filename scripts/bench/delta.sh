@@ -95,12 +95,12 @@ for _ in 1 2 3; do
   install patched home-patched
   install full home-full
   start=$(now)
-  KEEL_HOME="$work/home-patched" "$keel" --format json update --app ledger --yes >"$work/patched.json"
+  KEEL_HOME="$work/home-patched" "$keel" --format json update --app ledger --yes >"$work/patched.json" 2>>"$work/update.log"
   patched_ms+=($((($(now) - start) / 1000000)))
   python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["download"]["kind"] != "patch")' "$work/patched.json" \
     || { echo "error: the update did not use the patch: $(cat "$work/patched.json")" >&2; exit 1; }
   start=$(now)
-  KEEL_HOME="$work/home-full" "$keel" --format json update --app ledger --yes >"$work/full.json"
+  KEEL_HOME="$work/home-full" "$keel" --format json update --app ledger --yes >"$work/full.json" 2>>"$work/update.log"
   full_ms+=($((($(now) - start) / 1000000)))
   cmp -s "$work/home-patched/bin/ledger" "$work/home-full/bin/ledger" \
     || { echo "error: the patched install differs from the full one" >&2; exit 1; }
