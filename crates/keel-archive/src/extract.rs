@@ -23,6 +23,16 @@ pub fn extract(
     extract_as(Some(format), archive, dest, max_bytes)
 }
 
+/// Whether this build can extract archives of `format` (each format is a feature).
+pub fn supports(format: ArchiveFormat) -> bool {
+    match format {
+        ArchiveFormat::TarGz => cfg!(feature = "tar-gz"),
+        ArchiveFormat::TarXz => cfg!(feature = "tar-xz"),
+        ArchiveFormat::TarZst => cfg!(feature = "tar-zst"),
+        ArchiveFormat::Zip => cfg!(feature = "zip"),
+    }
+}
+
 /// [`extract`] for an uncompressed tar file (a patched release's tar stream).
 pub fn extract_tar(tar: &Path, dest: &Path, max_bytes: u64) -> Result<Vec<String>, Error> {
     extract_as(None, tar, dest, max_bytes)
@@ -51,14 +61,26 @@ fn extract_as(
     };
     match format {
         None => sink.tar(io::BufReader::new(file))?,
+        Some(format) if !supports(format) => {
+            return Err(Error::UnsupportedFormat {
+                archive: archive.to_owned(),
+                format,
+            });
+        }
+        #[cfg(feature = "tar-gz")]
         Some(ArchiveFormat::TarGz) => {
             sink.tar(flate2::read::GzDecoder::new(io::BufReader::new(file)))?
         }
+        #[cfg(feature = "tar-xz")]
         Some(ArchiveFormat::TarXz) => {
             sink.tar(lzma_rust2::XzReader::new(io::BufReader::new(file), true))?
         }
+        #[cfg(feature = "tar-zst")]
         Some(ArchiveFormat::TarZst) => sink.tar(zstd::Decoder::new(file).map_err(read_err)?)?,
+        #[cfg(feature = "zip")]
         Some(ArchiveFormat::Zip) => sink.zip(file.into_file())?,
+        #[allow(unreachable_patterns)]
+        Some(_) => unreachable!("formats this build lacks are refused above"),
     }
     Ok(sink.written)
 }
@@ -172,6 +194,7 @@ impl Sink<'_> {
         Ok(())
     }
 
+    #[cfg(feature = "zip")]
     fn zip(&mut self, file: std::fs::File) -> Result<(), Error> {
         let zip_err = |archive: &Path| {
             let archive = archive.to_owned();

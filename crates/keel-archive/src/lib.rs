@@ -23,14 +23,18 @@
 #![deny(missing_docs)]
 
 mod extract;
+#[cfg(feature = "patch")]
 mod patch;
 #[cfg(feature = "write")]
 mod write;
 
-pub use extract::{extract, extract_tar};
-#[cfg(feature = "write")]
+pub use extract::{extract, extract_tar, supports};
+#[cfg(all(feature = "patch", feature = "write"))]
 pub use patch::make_patch;
-pub use patch::{PATCH_FORMAT, apply_patch, tar_stream};
+#[cfg(feature = "write")]
+pub use patch::tar_stream;
+#[cfg(feature = "patch")]
+pub use patch::{PATCH_FORMAT, apply_patch};
 #[cfg(feature = "write")]
 pub use write::{Entry, EntrySource, Written, write_archive};
 
@@ -79,6 +83,14 @@ pub enum Error {
     TooLarge {
         /// The archive.
         archive: PathBuf,
+    },
+    /// The archive's format was left out of this build (a feature of keel-archive).
+    #[error("{} is a {format} archive, and this program was built without {format} support", archive.display())]
+    UnsupportedFormat {
+        /// The archive.
+        archive: PathBuf,
+        /// Its format.
+        format: keel_schema::ArchiveFormat,
     },
     /// A patch could not be made or applied (a wrong base, or a damaged patch).
     #[error("could not {what}")]

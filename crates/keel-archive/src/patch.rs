@@ -7,8 +7,10 @@
 //! speed and because keel already links zstd (figures in the README).
 
 use std::io::{self, Read};
+#[cfg(feature = "write")]
 use std::path::Path;
 
+#[cfg(feature = "write")]
 use keel_schema::ArchiveFormat;
 
 use crate::Error;
@@ -83,6 +85,7 @@ pub fn apply_patch(base: &[u8], patch: &[u8], max_output: u64) -> Result<Vec<u8>
 
 /// The uncompressed tar stream inside a `tar.*` archive (at most `max_bytes`); `None` for a
 /// zip, whose entries are compressed one by one.
+#[cfg(feature = "write")]
 pub fn tar_stream(
     format: ArchiveFormat,
     archive: &Path,

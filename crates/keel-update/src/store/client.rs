@@ -196,11 +196,13 @@ impl Store {
         found
     }
 
-    /// The releases of `app` for `target` on `channel`, oldest first.
+    /// The releases of `app` for `target` on `channel` in a format this build extracts
+    /// (see [`keel_archive::supports`]), oldest first.
     pub fn releases(&self, app: &str, target: &TargetTriple, channel: &str) -> Vec<Available> {
         self.all_releases()
             .into_iter()
             .filter(|r| r.app == app && &r.target == target && r.channel == channel)
+            .filter(|r| keel_archive::supports(r.format))
             .collect()
     }
 
