@@ -56,6 +56,10 @@ fn base_of(archive: &Path, described: &StoreTarget, work: &Path) -> Result<Optio
         return Ok(None);
     }
     files.sort();
+    // An install keeps one file per name: two executables with one name are no base.
+    if files.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+        return Ok(None);
+    }
     let mut base = Vec::new();
     for (_, path) in files {
         match fs_err::read(&path) {

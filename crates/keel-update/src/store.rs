@@ -220,6 +220,16 @@ pub fn unpack(
 fn executables(release: &Available, dir: &Path) -> Result<BTreeMap<String, PathBuf>, Error> {
     let mut binaries = BTreeMap::new();
     for executable in &release.executables {
+        // Signed, but still only a relative path inside the unpacked release.
+        let inside = Path::new(executable)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside {
+            return Err(Error::MissingExecutable {
+                archive: release.name.clone(),
+                executable: executable.clone(),
+            });
+        }
         let path = dir.join(executable);
         let name = Path::new(executable)
             .file_name()

@@ -158,11 +158,12 @@ impl Store {
         keel_fs::create_dir(trusted_dir)?;
         let clock = Clock::check(trusted_dir)?;
         let now = i64::try_from(clock.now).unwrap_or(i64::MAX);
-        let mut client = Client::new(root, trusted_dir, metadata_url, targets_url, options, now)
+        let root = newest_root(root, trusted_dir);
+        let mut client = Client::new(&root, trusted_dir, metadata_url, targets_url, options, now)
             .map_err(store_err("trust the root of", url))?;
         let root_path = trusted_dir.join("root.json");
         if !root_path.exists() {
-            keel_fs::write_atomic(&root_path, root, None)?;
+            keel_fs::write_atomic(&root_path, &root, None)?;
         }
         client
             .refresh()
@@ -310,7 +311,7 @@ impl Store {
     ) -> Result<(Fetched, crate::NewRelease), Error> {
         keel_fs::create_dir(work_dir)?;
         let dir = Fetched(unique_dir(work_dir)?);
-        let archive = dir.0.join(&release.name);
+        let archive = dir.0.join(local_name(&release.name, "archive"));
         self.download(release, &archive)?;
         let binaries = unpack(release, &archive, &dir.0.join("unpacked"), MAX_UNPACKED)?;
         let new = crate::NewRelease {
@@ -407,9 +408,14 @@ impl Store {
         }
         keel_fs::create_dir(work_dir)?;
         let dir = Fetched(unique_dir(work_dir)?);
-        let patch_path = dir.0.join(name);
+        let patch_path = dir.0.join(local_name(name, "patch"));
         self.download_target(name, &patch_path)?;
         let patch_bytes = fs_err::read(&patch_path).map_err(crate::io_err(&patch_path, "read"))?;
+        if patch.output_length > MAX_UNPACKED {
+            return Err(unusable(
+                "the patch's output is larger than keel unpacks".into(),
+            ));
+        }
         let output = keel_archive::apply_patch(&base, &patch_bytes, patch.output_length).map_err(
             |source| Error::Archive {
                 path: patch_path.clone(),
@@ -423,7 +429,7 @@ impl Store {
                 "the patched release does not match its signed sha256".into(),
             ));
         }
-        let tar = dir.0.join(format!("{}.tar", release.name));
+        let tar = dir.0.join("release.tar");
         keel_fs::write_new(&tar, &output)?;
         drop(output);
         let unpacked = dir.0.join("unpacked");
@@ -442,6 +448,30 @@ impl Store {
         };
         Ok((dir, new))
     }
+}
+
+/// The newer (by version) of the root given and the one `trusted_dir` holds: a client never
+/// starts from an older root than it trusted before.
+fn newest_root(given: &[u8], trusted_dir: &Path) -> Vec<u8> {
+    let version = |bytes: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| v["signed"]["version"].as_u64())
+    };
+    match fs_err::read(trusted_dir.join("root.json")) {
+        Ok(stored) if version(&stored) > version(given) => stored,
+        _ => given.to_vec(),
+    }
+}
+
+/// The name a downloaded target gets in its download folder: its own when that is one plain
+/// file name, `fallback` otherwise. A signed target name is never a path on this machine.
+fn local_name<'a>(target: &'a str, fallback: &'a str) -> &'a str {
+    let plain = !target.is_empty()
+        && target != "."
+        && target != ".."
+        && !target.contains(['/', '\\', '\0', ':']);
+    if plain { target } else { fallback }
 }
 
 fn unique_dir(parent: &Path) -> Result<PathBuf, Error> {
@@ -464,6 +494,27 @@ fn unique_dir(parent: &Path) -> Result<PathBuf, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signed_target_name_is_a_local_file_name_only_when_plain() {
+        assert_eq!(
+            local_name("app-1.0.0.tar.gz", "archive"),
+            "app-1.0.0.tar.gz"
+        );
+        for name in ["../x", "/etc/passwd", "a/b", "..", ".", "", "c:x", "a\\b"] {
+            assert_eq!(local_name(name, "archive"), "archive", "{name}");
+        }
+    }
+
+    #[test]
+    fn the_newer_of_the_given_and_the_trusted_root_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = |v: u64| format!(r#"{{"signed":{{"version":{v}}}}}"#).into_bytes();
+        assert_eq!(newest_root(&root(3), dir.path()), root(3));
+        fs_err::write(dir.path().join("root.json"), root(5)).unwrap();
+        assert_eq!(newest_root(&root(3), dir.path()), root(5));
+        assert_eq!(newest_root(&root(7), dir.path()), root(7));
+    }
 
     fn allowed(url: &str, allow_http: bool) -> bool {
         check_scheme(&url::Url::parse(url).unwrap(), allow_http).is_ok()

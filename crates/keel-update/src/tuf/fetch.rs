@@ -14,19 +14,23 @@ use super::TufError;
 /// Fetches a store's files.
 pub(crate) struct Fetcher {
     options: ClientOptions,
+    https_only: bool,
     agent: OnceLock<ureq::Agent>,
 }
 
 impl Fetcher {
-    pub(crate) fn new(options: &ClientOptions) -> Fetcher {
+    /// `https_only`: refuse a redirect to plain `http://`.
+    pub(crate) fn new(options: &ClientOptions, https_only: bool) -> Fetcher {
         Fetcher {
             options: options.clone(),
+            https_only,
             agent: OnceLock::new(),
         }
     }
 
     fn agent(&self) -> &ureq::Agent {
-        self.agent.get_or_init(|| agent(&self.options))
+        self.agent
+            .get_or_init(|| agent(&self.options, self.https_only))
     }
 
     /// The file at `url`, at most `max` bytes long (a longer one is refused with `too_long`).
@@ -107,7 +111,7 @@ impl Fetcher {
     }
 }
 
-fn agent(options: &ClientOptions) -> ureq::Agent {
+fn agent(options: &ClientOptions, https_only: bool) -> ureq::Agent {
     use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
     // No roots at all (a minimal container without CA certificates) refuses every https
     // certificate as untrusted, with the hint to set SSL_CERT_FILE.
@@ -128,6 +132,7 @@ fn agent(options: &ClientOptions) -> ureq::Agent {
         .timeout_global(Some(options.timeout))
         .http_status_as_error(true)
         .max_redirects(5)
+        .https_only(https_only)
         .user_agent(concat!("keel-update/", env!("CARGO_PKG_VERSION")))
         .build();
     config.new_agent()

@@ -519,7 +519,12 @@ impl Delegations {
         }
         let mut names = BTreeSet::new();
         for role in self.roles.iter().flatten() {
-            if TOP_LEVEL.contains(&role.name.as_str()) {
+            // Ignoring case: a role's file sits beside the top-level ones, and on a
+            // case-insensitive disk `ROOT.json` would be `root.json`.
+            if TOP_LEVEL
+                .iter()
+                .any(|top| top.eq_ignore_ascii_case(&role.name))
+            {
                 return Err(malformed(format!(
                     "a delegated role is named {}, a top-level role's name",
                     role.name
@@ -569,7 +574,8 @@ impl Delegations {
         }
         self.succinct_roles
             .iter()
-            .map(|s| (s.role_for(target), false))
+            // Hash bins are terminating (TAP 15): a target's bin is the only role for it.
+            .map(|s| (s.role_for(target), true))
             .collect()
     }
 }
@@ -657,26 +663,43 @@ pub(crate) fn path_matches(target: &str, pattern: &str) -> bool {
             .all(|(t, p)| glob(t.as_bytes(), p.as_bytes()))
 }
 
-/// fnmatch for one path part: `*`, `?`, `[abc]`, `[a-z]`, `[!abc]`.
+/// fnmatch for one path part: `*`, `?`, `[abc]`, `[a-z]`, `[!abc]`. Iterative, with one
+/// backtracking point for the last `*`, so no pattern makes it slow or deep.
 fn glob(text: &[u8], pattern: &[u8]) -> bool {
-    let Some((&first, rest)) = pattern.split_first() else {
-        return text.is_empty();
-    };
-    match first {
-        b'*' => (0..=text.len()).any(|skip| glob(&text[skip..], rest)),
-        b'?' => !text.is_empty() && glob(&text[1..], rest),
-        b'[' => {
-            let Some((&c, text_rest)) = text.split_first() else {
-                return false;
-            };
-            match class(rest, c) {
-                Some((matched, after)) => matched && glob(text_rest, after),
-                // An unclosed `[` is a literal.
-                None => c == b'[' && glob(text_rest, rest),
+    let (mut t, mut p) = (0, 0);
+    // Where to resume after the last `*`: the pattern after it, and the text it stopped at.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        let step = match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p + 1, t));
+                p += 1;
+                continue;
             }
+            Some(b'?') => Some(1),
+            Some(b'[') => match class(&pattern[p + 1..], text[t]) {
+                Some((true, rest)) => Some(pattern.len() - rest.len() - p),
+                Some((false, _)) => None,
+                // An unclosed `[` is a literal.
+                None => (text[t] == b'[').then_some(1),
+            },
+            Some(&literal) => (text[t] == literal).then_some(1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(len), _) => {
+                t += 1;
+                p += len;
+            }
+            (None, Some((after, from))) => {
+                star = Some((after, from + 1));
+                p = after;
+                t = from + 1;
+            }
+            (None, None) => return false,
         }
-        literal => text.first() == Some(&literal) && glob(&text[1..], rest),
     }
+    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
 }
 
 /// A `[...]` class after its `[`: whether `c` is in it, and the pattern after its `]`.
@@ -741,6 +764,14 @@ mod tests {
         assert!(path_matches("xy", "x?"));
         assert!(path_matches("anything", "*"));
         assert!(!path_matches("", "?"));
+        assert!(path_matches("abc", "a*c*"));
+        assert!(path_matches("ab[c", "ab[c"));
+        assert!(!path_matches("abd", "ab[c"));
+        assert!(path_matches("aaab", "*a*b"));
+        // A pattern that makes backtracking matchers exponential answers at once.
+        let text = "a".repeat(200);
+        assert!(!path_matches(&text, "*a*a*a*a*a*a*a*a*a*a*a*a*b"));
+        assert!(path_matches(&text, &"*".repeat(100_000)));
     }
 
     #[test]

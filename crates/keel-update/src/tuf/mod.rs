@@ -145,7 +145,13 @@ impl Client {
         )
         .map_err(|err| TufError::new(StoreFailure::UntrustedRoot, err.message))?;
         Ok(Client {
-            fetcher: fetch::Fetcher::new(options),
+            // An https store is never followed to plain http by a redirect, unless allowed.
+            fetcher: fetch::Fetcher::new(
+                options,
+                !options.allow_http
+                    && metadata_url.scheme() == "https"
+                    && targets_url.scheme() == "https",
+            ),
             metadata_url: ends_with_slash(metadata_url),
             targets_url: ends_with_slash(targets_url),
             dir: dir.to_owned(),
@@ -210,8 +216,10 @@ impl Client {
     }
 
     fn load_root(&mut self) -> Result<(), TufError> {
-        let first = self.root.common.version + 1;
-        for version in first..first + MAX_ROOT_ROTATIONS {
+        let Some(first) = self.root.common.version.checked_add(1) else {
+            return Ok(());
+        };
+        for version in first..first.saturating_add(MAX_ROOT_ROTATIONS) {
             let bytes = match self.download_metadata(ROOT, ROOT_MAX, Some(version)) {
                 Ok(bytes) => bytes,
                 Err(err) if err.failure == StoreFailure::NotFound => break,
@@ -232,7 +240,7 @@ impl Client {
             old.role(ROOT),
             "the new root (by the old root's keys)",
         )?;
-        let expected = self.root.common.version + 1;
+        let expected = self.root.common.version.saturating_add(1);
         if new.common.version != expected {
             return Err(TufError::new(
                 StoreFailure::Rollback,
