@@ -33,6 +33,44 @@ pub fn supports(format: ArchiveFormat) -> bool {
     }
 }
 
+/// The tar stream inside a `tar.*` archive, decompressed as it is read; `None` for a zip.
+/// A format this build lacks is refused.
+pub(crate) fn tar_reader(
+    format: ArchiveFormat,
+    file: fs_err::File,
+    archive: &Path,
+) -> Result<Option<Box<dyn Read>>, Error> {
+    if !supports(format) {
+        return Err(Error::UnsupportedFormat {
+            archive: archive.to_owned(),
+            format,
+        });
+    }
+    let reader: Option<Box<dyn Read>> = match format {
+        #[cfg(feature = "tar-gz")]
+        ArchiveFormat::TarGz => Some(Box::new(flate2::read::GzDecoder::new(io::BufReader::new(
+            file,
+        )))),
+        #[cfg(feature = "tar-xz")]
+        ArchiveFormat::TarXz => Some(Box::new(lzma_rust2::XzReader::new(
+            io::BufReader::new(file),
+            true,
+        ))),
+        #[cfg(feature = "tar-zst")]
+        ArchiveFormat::TarZst => Some(Box::new(zstd::Decoder::new(file).map_err(|source| {
+            Error::ReadSource {
+                path: archive.to_owned(),
+                source,
+            }
+        })?)),
+        _ => {
+            drop(file);
+            None
+        }
+    };
+    Ok(reader)
+}
+
 /// [`extract`] for an uncompressed tar file (a patched release's tar stream).
 pub fn extract_tar(tar: &Path, dest: &Path, max_bytes: u64) -> Result<Vec<String>, Error> {
     extract_as(None, tar, dest, max_bytes)
@@ -61,26 +99,17 @@ fn extract_as(
     };
     match format {
         None => sink.tar(io::BufReader::new(file))?,
-        Some(format) if !supports(format) => {
-            return Err(Error::UnsupportedFormat {
-                archive: archive.to_owned(),
-                format,
-            });
-        }
-        #[cfg(feature = "tar-gz")]
-        Some(ArchiveFormat::TarGz) => {
-            sink.tar(flate2::read::GzDecoder::new(io::BufReader::new(file)))?
-        }
-        #[cfg(feature = "tar-xz")]
-        Some(ArchiveFormat::TarXz) => {
-            sink.tar(lzma_rust2::XzReader::new(io::BufReader::new(file), true))?
-        }
-        #[cfg(feature = "tar-zst")]
-        Some(ArchiveFormat::TarZst) => sink.tar(zstd::Decoder::new(file).map_err(read_err)?)?,
         #[cfg(feature = "zip")]
         Some(ArchiveFormat::Zip) => sink.zip(file.into_file())?,
-        #[allow(unreachable_patterns)]
-        Some(_) => unreachable!("formats this build lacks are refused above"),
+        Some(format) => match tar_reader(format, file, archive)? {
+            Some(reader) => sink.tar(reader)?,
+            None => {
+                return Err(Error::UnsupportedFormat {
+                    archive: archive.to_owned(),
+                    format,
+                });
+            }
+        },
     }
     Ok(sink.written)
 }

@@ -95,12 +95,9 @@ pub fn tar_stream(
         path: archive.to_owned(),
         source,
     };
-    let file = io::BufReader::new(fs_err::File::open(archive).map_err(read_err)?);
-    let reader: Box<dyn Read> = match format {
-        ArchiveFormat::TarGz => Box::new(flate2::read::GzDecoder::new(file)),
-        ArchiveFormat::TarXz => Box::new(lzma_rust2::XzReader::new(file, true)),
-        ArchiveFormat::TarZst => Box::new(zstd::Decoder::with_buffer(file).map_err(read_err)?),
-        ArchiveFormat::Zip => return Ok(None),
+    let file = fs_err::File::open(archive).map_err(read_err)?;
+    let Some(reader) = crate::extract::tar_reader(format, file, archive)? else {
+        return Ok(None);
     };
     let mut out = Vec::new();
     reader

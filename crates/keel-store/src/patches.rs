@@ -130,7 +130,7 @@ pub(crate) fn make(
             source,
         })?
         .len();
-    let output_sha256 = hex::encode(keel_verify::sha256_bytes(&output).0);
+    let output_sha256 = keel_verify::sha256_bytes(&output).to_hex();
     let mut patches = Vec::new();
     for (old_version, old_name, old, target) in earlier {
         let stored = store.join(TARGETS_DIR).join(format!(
@@ -163,7 +163,7 @@ pub(crate) fn make(
                 archive: name.to_owned(),
                 from_version: old_version.to_string(),
                 format: keel_archive::PATCH_FORMAT.to_owned(),
-                base_sha256: hex::encode(keel_verify::sha256_bytes(&base).0),
+                base_sha256: keel_verify::sha256_bytes(&base).to_hex(),
                 base_length: base.len() as u64,
                 output_sha256: output_sha256.clone(),
                 output_length: output.len() as u64,

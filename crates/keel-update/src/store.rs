@@ -49,6 +49,17 @@ pub struct Available {
 }
 
 impl Available {
+    /// The release ready for [`crate::AppHome::update`], with its `binaries` unpacked (see
+    /// [`unpack`]).
+    pub fn new_release(&self, binaries: BTreeMap<String, PathBuf>) -> crate::NewRelease {
+        crate::NewRelease {
+            version: self.version.to_string(),
+            target: self.target.clone(),
+            binaries,
+            hooks: self.hooks.clone(),
+        }
+    }
+
     /// The release a store target describes; `None` when its version is not semver.
     pub fn from_store_target(name: &str, length: u64, target: StoreTarget) -> Option<Available> {
         Some(Available {

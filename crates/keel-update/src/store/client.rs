@@ -309,18 +309,11 @@ impl Store {
         release: &Available,
         work_dir: &Path,
     ) -> Result<(Fetched, crate::NewRelease), Error> {
-        keel_fs::create_dir(work_dir)?;
-        let dir = Fetched(unique_dir(work_dir)?);
+        let dir = Fetched::new(work_dir)?;
         let archive = dir.0.join(local_name(&release.name, "archive"));
         self.download(release, &archive)?;
         let binaries = unpack(release, &archive, &dir.0.join("unpacked"), MAX_UNPACKED)?;
-        let new = crate::NewRelease {
-            version: release.version.to_string(),
-            target: release.target.clone(),
-            binaries,
-            hooks: release.hooks.clone(),
-        };
-        Ok((dir, new))
+        Ok((dir, release.new_release(binaries)))
     }
 }
 
@@ -400,14 +393,13 @@ impl Store {
             base.extend_from_slice(&bytes);
         }
         if base.len() as u64 != patch.base_length
-            || hex::encode(keel_verify::sha256_bytes(&base).0) != patch.base_sha256
+            || keel_verify::sha256_bytes(&base).to_hex() != patch.base_sha256
         {
             return Err(unusable(
                 "the installed executables are not the patch's base (changed since they were installed?)".into(),
             ));
         }
-        keel_fs::create_dir(work_dir)?;
-        let dir = Fetched(unique_dir(work_dir)?);
+        let dir = Fetched::new(work_dir)?;
         let patch_path = dir.0.join(local_name(name, "patch"));
         self.download_target(name, &patch_path)?;
         let patch_bytes = fs_err::read(&patch_path).map_err(crate::io_err(&patch_path, "read"))?;
@@ -423,7 +415,7 @@ impl Store {
             },
         )?;
         if output.len() as u64 != patch.output_length
-            || hex::encode(keel_verify::sha256_bytes(&output).0) != patch.output_sha256
+            || keel_verify::sha256_bytes(&output).to_hex() != patch.output_sha256
         {
             return Err(unusable(
                 "the patched release does not match its signed sha256".into(),
@@ -440,13 +432,7 @@ impl Store {
             }
         })?;
         let binaries = executables(release, &unpacked)?;
-        let new = crate::NewRelease {
-            version: release.version.to_string(),
-            target: release.target.clone(),
-            binaries,
-            hooks: release.hooks.clone(),
-        };
-        Ok((dir, new))
+        Ok((dir, release.new_release(binaries)))
     }
 }
 
@@ -472,6 +458,14 @@ fn local_name<'a>(target: &'a str, fallback: &'a str) -> &'a str {
         && target != ".."
         && !target.contains(['/', '\\', '\0', ':']);
     if plain { target } else { fallback }
+}
+
+impl Fetched {
+    /// A new, empty folder below `parent` (created if needed).
+    fn new(parent: &Path) -> Result<Fetched, Error> {
+        keel_fs::create_dir(parent)?;
+        Ok(Fetched(unique_dir(parent)?))
+    }
 }
 
 fn unique_dir(parent: &Path) -> Result<PathBuf, Error> {

@@ -390,6 +390,20 @@ impl Client {
         Ok(snapshot)
     }
 
+    /// What the trusted (and final) snapshot says of the targets role `role`.
+    fn snapshot_meta(&self, role: &str) -> Result<&MetaFile, TufError> {
+        self.check_snapshot_final()?
+            .signed
+            .meta
+            .get(&format!("{role}.json"))
+            .ok_or_else(|| {
+                TufError::new(
+                    StoreFailure::Malformed,
+                    format!("snapshot does not list {role}"),
+                )
+            })
+    }
+
     /// Loads the targets role `role`, delegated by `delegator` (`root` for `targets`).
     fn load_targets(&mut self, role: &str, delegator: &str) -> Result<(), TufError> {
         if let Some(loaded) = self.targets.get(role) {
@@ -405,18 +419,7 @@ impl Client {
         {
             return Ok(());
         }
-        let snapshot = self.check_snapshot_final()?;
-        let meta = snapshot
-            .signed
-            .meta
-            .get(&format!("{role}.json"))
-            .ok_or_else(|| {
-                TufError::new(
-                    StoreFailure::Malformed,
-                    format!("snapshot does not list {role}"),
-                )
-            })?
-            .clone();
+        let meta = self.snapshot_meta(role)?.clone();
         let version = self.root.signed.consistent_snapshot.then_some(meta.version);
         let bytes = self.download_metadata(role, meta.length.unwrap_or(TARGETS_MAX), version)?;
         self.update_targets(&bytes, role, delegator)?;
@@ -429,17 +432,7 @@ impl Client {
         role: &str,
         delegator: &str,
     ) -> Result<(), TufError> {
-        let snapshot = self.check_snapshot_final()?;
-        let meta = snapshot
-            .signed
-            .meta
-            .get(&format!("{role}.json"))
-            .ok_or_else(|| {
-                TufError::new(
-                    StoreFailure::Malformed,
-                    format!("snapshot does not list {role}"),
-                )
-            })?;
+        let meta = self.snapshot_meta(role)?;
         meta.check(bytes, role)?;
         let new: Parsed<Targets> = parse(bytes, TARGETS)?;
         let (keys, role_keys) = self.delegated_keys(role, delegator)?;

@@ -64,8 +64,17 @@ fn install_command(ws: &TestWorkspace, url: &str) -> Command {
 }
 
 fn update(ws: &TestWorkspace) -> RunResult {
+    update_with(ws, &[])
+}
+
+/// `keel update` of the install, after the global options `global`.
+fn update_with(ws: &TestWorkspace, global: &[&str]) -> RunResult {
+    let args = global
+        .iter()
+        .copied()
+        .chain(["update", "--app", "app", "--yes"]);
     run_command(
-        ws.keel(["update", "--app", "app", "--yes"])
+        ws.keel(args)
             .env("KEEL_HOME", home(ws))
             .env("KEEL_HTTP_TIMEOUT", "3"),
     )
@@ -468,19 +477,21 @@ fn binary_in_archive(ws: &TestWorkspace, archive: &str) -> Vec<u8> {
 }
 
 fn update_json(ws: &TestWorkspace) -> RunResult {
-    run_command(
-        ws.keel(["--format", "json", "update", "--app", "app", "--yes"])
-            .env("KEEL_HOME", home(ws))
-            .env("KEEL_HTTP_TIMEOUT", "3"),
-    )
+    update_with(ws, &["--format", "json"])
 }
 
-#[test]
-fn an_update_downloads_only_a_patch_when_the_store_has_one_from_the_installed_version() {
+/// 1.0.0 installed over HTTP from the store, then 1.1.0 published to it (with its patch).
+fn installed_then_1_1_0_published() -> (TestWorkspace, Nginx) {
     let ws = published();
     let nginx = Nginx::serve(&ws.path("store"));
     install(&ws, &nginx.url("")).success();
     publish_version(&ws, "1.0.0", "1.1.0");
+    (ws, nginx)
+}
+
+#[test]
+fn an_update_downloads_only_a_patch_when_the_store_has_one_from_the_installed_version() {
+    let (ws, _nginx) = installed_then_1_1_0_published();
     let archive = format!("app-1.1.0-{HOST}.tar.gz");
     let patch = format!("{archive}.from-1.0.0.patch");
     let patch_file = target_file(&ws, &patch);
@@ -506,10 +517,7 @@ fn an_update_downloads_only_a_patch_when_the_store_has_one_from_the_installed_ve
 #[test]
 fn a_patch_that_cannot_be_used_falls_back_to_the_archive_and_says_why() {
     // The installed binary is not the patch's base (changed after install).
-    let ws = published();
-    let nginx = Nginx::serve(&ws.path("store"));
-    install(&ws, &nginx.url("")).success();
-    publish_version(&ws, "1.0.0", "1.1.0");
+    let (ws, _nginx) = installed_then_1_1_0_published();
     let archive = format!("app-1.1.0-{HOST}.tar.gz");
     let installed = ws.path("operator/bin/app");
     let mut bytes = fs_err::read(&installed).unwrap();
@@ -531,10 +539,7 @@ fn a_patch_that_cannot_be_used_falls_back_to_the_archive_and_says_why() {
     );
 
     // A patch in the store that does not match its signed hashes.
-    let ws = published();
-    let nginx = Nginx::serve(&ws.path("store"));
-    install(&ws, &nginx.url("")).success();
-    publish_version(&ws, "1.0.0", "1.1.0");
+    let (ws, _nginx) = installed_then_1_1_0_published();
     let patch_file = target_file(&ws, &format!("{archive}.from-1.0.0.patch"));
     let mut bytes = fs_err::read(&patch_file).unwrap();
     let last = bytes.len() - 1;
