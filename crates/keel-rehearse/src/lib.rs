@@ -660,7 +660,7 @@ impl<'a> Sandbox<'a> {
                 release,
                 &self.bin_dir(),
                 &self.databases,
-                None,
+                keel_update::Origin::default(),
                 &keel_update::Silent,
             )
             .map_err(|e| e.with_causes())?;

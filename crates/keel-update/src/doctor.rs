@@ -27,7 +27,46 @@ impl DoctorCheck {
     }
 }
 
+impl serde::Serialize for DoctorCheck {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("DoctorCheck", 3)?;
+        out.serialize_field("check", &self.what)?;
+        out.serialize_field("ok", &self.ok())?;
+        out.serialize_field("detail", &self.problem)?;
+        out.end()
+    }
+}
+
+/// Every check of an install: `keel doctor`'s outcome.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DoctorReport {
+    /// The app.
+    pub app: String,
+    /// Whether every check holds.
+    pub ok: bool,
+    /// Each check (`{check, ok, detail}` in JSON).
+    pub checks: Vec<DoctorCheck>,
+}
+
+impl DoctorReport {
+    /// How many checks failed.
+    pub fn failed(&self) -> usize {
+        self.checks.iter().filter(|c| !c.ok()).count()
+    }
+}
+
 impl AppHome {
+    /// [`AppHome::doctor`] as a report.
+    pub fn doctor_report(&self) -> DoctorReport {
+        let checks = self.doctor();
+        DoctorReport {
+            app: self.app().to_owned(),
+            ok: checks.iter().all(DoctorCheck::ok),
+            checks,
+        }
+    }
+
     /// Checks the install without changing anything: no interrupted transaction, a readable
     /// receipt, every binary as installed (sha256), a trusted root for the store, and every
     /// database passing SQLite's integrity check.

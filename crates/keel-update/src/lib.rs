@@ -28,6 +28,9 @@
 //! apps share. [`store::Store`] fetches and verifies a store's TUF metadata and downloads;
 //! its failures carry a [`store::StoreFailure`] and a hint ([`Error::hint`]).
 //!
+//! [`updater::Updater`] is the whole flow in a few calls (open, install, check, apply, roll
+//! back), the one `keel install`/`update`/`rollback` and apps that update themselves share.
+//!
 //! The store client ([`store::Store`], keel's TUF client and its HTTPS stack) is the default
 //! feature `store`; without it (`default-features = false`) an app embeds the transaction
 //! core only and delivers releases its own way ([`NewRelease`], [`store::unpack`]).
@@ -44,6 +47,8 @@ mod sqlite;
 pub mod store;
 #[cfg(feature = "store")]
 mod tuf;
+#[cfg(feature = "store")]
+pub mod updater;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -54,7 +59,7 @@ use keel_schema::TargetTriple;
 use keel_schema::receipt::{Hook, MissingDatabase, RECEIPT_SCHEMA_VERSION, Receipt, UpdateHooks};
 use serde::{Deserialize, Serialize};
 
-pub use doctor::DoctorCheck;
+pub use doctor::{DoctorCheck, DoctorReport};
 pub use sqlite::{integrity_check, logical_digest};
 
 /// Snapshots the SQLite database at `db` into `dest` with the online backup API, flushed to
@@ -257,6 +262,30 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The store has no release that fits: not of this app, target or channel, or not the
+    /// version asked for.
+    #[error("the store has no release of {app}{} for {target} on channel `{channel}`", version.as_ref().map(|v| format!(" {v}")).unwrap_or_default())]
+    NoRelease {
+        /// The app.
+        app: String,
+        /// The version asked for, if one was.
+        version: Option<String>,
+        /// The target.
+        target: String,
+        /// The channel.
+        channel: String,
+        /// What the store has: `app version (target, channel)`, sorted.
+        available: Vec<String>,
+    },
+    /// The install records no store to update from, and none was given.
+    #[error("the install of `{app}` records no store")]
+    NoStoreUrl {
+        /// The app.
+        app: String,
+    },
+    /// Where keel keeps its state cannot be told: no `KEEL_HOME`, `XDG_STATE_HOME` or `HOME`.
+    #[error("cannot tell where keel keeps its state")]
+    NoKeelHome,
     /// No trusted root is known for an install's store.
     #[error("no trusted root is known for the store of `{app}`")]
     NoTrustedRoot {
@@ -296,6 +325,7 @@ impl Error {
             Error::DatabaseLocked { .. } => {
                 Some("stop the program using the database, then update again; nothing was changed")
             }
+            Error::NoKeelHome => Some("set KEEL_HOME to a folder keel may keep its state in"),
             Error::NoTrustedRoot { .. } => {
                 Some("give the store's root.json (the file its maintainer published)")
             }
@@ -367,6 +397,18 @@ pub struct NewRelease {
     pub hooks: UpdateHooks,
 }
 
+/// The channel an install follows when its receipt names none.
+pub const DEFAULT_CHANNEL: &str = "stable";
+
+/// Where an install's updates come from, as its receipt records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The store's URL (credentials removed), when installed from a store.
+    pub store_url: Option<String>,
+    /// The channel followed; `None` (or [`DEFAULT_CHANNEL`]) follows `stable`.
+    pub channel: Option<String>,
+}
+
 /// What [`AppHome::recover`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recovery {
@@ -380,6 +422,45 @@ pub enum Recovery {
         /// The version now installed.
         version: String,
     },
+}
+
+impl Recovery {
+    /// What happened to `app`, in a sentence.
+    pub fn describe(&self, app: &str) -> String {
+        match self {
+            Recovery::RolledBack { version } => format!(
+                "{app}: an interrupted update was undone; {version} is installed with its data as before"
+            ),
+            Recovery::Completed { version } => {
+                format!("{app}: an interrupted update was completed; {version} is installed")
+            }
+        }
+    }
+}
+
+/// What settling an app's interrupted transaction did: `keel recover`'s outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recovered {
+    /// The app.
+    pub app: String,
+    /// Whether a transaction was interrupted (and is now completed or undone).
+    pub recovered: bool,
+    /// What happened, in a sentence.
+    pub message: String,
+}
+
+impl Recovered {
+    /// The outcome of [`AppHome::recover`] for `app`.
+    pub fn new(app: &str, recovery: Option<&Recovery>) -> Recovered {
+        Recovered {
+            app: app.to_owned(),
+            recovered: recovery.is_some(),
+            message: match recovery {
+                Some(recovery) => recovery.describe(app),
+                None => format!("{app}: no interrupted update"),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -575,14 +656,15 @@ impl AppHome {
         Ok(write_atomic(&self.receipt_path(), &text, None)?)
     }
 
-    /// Installs a first version: copies its binaries into `bin_dir` and writes the receipt.
+    /// Installs a first version: copies its binaries into `bin_dir` and writes the receipt,
+    /// which records where updates come from (`origin`).
     pub fn install(
         &self,
         _lock: &AppLock,
         release: &NewRelease,
         bin_dir: &Path,
         databases: &[PathBuf],
-        store_url: Option<String>,
+        origin: Origin,
         reporter: &dyn UpdateReporter,
     ) -> Result<Receipt, Error> {
         if let Some(receipt) = self.receipt()? {
@@ -610,8 +692,8 @@ impl AppHome {
             app: self.app.clone(),
             version: release.version.clone(),
             target: release.target.clone(),
-            store_url,
-            channel: None,
+            store_url: origin.store_url,
+            channel: origin.channel.filter(|c| c != DEFAULT_CHANNEL),
             bin_dir: bin_dir.display().to_string(),
             binaries,
             databases: databases.iter().map(|d| d.display().to_string()).collect(),

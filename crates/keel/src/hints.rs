@@ -186,7 +186,20 @@ impl Hint for keel_github::Error {
 
 impl Hint for keel_update::Error {
     fn hint(&self) -> Option<String> {
-        keel_update::Error::hint(self).map(str::to_owned)
+        use keel_update::Error as E;
+        Some(match self {
+            E::NoRelease { available, .. } if available.is_empty() => {
+                "the store is empty; `keel publish` adds releases".into()
+            }
+            E::NoRelease { available, .. } => format!("it has: {}", available.join("; ")),
+            E::NotInstalled { app } => {
+                format!("`keel install --app {app} --from STORE_URL --root ROOT_JSON` installs it")
+            }
+            E::AlreadyInstalled { app, .. } => format!("`keel update --app {app}` updates it"),
+            E::NothingToRollBack { .. } => "keel keeps the version before the last update; there was no update since install or the last rollback".into(),
+            E::NoStoreUrl { .. } => format!("set {}", keel_schema::env::KEEL_STORE_URL),
+            _ => return keel_update::Error::hint(self).map(str::to_owned),
+        })
     }
 }
 

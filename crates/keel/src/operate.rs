@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use keel_schema::TargetTriple;
 use keel_schema::env::{KEEL_SIGNING_KEY, KEEL_STORE_URL};
-use keel_update::select::{Prereleases, Request, Selection};
-use keel_update::store::{Available, ClientOptions, Delivery, Store, Version, redact};
-use keel_update::{AppHome, AppLock, Recovery, Step, UpdateReporter};
+use keel_update::store::{ClientOptions, Version};
+use keel_update::updater::{Check, InstallRequest, Updater};
+use keel_update::{AppHome, Recovered, Recovery, Step, UpdateReporter};
 
 use crate::cli::{
     AppArgs, ExpiryArgs, Format, GlobalArgs, InstallArgs, PublishArgs, RefreshArgs, RollbackArgs,
@@ -196,11 +196,15 @@ impl UpdateReporter for StepPrinter {
     }
 }
 
-/// The app's home, locked, with any interrupted transaction settled.
-fn open_app(app: &str, reporter: &StepPrinter) -> anyhow::Result<(AppHome, AppLock)> {
+/// The app's update flow: its home locked, any interrupted transaction settled (and said).
+fn open_app<'r>(
+    app: &str,
+    allow_http: bool,
+    reporter: &'r StepPrinter,
+) -> anyhow::Result<Updater<'r>> {
     let home = AppHome::new(&keel_home()?, app);
-    let lock = home.lock()?;
-    if let Some(recovery) = home.recover(&lock, reporter)? {
+    let updater = Updater::open(home, client_options(allow_http), reporter)?;
+    if let Some(recovery) = updater.recovered() {
         let text = match recovery {
             Recovery::RolledBack { version } => {
                 format!(
@@ -213,32 +217,7 @@ fn open_app(app: &str, reporter: &StepPrinter) -> anyhow::Result<(AppHome, AppLo
         };
         crate::warn(&text);
     }
-    Ok((home, lock))
-}
-
-/// The release `request` asks for; what is there, in the error, when nothing fits.
-fn select(store: &Store, request: &Request<'_>) -> anyhow::Result<Option<Available>> {
-    match store.select(request) {
-        Selection::Install(release) => Ok(Some(*release)),
-        Selection::UpToDate => Ok(None),
-        Selection::NotFound => {
-            let catalogue = store.catalogue();
-            bail!(hinted(
-                format!(
-                    "the store has no release of {}{} for {} on channel `{}`",
-                    request.app,
-                    request.version.map(|v| format!(" {v}")).unwrap_or_default(),
-                    request.target,
-                    request.channel
-                ),
-                if catalogue.is_empty() {
-                    "the store is empty; `keel publish` adds releases".to_owned()
-                } else {
-                    format!("it has: {}", catalogue.join("; "))
-                },
-            ))
-        }
-    }
+    Ok(updater)
 }
 
 /// A version given on the command line (`1.2.0` or `v1.2.0`).
@@ -252,62 +231,34 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
     let reporter = StepPrinter {
         quiet: global.quiet,
     };
-    let (home, lock) = open_app(&args.app, &reporter)?;
-    if let Some(receipt) = home.receipt()? {
-        bail!(hinted(
-            format!("{} {} is installed already", receipt.app, receipt.version),
-            format!("`keel update --app {}` updates it", receipt.app),
-        ));
-    }
+    let updater = open_app(&args.app, args.allow_http, &reporter)?;
     let root = fs_err::read(&args.root).map_err(|err| {
         hinted(
             format!("cannot read the trusted root: {err}"),
             "pass the store's root.json with --root",
         )
     })?;
-    let store = Store::open(
-        &args.from,
-        &root,
-        &home.trusted_dir(),
-        &client_options(args.allow_http),
-    )?;
     let target = match &args.target {
         Some(target) => TargetTriple::parse(target)?,
         None => TargetTriple::host(),
     };
     let version = args.version.as_deref().map(parse_version).transpose()?;
-    let release = select(
-        &store,
-        &Request {
-            app: &args.app,
-            target: &target,
-            channel: &args.channel,
-            version: version.as_ref(),
-            installed: None,
-            prereleases: Prereleases::for_channel(&args.channel, None),
-        },
-    )?
-    .context("nothing to install")?;
-    let (_work, new) = store.fetch(&release, &home.downloads())?;
+    let cwd = std::env::current_dir()?;
     let bin_dir = match &args.dir {
-        Some(dir) => std::env::current_dir()?.join(dir),
+        Some(dir) => cwd.join(dir),
         None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set: pass --dir")?)
             .join(".local/bin"),
     };
-    let cwd = std::env::current_dir()?;
     let databases: Vec<PathBuf> = args.databases.iter().map(|d| cwd.join(d)).collect();
-    let mut receipt = home.install(
-        &lock,
-        &new,
-        &bin_dir,
-        &databases,
-        Some(redact(&args.from)),
-        &reporter,
-    )?;
-    if args.channel != "stable" {
-        receipt.channel = Some(args.channel.clone());
-    }
-    home.save_install_root(&root)?;
+    let receipt = updater.install(&InstallRequest {
+        store_url: &args.from,
+        root: &root,
+        target,
+        channel: &args.channel,
+        version: version.as_ref(),
+        bin_dir: &bin_dir,
+        databases: &databases,
+    })?;
     crate::report(global, serde_json::to_value(&receipt)?, || {
         format!(
             "Installed {} {} ({}) into {}",
@@ -330,115 +281,69 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     let reporter = StepPrinter {
         quiet: global.quiet,
     };
-    let (home, lock) = open_app(&args.app, &reporter)?;
-    let receipt = home.receipt()?.ok_or_else(|| {
-        hinted(
-            format!("{} is not installed", args.app),
-            format!(
-                "`keel install --app {} --from STORE_URL --root ROOT_JSON` installs it",
-                args.app
-            ),
-        )
-    })?;
-    let url = keel_schema::env::var(KEEL_STORE_URL)
-        .or_else(|| receipt.store_url.clone())
-        .with_context(|| format!("the install records no store; set {KEEL_STORE_URL}"))?;
-    let store = home.open_store(&url, None, &client_options(args.allow_http))?;
-    let channel = receipt.channel.as_deref().unwrap_or("stable");
-    let current: Version = receipt
-        .version
-        .parse()
-        .context("the receipt's version is not a version")?;
+    let updater = open_app(&args.app, args.allow_http, &reporter)?;
     let wanted = args.to.as_deref().map(parse_version).transpose()?;
-    let release = select(
-        &store,
-        &Request {
-            app: &receipt.app,
-            target: &receipt.target,
-            channel,
-            version: wanted.as_ref(),
-            installed: Some(&current),
-            prereleases: Prereleases::for_channel(channel, Some(&current)),
-        },
-    )?;
-    let Some(release) = release else {
-        crate::report(
-            global,
-            serde_json::json!({ "app": receipt.app, "version": receipt.version, "updated": false }),
-            || format!("{} {} is up to date", receipt.app, receipt.version),
-        );
-        return Ok(());
+    let store_url = keel_schema::env::var(KEEL_STORE_URL);
+    let update = match updater.check(store_url.as_deref(), None, wanted.as_ref())? {
+        Check::UpToDate(current) => {
+            crate::report(global, serde_json::to_value(&current)?, || {
+                format!("{} {} is up to date", current.app, current.version)
+            });
+            return Ok(());
+        }
+        Check::Available(update) => update,
     };
+    let plan = update.plan();
     if args.dry_run {
-        match global.format {
-            Format::Json => crate::print_json(&serde_json::json!({
-                "app": receipt.app, "from": receipt.version, "to": release.version.to_string(),
-                "archive": release.name, "hooks": release.hooks, "databases": receipt.databases,
-            })),
-            Format::Text => crate::out(&format!(
+        crate::report(global, serde_json::to_value(&plan)?, || {
+            format!(
                 "Would update {} {} to {} from {} (databases snapshotted first: {})",
-                receipt.app,
-                receipt.version,
-                release.version,
-                release.name,
-                if receipt.databases.is_empty() {
+                plan.app,
+                plan.from,
+                plan.to,
+                plan.archive,
+                if plan.databases.is_empty() {
                     "none".to_owned()
                 } else {
-                    receipt.databases.join(", ")
+                    plan.databases.join(", ")
                 }
-            )),
-        }
+            )
+        });
         return Ok(());
     }
     if !args.yes
         && std::io::stdin().is_terminal()
         && !confirm(&format!(
             "Update {} {} to {}?",
-            receipt.app, receipt.version, release.version
+            plan.app, plan.from, plan.to
         ))?
     {
         bail!("update cancelled");
     }
-    let (_work, new, delivery) = store.fetch_update(&release, &home.downloads(), &receipt)?;
-    let delivered = match &delivery {
-        Delivery::Full => serde_json::json!({ "kind": "archive", "bytes": release.length }),
-        Delivery::Patch { name, length, .. } => {
-            serde_json::json!({ "kind": "patch", "patch": name, "bytes": length })
-        }
-        Delivery::FellBack { patch, reason } => serde_json::json!({
-            "kind": "archive", "bytes": release.length, "patch_refused": patch, "reason": reason
-        }),
-        _ => serde_json::Value::Null,
-    };
-    if let Delivery::Patch {
-        name,
-        length,
-        archive_length,
-    } = &delivery
+    let updated = updater.apply(update)?;
+    let download = &updated.download;
+    if let Some(patch) = &download.patch
         && !global.quiet
         && global.format == Format::Text
     {
         crate::out(&format!(
-            "Downloaded the patch {name} ({length} bytes, {:.1}% of the {archive_length}-byte archive)",
-            *length as f64 * 100.0 / (*archive_length).max(1) as f64
+            "Downloaded the patch {patch} ({} bytes, {:.1}% of the {}-byte archive)",
+            download.bytes,
+            download.bytes as f64 * 100.0 / download.archive_bytes.max(1) as f64,
+            download.archive_bytes
         ));
     }
-    if let Delivery::FellBack { patch, reason } = &delivery {
+    if let (Some(patch), Some(reason)) = (&download.patch_refused, &download.reason) {
         crate::warn(&format!(
             "the patch {patch} could not be used ({reason}); downloaded the full archive instead"
         ));
     }
-    let after = home.update(&lock, &new, &reporter)?;
-    crate::report(
-        global,
-        serde_json::json!({ "app": after.app, "from": receipt.version, "version": after.version, "updated": true, "download": delivered }),
-        || {
-            format!(
-                "Updated {} {} to {}",
-                after.app, receipt.version, after.version
-            )
-        },
-    );
+    crate::report(global, serde_json::to_value(&updated)?, || {
+        format!(
+            "Updated {} {} to {}",
+            updated.app, updated.from, updated.version
+        )
+    });
     Ok(())
 }
 
@@ -446,19 +351,8 @@ pub fn run_rollback(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<
     let reporter = StepPrinter {
         quiet: global.quiet,
     };
-    let (home, lock) = open_app(&args.app, &reporter)?;
-    let receipt = home.receipt()?.ok_or_else(|| {
-        hinted(
-            format!("{} is not installed", args.app),
-            "nothing to roll back",
-        )
-    })?;
-    let previous = receipt.previous.clone().ok_or_else(|| {
-        hinted(
-            format!("{} {} has no previous version to return to", receipt.app, receipt.version),
-            "keel keeps the version before the last update; there was no update since install or the last rollback",
-        )
-    })?;
+    let updater = open_app(&args.app, false, &reporter)?;
+    let (receipt, previous) = updater.previous()?;
     if !args.yes {
         let warning = format!(
             "rolling back {} {} to {previous} puts back its databases as they were before the update: changes made since then are lost",
@@ -472,17 +366,13 @@ pub fn run_rollback(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<
             bail!("rollback cancelled");
         }
     }
-    let after = home.rollback(&lock, &reporter)?;
-    crate::report(
-        global,
-        serde_json::json!({ "app": after.app, "from": receipt.version, "version": after.version }),
-        || {
-            format!(
-                "Rolled back {} {} to {}",
-                after.app, receipt.version, after.version
-            )
-        },
-    );
+    let rolled = updater.rollback()?;
+    crate::report(global, serde_json::to_value(&rolled)?, || {
+        format!(
+            "Rolled back {} {} to {}",
+            rolled.app, rolled.from, rolled.version
+        )
+    });
     Ok(())
 }
 
@@ -495,39 +385,19 @@ pub fn run_recover(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
             quiet: global.quiet,
         },
     )?;
-    let text = match &recovery {
-        None => format!("{}: no interrupted update", args.app),
-        Some(Recovery::RolledBack { version }) => format!(
-            "{}: an interrupted update was undone; {version} is installed with its data as before",
-            args.app
-        ),
-        Some(Recovery::Completed { version }) => format!(
-            "{}: an interrupted update was completed; {version} is installed",
-            args.app
-        ),
-    };
-    crate::report(
-        global,
-        serde_json::json!({ "app": args.app, "recovered": recovery.is_some(), "message": text }),
-        || text.clone(),
-    );
+    let outcome = Recovered::new(&args.app, recovery.as_ref());
+    crate::report(global, serde_json::to_value(&outcome)?, || {
+        outcome.message.clone()
+    });
     Ok(())
 }
 
 pub fn run_doctor(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
-    let home = AppHome::new(&keel_home()?, &args.app);
-    let checks = home.doctor();
-    let failed = checks.iter().filter(|c| !c.ok()).count();
+    let report = AppHome::new(&keel_home()?, &args.app).doctor_report();
     match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({
-            "app": args.app,
-            "ok": failed == 0,
-            "checks": checks.iter().map(|c| serde_json::json!({
-                "check": c.what, "ok": c.ok(), "detail": c.problem,
-            })).collect::<Vec<_>>(),
-        })),
+        Format::Json => crate::print_json(&report),
         Format::Text => {
-            for check in &checks {
+            for check in &report.checks {
                 match &check.problem {
                     None if !global.quiet => crate::out(&format!("ok      {}", check.what)),
                     None => {}
@@ -536,8 +406,8 @@ pub fn run_doctor(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
             }
         }
     }
-    if failed > 0 {
-        bail!("{failed} check(s) failed for {}", args.app);
+    if !report.ok {
+        bail!("{} check(s) failed for {}", report.failed(), args.app);
     }
     Ok(())
 }

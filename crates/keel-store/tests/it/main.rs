@@ -4,6 +4,7 @@
 mod concurrent;
 #[cfg(feature = "crash-points")]
 mod crash;
+mod updater;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

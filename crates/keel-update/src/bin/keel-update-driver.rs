@@ -64,7 +64,7 @@ fn main() -> ExitCode {
                             .collect::<Vec<_>>()
                     })
                     .unwrap_or_default(),
-                None,
+                keel_update::Origin::default(),
                 &Silent,
             )?,
             "update" => home.update(&lock, &release(&spec), &Silent)?,

@@ -12,8 +12,15 @@ fn installed() -> (Fixture, AppHome) {
     let home = AppHome::new(&fx.home(), "app");
     let lock = home.lock().unwrap();
     let v1 = fx.release("1.0", Migration::Sql("SELECT 1"), 1);
-    home.install(&lock, &v1, &fx.bin_dir(), &[fx.db()], None, &Silent)
-        .unwrap();
+    home.install(
+        &lock,
+        &v1,
+        &fx.bin_dir(),
+        &[fx.db()],
+        keel_update::Origin::default(),
+        &Silent,
+    )
+    .unwrap();
     drop(lock);
     (fx, home)
 }
@@ -179,7 +186,7 @@ fn a_database_locked_by_a_running_program_stops_the_update_before_anything_chang
         &fx.release("1.0", Migration::Sql("SELECT 1"), 1),
         &fx.bin_dir(),
         &[fx.db()],
-        None,
+        keel_update::Origin::default(),
         &Silent,
     )
     .unwrap();
@@ -236,7 +243,7 @@ fn a_database_created_by_the_new_version_is_removed_on_rollback() {
         &fx.release("1.0", Migration::Sql("SELECT 1"), 0),
         &fx.bin_dir(),
         &[fx.db()],
-        None,
+        keel_update::Origin::default(),
         &Silent,
     )
     .unwrap();

@@ -22,6 +22,11 @@ fn published() -> TestWorkspace {
 
 /// Releases the workspace (fake build) into `dist` and publishes it to `store`.
 fn release_and_publish(ws: &TestWorkspace) {
+    release_and_publish_on(ws, "stable");
+}
+
+/// Releases the workspace (fake build) into `dist` and publishes it to `store` on `channel`.
+fn release_and_publish_on(ws: &TestWorkspace, channel: &str) {
     ws.run(&["release", "--quiet", "--builder", "fake", "--out", "dist"])
         .success();
     ws.run(&[
@@ -31,6 +36,8 @@ fn release_and_publish(ws: &TestWorkspace) {
         "store",
         "--key",
         "keys/release.key",
+        "--channel",
+        channel,
     ])
     .success();
 }
@@ -358,6 +365,11 @@ fn a_file_url_store_installs_and_doctor_checks_the_install() {
 
 /// Releases and publishes `version` of the workspace's app to `store`.
 fn publish_version(ws: &TestWorkspace, from: &str, version: &str) {
+    publish_version_on(ws, from, version, "stable");
+}
+
+/// [`publish_version`] on `channel`.
+fn publish_version_on(ws: &TestWorkspace, from: &str, version: &str, channel: &str) {
     ws.write(
         "Cargo.toml",
         &ws.read("Cargo.toml").replace(
@@ -367,7 +379,50 @@ fn publish_version(ws: &TestWorkspace, from: &str, version: &str) {
     );
     ws.lock();
     ws.commit(version);
-    release_and_publish(ws);
+    release_and_publish_on(ws, channel);
+}
+
+#[test]
+fn an_install_on_beta_follows_beta() {
+    let ws = single("app", "1.0.0");
+    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+        .success();
+    release_and_publish_on(&ws, "beta");
+    let nginx = Nginx::serve(&ws.path("store"));
+    let installed = run_command(
+        install_command(&ws, &nginx.url(""))
+            .args(["--channel", "beta"])
+            .args(["--format", "json"]),
+    )
+    .success();
+    let printed: serde_json::Value = serde_json::from_str(&installed.stdout).unwrap();
+    assert_eq!(printed["channel"], "beta", "{}", installed.stdout);
+    let receipt = || -> serde_json::Value {
+        serde_json::from_str(&fs_err::read_to_string(home(&ws).join("app/receipt.json")).unwrap())
+            .unwrap()
+    };
+    assert_eq!(
+        receipt()["channel"],
+        "beta",
+        "the receipt saved is not the one printed"
+    );
+    // A newer stable release is not for this install; the next beta is.
+    publish_version_on(&ws, "1.0.0", "2.0.0", "stable");
+    let result = update(&ws).success();
+    assert!(
+        result.stdout.contains("app 1.0.0 is up to date"),
+        "{}",
+        result.stdout
+    );
+    publish_version_on(&ws, "2.0.0", "2.1.0-beta.1", "beta");
+    let result = update(&ws).success();
+    assert!(
+        result.stdout.contains("Updated app 1.0.0 to 2.1.0-beta.1"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(receipt()["version"], "2.1.0-beta.1");
+    assert_eq!(receipt()["channel"], "beta");
 }
 
 #[test]

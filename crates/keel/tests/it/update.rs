@@ -66,6 +66,19 @@ impl Operator {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// The ledger's own commands on keel's state (its embedded updater), as the operator
+    /// runs them.
+    fn ledger_updater(&self, args: &[&str]) -> String {
+        let out = run_ok(
+            Command::new(self.bin.join("ledger"))
+                .env("KEEL_HOME", &self.home)
+                .arg("--db")
+                .arg(&self.db)
+                .args(args),
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     fn version(&self) -> String {
         let out = run_ok(Command::new(self.bin.join("ledger")).arg("--version"));
         let text = String::from_utf8(out.stdout).unwrap();
@@ -333,6 +346,9 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
         "ledger 1.0.0",
         "--dry-run changed the install"
     );
+    // The embedded updater reads the same install (its store, channel and root).
+    let own = op.ledger_updater(&["update", "--dry-run"]);
+    assert!(own.contains("would update ledger 1.0.0 to 1.1.0"), "{own}");
     let updated = guide("upgrade.md", "update", ws.root(), &guide_vars("1.1.0")).success();
     assert!(
         updated.stdout.contains("Updated ledger 1.0.0 to 1.1.0"),
@@ -358,6 +374,8 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
         "{}",
         again.stdout
     );
+    let own = op.ledger_updater(&["update"]);
+    assert!(own.contains("ledger 1.1.0 is up to date"), "{own}");
 
     // 1.2.0's migrations commit one step, then fail: nothing of it remains.
     next_version(
