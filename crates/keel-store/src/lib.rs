@@ -247,7 +247,7 @@ fn dir_url(dir: &Path) -> Result<url::Url, Error> {
 }
 
 /// What [`publish`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Published {
     /// Whether the store's root was created by this publish.
     pub created_root: bool,
@@ -260,25 +260,55 @@ pub struct Published {
 }
 
 /// One TUF role of a store after [`refresh`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RoleState {
     /// Its version.
     pub version: u64,
-    /// When it expires.
+    /// When it expires (RFC 3339 in JSON).
+    #[serde(serialize_with = "as_text")]
     pub expires: jiff::Timestamp,
     /// Whether this refresh signed it anew (else it is byte for byte what it was).
     pub renewed: bool,
 }
 
-/// What [`refresh`] did to each role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`refresh`] did to each role (in JSON, the roles by name, sorted).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Refreshed {
-    /// The targets role: the releases.
-    pub targets: RoleState,
     /// The snapshot role.
     pub snapshot: RoleState,
+    /// The targets role: the releases.
+    pub targets: RoleState,
     /// The timestamp role: always renewed.
     pub timestamp: RoleState,
+}
+
+/// `keel store refresh`'s outcome: the store, its new version and each role.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RefreshReport<'a> {
+    /// The store's folder.
+    pub store: &'a Path,
+    /// The timestamp's new version.
+    pub version: u64,
+    /// Each role.
+    pub roles: &'a Refreshed,
+}
+
+impl Refreshed {
+    /// The outcome of refreshing `store`.
+    pub fn report<'a>(&'a self, store: &'a Path) -> RefreshReport<'a> {
+        RefreshReport {
+            store,
+            version: self.timestamp.version,
+            roles: self,
+        }
+    }
+}
+
+fn as_text<S: serde::Serializer>(
+    value: &impl std::fmt::Display,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 /// The TUF specification version keel's roles declare.

@@ -68,9 +68,9 @@ pub fn print_json(value: &impl serde::Serialize) {
 }
 
 /// Prints a command's result: `json` with `--format json`, else the text (unless `--quiet`).
-pub fn report(global: &GlobalArgs, json: serde_json::Value, text: impl FnOnce() -> String) {
+pub fn report(global: &GlobalArgs, outcome: impl serde::Serialize, text: impl FnOnce() -> String) {
     match global.format {
-        Format::Json => print_json(&json),
+        Format::Json => print_json(&outcome),
         Format::Text if global.quiet => {}
         Format::Text => out(&text()),
     }

@@ -114,49 +114,30 @@ pub fn run_refresh(global: &GlobalArgs, args: &RefreshArgs) -> anyhow::Result<()
     let store = std::env::current_dir()?.join(&args.store);
     let refreshed =
         keel_store::refresh(&store, &key, &expiry(&args.expiry), jiff::Timestamp::now())?;
-    let roles = [
-        ("targets", &refreshed.targets),
-        ("snapshot", &refreshed.snapshot),
-        ("timestamp", &refreshed.timestamp),
-    ];
-    let json_roles: serde_json::Map<String, serde_json::Value> = roles
-        .iter()
-        .map(|(name, role)| {
-            let value = serde_json::json!({
-                "version": role.version,
-                "expires": role.expires.to_string(),
-                "renewed": role.renewed,
-            });
-            ((*name).to_owned(), value)
-        })
-        .collect();
-    crate::report(
-        global,
-        serde_json::json!({
-            "store": store,
-            "version": refreshed.timestamp.version,
-            "roles": json_roles,
-        }),
-        || {
-            let lines: Vec<String> = roles
-                .iter()
-                .map(|(name, role)| {
-                    let what = if role.renewed { "re-signed" } else { "kept" };
-                    format!(
-                        "  {name:<9} {what:<9} version {:<4} expires {}",
-                        role.version,
-                        role.expires.strftime("%Y-%m-%d %H:%M UTC")
-                    )
-                })
-                .collect();
-            format!(
-                "Re-signed {} at version {}; a role is re-signed when less than half of its lifetime is left\n{}",
-                store.display(),
-                refreshed.timestamp.version,
-                lines.join("\n")
-            )
-        },
-    );
+    crate::report(global, refreshed.report(&store), || {
+        let roles = [
+            ("targets", &refreshed.targets),
+            ("snapshot", &refreshed.snapshot),
+            ("timestamp", &refreshed.timestamp),
+        ];
+        let lines: Vec<String> = roles
+            .iter()
+            .map(|(name, role)| {
+                let what = if role.renewed { "re-signed" } else { "kept" };
+                format!(
+                    "  {name:<9} {what:<9} version {:<4} expires {}",
+                    role.version,
+                    role.expires.strftime("%Y-%m-%d %H:%M UTC")
+                )
+            })
+            .collect();
+        format!(
+            "Re-signed {} at version {}; a role is re-signed when less than half of its lifetime is left\n{}",
+            store.display(),
+            refreshed.timestamp.version,
+            lines.join("\n")
+        )
+    });
     Ok(())
 }
 
@@ -259,7 +240,7 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
         bin_dir: &bin_dir,
         databases: &databases,
     })?;
-    crate::report(global, serde_json::to_value(&receipt)?, || {
+    crate::report(global, &receipt, || {
         format!(
             "Installed {} {} ({}) into {}",
             receipt.app, receipt.version, receipt.target, receipt.bin_dir
@@ -286,7 +267,7 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     let store_url = keel_schema::env::var(KEEL_STORE_URL);
     let update = match updater.check(store_url.as_deref(), None, wanted.as_ref())? {
         Check::UpToDate(current) => {
-            crate::report(global, serde_json::to_value(&current)?, || {
+            crate::report(global, &current, || {
                 format!("{} {} is up to date", current.app, current.version)
             });
             return Ok(());
@@ -295,7 +276,7 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     };
     let plan = update.plan();
     if args.dry_run {
-        crate::report(global, serde_json::to_value(&plan)?, || {
+        crate::report(global, &plan, || {
             format!(
                 "Would update {} {} to {} from {} (databases snapshotted first: {})",
                 plan.app,
@@ -338,7 +319,7 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
             "the patch {patch} could not be used ({reason}); downloaded the full archive instead"
         ));
     }
-    crate::report(global, serde_json::to_value(&updated)?, || {
+    crate::report(global, &updated, || {
         format!(
             "Updated {} {} to {}",
             updated.app, updated.from, updated.version
@@ -367,7 +348,7 @@ pub fn run_rollback(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<
         }
     }
     let rolled = updater.rollback()?;
-    crate::report(global, serde_json::to_value(&rolled)?, || {
+    crate::report(global, &rolled, || {
         format!(
             "Rolled back {} {} to {}",
             rolled.app, rolled.from, rolled.version
@@ -386,9 +367,7 @@ pub fn run_recover(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
         },
     )?;
     let outcome = Recovered::new(&args.app, recovery.as_ref());
-    crate::report(global, serde_json::to_value(&outcome)?, || {
-        outcome.message.clone()
-    });
+    crate::report(global, &outcome, || outcome.message.clone());
     Ok(())
 }
 

@@ -192,9 +192,25 @@ fn expired_metadata_is_refused() {
         result.stderr
     );
     assert_not_installed(&ws);
-    // A refresh revives the store.
-    ws.run(&["store", "refresh", "store", "--key", "keys/release.key"])
+    // A refresh revives the store; its JSON names each role, sorted.
+    let refreshed = ws
+        .run(&[
+            "store",
+            "refresh",
+            "store",
+            "--key",
+            "keys/release.key",
+            "--format",
+            "json",
+        ])
         .success();
+    let report: serde_json::Value = serde_json::from_str(&refreshed.stdout).unwrap();
+    let roles: Vec<&String> = report["roles"].as_object().unwrap().keys().collect();
+    assert_eq!(roles, ["snapshot", "targets", "timestamp"], "{report}");
+    assert_eq!(report["version"], report["roles"]["timestamp"]["version"]);
+    assert_eq!(report["roles"]["timestamp"]["renewed"], true);
+    let expires = report["roles"]["timestamp"]["expires"].as_str().unwrap();
+    assert!(expires.parse::<jiff::Timestamp>().is_ok(), "{expires}");
     install(&ws, &nginx.url("")).success();
 }
 
