@@ -46,6 +46,22 @@ impl ReleaseEnv {
         }
     }
 
+    /// `SOURCE_DATE_EPOCH` as seconds: `None` when unset, an error when it is not a number.
+    /// keel's one policy for it, for releases and for the dates `keel bump` writes alike.
+    pub fn source_date_epoch(&self) -> Result<Option<u64>, crate::Error> {
+        self.source_date_epoch
+            .as_ref()
+            .map(|value| {
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|_| crate::Error::BadSourceDateEpoch {
+                        value: value.clone(),
+                    })
+            })
+            .transpose()
+    }
+
     /// The tag GitHub Actions is running for, if it runs for a tag.
     pub fn tag(&self) -> Option<String> {
         if self.github_ref_type.as_deref() == Some("tag") {

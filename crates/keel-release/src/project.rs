@@ -67,12 +67,9 @@ impl Project {
     /// The time stamped on every archive entry: `SOURCE_DATE_EPOCH`, else the commit's time,
     /// else 1980-01-01.
     pub fn source_date_epoch(&self, env: &ReleaseEnv) -> Result<u64, Error> {
-        match &env.source_date_epoch {
-            Some(value) => value.trim().parse().map_err(|_| Error::BadSourceDateEpoch {
-                value: value.clone(),
-            }),
-            None => Ok(self.git.as_ref().map_or(FALLBACK_EPOCH, |g| g.commit_time)),
-        }
+        Ok(env
+            .source_date_epoch()?
+            .unwrap_or_else(|| self.git.as_ref().map_or(FALLBACK_EPOCH, |g| g.commit_time)))
     }
 }
 

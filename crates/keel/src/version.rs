@@ -21,12 +21,14 @@ fn load(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     Ok(Workspace::load(&manifest)?)
 }
 
-/// The date a version not yet tagged gets: SOURCE_DATE_EPOCH's day, else today (UTC).
-fn today() -> String {
-    let seconds = keel_schema::env::var(keel_schema::env::SOURCE_DATE_EPOCH)
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or_else(|| jiff::Timestamp::now().as_second());
-    keel_changelog::utc_date(seconds)
+/// The date a version not yet tagged gets: SOURCE_DATE_EPOCH's day (a value that is not a
+/// number is an error, as for a release), else today (UTC).
+fn today() -> anyhow::Result<String> {
+    let seconds = match keel_release::ReleaseEnv::from_process().source_date_epoch()? {
+        Some(seconds) => i64::try_from(seconds).unwrap_or(i64::MAX),
+        None => jiff::Timestamp::now().as_second(),
+    };
+    Ok(keel_changelog::utc_date(seconds))
 }
 
 fn options(
@@ -100,7 +102,7 @@ pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
         }
     }
     let plan = keel_version::plan(&workspace, &options)?;
-    let edits = keel_version::bump_edits(&workspace, &plan, !args.no_changelog, &today())?;
+    let edits = keel_version::bump_edits(&workspace, &plan, !args.no_changelog, &today()?)?;
     if args.tag && !args.commit && !edits.is_empty() && !args.dry_run {
         bail!(hinted(
             "--tag would tag a commit without the new versions",
@@ -185,7 +187,7 @@ pub fn run_changelog(global: &GlobalArgs, args: &ChangelogArgs) -> anyhow::Resul
         &keel_version::ChangelogOptions {
             versions: Default::default(),
             packages: args.package.clone().map(|p| vec![p]),
-            today: today(),
+            today: today()?,
         },
     )?;
     let mut changed = Vec::new();
@@ -260,7 +262,7 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
 
     // The bump and changelog are made in a worktree of HEAD, so the checkout is left as it is.
     let options = options(&args.what, None, None, true)?;
-    let release = keel_version::prepare_release_commit(&workspace, &options, &today())?;
+    let release = keel_version::prepare_release_commit(&workspace, &options, &today()?)?;
     let plan = &release.plan;
     if release.is_empty() {
         match global.format {

@@ -640,3 +640,37 @@ fn one_changelog_for_the_workspace_names_each_entrys_packages_with_a_template() 
     );
     assert_eq!(snapshot_dir(ws.root()), before);
 }
+
+#[test]
+fn a_source_date_epoch_that_is_not_a_number_stops_a_bump_as_it_stops_a_release() {
+    let ws = single_app();
+    change(
+        &ws,
+        "src/main.rs",
+        "fn main() { run(); }\nfn run() {}\n",
+        "feat: run",
+    );
+    let before = ws.read("Cargo.toml");
+    let mut command = ws.keel(["bump", "minor"]);
+    fixed(&mut command).env("SOURCE_DATE_EPOCH", "yesterday");
+    let result = run_command(&mut command);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .starts_with("error: SOURCE_DATE_EPOCH is `yesterday`, not a number of seconds"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("hint: set SOURCE_DATE_EPOCH"),
+        "{}",
+        result.stderr
+    );
+    assert_eq!(
+        ws.read("Cargo.toml"),
+        before,
+        "a refused bump changed Cargo.toml"
+    );
+    assert!(!ws.path("CHANGELOG.md").exists());
+}
