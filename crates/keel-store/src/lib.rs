@@ -26,26 +26,23 @@
 //! [`refresh`] hold a lock on `.keel-publish.lock` in the store, and a second one fails at
 //! once with [`Error::Busy`].
 //!
-//! The TUF roles are the types of `tough`, a maintained TUF implementation, and are signed
-//! by it (canonical JSON, Ed25519); keel decides what goes into them and how they reach the
-//! disk. By default one Ed25519 key (the one from `keel keygen`) signs every role; a separate
+//! The TUF roles are keel-tuf's types, the same ones keel-update's client reads stores
+//! with, signed with Ed25519 over canonical JSON; this crate decides what goes into them and
+//! how they reach the disk. By default one Ed25519 key (the one from `keel keygen`) signs every role; a separate
 //! root key can hold the root role. This crate never prints.
 
-use std::collections::HashMap;
-use std::num::NonZeroU64;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
+use keel_schema::store::PATCH_CUSTOM_KEY;
 pub use keel_schema::store::{Expiry, STORE_CUSTOM_KEY, StoreTarget};
 use keel_schema::{ArtifactKind, MANIFEST_FILE_NAME, Manifest};
 use keel_sign::SigningKey;
-use tough::editor::signed::SignedRole;
-use tough::key_source::KeySource;
-use tough::schema::{
-    Hashes, KeyHolder, Metafile, Role, RoleKeys, RoleType, Root, Signed, Snapshot, Target, Targets,
-    Timestamp,
+use keel_tuf::metadata::{
+    Common, Hashes, MetaFile, ROOT, Root, SNAPSHOT, Snapshot, TARGETS, TIMESTAMP, TargetFile,
+    Targets, Timestamp, Validate, parse, verify_signatures,
 };
-use tough::sign::Sign;
+use keel_tuf::sign::Signer as TufSigner;
 
 mod patches;
 mod write;
@@ -145,19 +142,6 @@ pub enum Error {
     },
 }
 
-/// Hands a keel key to the TUF editor as an Ed25519 key pair.
-struct KeelKey {
-    seed: zeroize::Zeroizing<[u8; 32]>,
-}
-
-impl KeelKey {
-    fn new(key: &SigningKey) -> KeelKey {
-        KeelKey {
-            seed: key.ed25519_seed(),
-        }
-    }
-}
-
 impl From<keel_fs::Error> for Error {
     fn from(err: keel_fs::Error) -> Error {
         Error::Io {
@@ -168,45 +152,7 @@ impl From<keel_fs::Error> for Error {
     }
 }
 
-impl std::fmt::Debug for KeelKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeelKey([redacted])")
-    }
-}
-
-#[async_trait]
-impl KeySource for KeelKey {
-    async fn as_sign(
-        &self,
-    ) -> Result<Box<dyn Sign>, Box<dyn std::error::Error + Send + Sync + 'static>> {
-        let pair = aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(self.seed.as_ref())
-            .map_err(|err| format!("the key is not a valid Ed25519 key: {err}"))?;
-        Ok(Box::new(pair))
-    }
-
-    async fn write(
-        &self,
-        _value: &str,
-        _key_id_hex: &str,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
-        Err("keel keys are written by `keel keygen`, not by the store".into())
-    }
-}
-
-fn runtime(store: &Path) -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(|source| Error::Io {
-            what: "start the I/O runtime for",
-            path: store.to_owned(),
-            source,
-        })
-}
-
-fn tuf_err<E: std::error::Error + Send + Sync + 'static>(
-    what: &'static str,
-    store: &Path,
-) -> impl FnOnce(E) -> Error {
+fn tuf_err(what: &'static str, store: &Path) -> impl FnOnce(keel_tuf::Error) -> Error {
     let store = store.to_owned();
     move |source| Error::Tuf {
         what,
@@ -224,26 +170,14 @@ fn days_from(now: jiff::Timestamp, days: u32) -> jiff::Timestamp {
         .unwrap_or(whole)
 }
 
+/// A time as TUF metadata writes it.
+fn tuf_time(time: jiff::Timestamp) -> String {
+    time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_owned();
     move |source| Error::Io { what, path, source }
-}
-
-/// The `file://` URL of a folder; a relative path is taken from the current folder.
-fn dir_url(dir: &Path) -> Result<url::Url, Error> {
-    let absolute = std::path::absolute(dir).map_err(|source| Error::Io {
-        what: "find",
-        path: dir.to_owned(),
-        source,
-    })?;
-    url::Url::from_directory_path(&absolute).map_err(|()| Error::Io {
-        what: "make a URL of",
-        path: absolute.clone(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path cannot be a file URL",
-        ),
-    })
 }
 
 /// What [`publish`] did.
@@ -311,16 +245,30 @@ fn as_text<S: serde::Serializer>(
     serializer.collect_str(value)
 }
 
-/// The TUF specification version keel's roles declare.
-const SPEC_VERSION: &str = "1.0.0";
+/// A role's own fields with its version and expiry.
+#[derive(Debug, Clone)]
+struct Role<T> {
+    body: T,
+    version: u64,
+    expires: jiff::Timestamp,
+}
 
-/// Signs roles with the store's key, under the store's root, at one version and time.
+impl<T> Role<T> {
+    fn state(&self, renewed: bool) -> RoleState {
+        RoleState {
+            version: self.version,
+            expires: self.expires,
+            renewed,
+        }
+    }
+}
+
+/// Signs roles with the store's key at one version and time.
 struct Signer<'a> {
     store: &'a Path,
-    root: Root,
-    key: KeelKey,
+    key: TufSigner,
     /// The version of every role this signer signs.
-    version: NonZeroU64,
+    version: u64,
     expiry: &'a Expiry,
     now: jiff::Timestamp,
 }
@@ -334,25 +282,23 @@ enum TargetsRole<'a> {
 
 impl Signer<'_> {
     /// The role signed, as the bytes to write.
-    async fn sign<T: Role + serde::Serialize>(&self, role: T) -> Result<Vec<u8>, Error> {
-        let sources: Vec<Box<dyn KeySource>> = vec![Box::new(KeelKey {
-            seed: self.key.seed.clone(),
-        })];
-        let signed = SignedRole::new(
-            role,
-            &KeyHolder::Root(self.root.clone()),
-            &sources,
-            &aws_lc_rs::rand::SystemRandom::new(),
-        )
-        .await
-        .map_err(tuf_err("sign", self.store))?;
-        Ok(signed.buffer().clone())
+    fn sign(
+        &self,
+        kind: &str,
+        version: u64,
+        expires: jiff::Timestamp,
+        body: &impl serde::Serialize,
+    ) -> Result<Vec<u8>, Error> {
+        let common = Common::new(kind, version, tuf_time(expires));
+        self.key
+            .sign_role(&common, body)
+            .map_err(tuf_err("sign", self.store))
     }
 
     /// Signs the targets (unless kept) and a new snapshot (when the targets changed or
     /// `renew_snapshot`), then a new timestamp, and writes them in TUF's order: targets,
     /// snapshot, and the timestamp last.
-    async fn write_roles(
+    fn write_roles(
         &self,
         targets: TargetsRole<'_>,
         renew_snapshot: bool,
@@ -360,49 +306,41 @@ impl Signer<'_> {
         let store = self.store;
         let (targets_state, targets_bytes, kept) = match targets {
             TargetsRole::Sign(targets) => {
-                let bytes = self.sign(*targets.clone()).await?;
-                let name = format!("{}.targets.json", targets.version);
+                let expires = days_from(self.now, self.expiry.targets_days);
+                let bytes = self.sign(TARGETS, self.version, expires, &*targets)?;
+                let name = format!("{}.targets.json", self.version);
                 write::metadata_file(store, &name, &bytes)?;
                 crash_point("targets-written");
                 let state = RoleState {
-                    version: targets.version.get(),
-                    expires: targets.expires,
+                    version: self.version,
+                    expires,
                     renewed: true,
                 };
                 (state, bytes, None)
             }
-            TargetsRole::Keep(current) => {
-                let state = RoleState {
-                    version: current.targets.signed.version.get(),
-                    expires: current.targets.signed.expires,
-                    renewed: false,
-                };
-                (state, current.targets_bytes.clone(), Some(current))
-            }
+            TargetsRole::Keep(current) => (
+                current.targets.state(false),
+                current.targets_bytes.clone(),
+                Some(current),
+            ),
         };
         let (snapshot_state, snapshot_bytes) = match kept {
             Some(current) if !renew_snapshot => (
-                RoleState {
-                    version: current.snapshot.signed.version.get(),
-                    expires: current.snapshot.signed.expires,
-                    renewed: false,
-                },
+                current.snapshot.state(false),
                 current.snapshot_bytes.clone(),
             ),
             _ => {
                 let expires = days_from(self.now, self.expiry.snapshot_days);
-                let mut snapshot = Snapshot::new(SPEC_VERSION.to_owned(), self.version, expires);
-                let targets_version =
-                    NonZeroU64::new(targets_state.version).unwrap_or(NonZeroU64::MIN);
+                let mut snapshot = Snapshot::default();
                 snapshot.meta.insert(
                     "targets.json".to_owned(),
-                    metafile(targets_version, &targets_bytes),
+                    metafile(targets_state.version, &targets_bytes),
                 );
-                let bytes = self.sign(snapshot).await?;
+                let bytes = self.sign(SNAPSHOT, self.version, expires, &snapshot)?;
                 write::metadata_file(store, &format!("{}.snapshot.json", self.version), &bytes)?;
                 crash_point("snapshot-written");
                 let state = RoleState {
-                    version: self.version.get(),
+                    version: self.version,
                     expires,
                     renewed: true,
                 };
@@ -410,13 +348,13 @@ impl Signer<'_> {
             }
         };
         let expires = days_from(self.now, self.expiry.timestamp_days);
-        let mut timestamp = Timestamp::new(SPEC_VERSION.to_owned(), self.version, expires);
-        let snapshot_version = NonZeroU64::new(snapshot_state.version).unwrap_or(NonZeroU64::MIN);
-        timestamp.meta.insert(
-            "snapshot.json".to_owned(),
-            metafile(snapshot_version, &snapshot_bytes),
-        );
-        let bytes = self.sign(timestamp).await?;
+        let timestamp = Timestamp {
+            meta: BTreeMap::from([(
+                "snapshot.json".to_owned(),
+                metafile(snapshot_state.version, &snapshot_bytes),
+            )]),
+        };
+        let bytes = self.sign(TIMESTAMP, self.version, expires, &timestamp)?;
         // The one rename that moves clients to the new metadata.
         write::metadata_file(store, "timestamp.json", &bytes)?;
         crash_point("timestamp-written");
@@ -424,7 +362,7 @@ impl Signer<'_> {
             targets: targets_state,
             snapshot: snapshot_state,
             timestamp: RoleState {
-                version: self.version.get(),
+                version: self.version,
                 expires,
                 renewed: true,
             },
@@ -434,73 +372,60 @@ impl Signer<'_> {
 
 /// What the snapshot says of a targets file, or the timestamp of a snapshot file: its
 /// version, length and sha256.
-fn metafile(version: NonZeroU64, bytes: &[u8]) -> Metafile {
-    Metafile {
-        hashes: Some(Hashes {
-            sha256: keel_verify::sha256_bytes(bytes).0.to_vec().into(),
-            _extra: HashMap::new(),
-        }),
-        length: Some(bytes.len() as u64),
+fn metafile(version: u64, bytes: &[u8]) -> MetaFile {
+    MetaFile {
         version,
-        _extra: HashMap::new(),
+        length: Some(bytes.len() as u64),
+        hashes: Some(Hashes::sha256(keel_verify::sha256_bytes(bytes).to_hex())),
     }
+}
+
+/// A store's target entry for the file at `path`: its length and sha256, and `custom`.
+fn target_file(
+    path: &Path,
+    custom_key: &str,
+    custom: &impl serde::Serialize,
+) -> Result<TargetFile, Error> {
+    let (digest, length) = keel_verify::sha256_file(path).map_err(|source| Error::Io {
+        what: "hash",
+        path: path.to_owned(),
+        source: std::io::Error::other(source),
+    })?;
+    let custom = serde_json::to_value(custom).expect("keel's target metadata is plain JSON data");
+    Ok(TargetFile {
+        length,
+        hashes: Hashes::sha256(digest.to_hex()),
+        custom: Some(serde_json::json!({ custom_key: custom })),
+    })
 }
 
 /// Creates the root of a new store, `metadata/1.root.json` and `metadata/root.json`:
 /// `root_key` holds the root role, `key` the others. Returns the root.
-async fn create_root(
+fn create_root(
     store: &Path,
-    key: &KeelKey,
-    root_key: &KeelKey,
+    key: &TufSigner,
+    root_key: &TufSigner,
     expiry: &Expiry,
     now: jiff::Timestamp,
 ) -> Result<Root, Error> {
     let metadata = store.join(METADATA_DIR);
-    let sign_err = |source: Box<dyn std::error::Error + Send + Sync>| Error::Tuf {
-        what: "create the root of",
-        store: store.to_owned(),
-        source,
-    };
-    let root_sign = root_key.as_sign().await.map_err(sign_err)?;
-    let role_sign = key.as_sign().await.map_err(sign_err)?;
-    let (root_tuf, role_tuf) = (root_sign.tuf_key(), role_sign.tuf_key());
-    let root_id = root_tuf
-        .key_id()
-        .map_err(tuf_err("create the root of", store))?;
-    let role_id = role_tuf
-        .key_id()
-        .map_err(tuf_err("create the root of", store))?;
-    let one = NonZeroU64::MIN;
-    let role_keys = |id: &tough::schema::decoded::Decoded<tough::schema::decoded::Hex>| RoleKeys {
-        keyids: vec![id.clone()],
-        threshold: one,
-        _extra: HashMap::new(),
-    };
     let root = Root {
-        spec_version: SPEC_VERSION.to_owned(),
         consistent_snapshot: true,
-        version: one,
-        expires: days_from(now, expiry.root_days),
-        keys: HashMap::from([(root_id.clone(), root_tuf), (role_id.clone(), role_tuf)]),
-        roles: HashMap::from([
-            (RoleType::Root, role_keys(&root_id)),
-            (RoleType::Targets, role_keys(&role_id)),
-            (RoleType::Snapshot, role_keys(&role_id)),
-            (RoleType::Timestamp, role_keys(&role_id)),
+        keys: BTreeMap::from([
+            (root_key.key_id(), root_key.public_key()),
+            (key.key_id(), key.public_key()),
         ]),
-        _extra: HashMap::new(),
+        roles: BTreeMap::from([
+            (ROOT.to_owned(), root_key.role_keys()),
+            (TARGETS.to_owned(), key.role_keys()),
+            (SNAPSHOT.to_owned(), key.role_keys()),
+            (TIMESTAMP.to_owned(), key.role_keys()),
+        ]),
     };
-    let signer = Signer {
-        store,
-        root: root.clone(),
-        key: KeelKey {
-            seed: root_key.seed.clone(),
-        },
-        version: one,
-        expiry,
-        now,
-    };
-    let bytes = signer.sign(root.clone()).await?;
+    let common = Common::new(ROOT, 1, tuf_time(days_from(now, expiry.root_days)));
+    let bytes = root_key
+        .sign_role(&common, &root)
+        .map_err(tuf_err("create the root of", store))?;
     keel_fs::create_dir(&metadata)?;
     write::metadata_file(store, "1.root.json", &bytes)?;
     write::metadata_file(store, "root.json", &bytes)?;
@@ -516,9 +441,9 @@ struct Current {
 }
 
 struct CurrentRoles {
-    targets: Signed<Targets>,
-    snapshot: Signed<Snapshot>,
-    timestamp: Signed<Timestamp>,
+    targets: Role<Targets>,
+    snapshot: Role<Snapshot>,
+    timestamp: Role<Timestamp>,
     /// The bytes of `N.targets.json` and `N.snapshot.json` as they are on disk.
     targets_bytes: Vec<u8>,
     snapshot_bytes: Vec<u8>,
@@ -526,56 +451,113 @@ struct CurrentRoles {
 
 impl Current {
     /// The version for the roles signed next: above every version the store has used.
-    fn next_version(&self) -> NonZeroU64 {
+    fn next_version(&self) -> u64 {
         let latest = self.roles.as_ref().map_or(0, |r| {
-            [
-                r.targets.signed.version.get(),
-                r.snapshot.signed.version.get(),
-                r.timestamp.signed.version.get(),
-            ]
-            .into_iter()
-            .max()
-            .unwrap_or(0)
+            r.targets
+                .version
+                .max(r.snapshot.version)
+                .max(r.timestamp.version)
         });
-        NonZeroU64::new(latest + 1).unwrap_or(NonZeroU64::MIN)
+        latest + 1
     }
+}
+
+/// Reads and verifies one role of the store: parsed, signed by its keys in `root`, and (for
+/// all but the root) listed as `listed` says (version, length, sha256). Not its expiry, so
+/// that an expired store can be revived.
+fn load_role<T: serde::de::DeserializeOwned + Validate>(
+    store: &Path,
+    root: &Root,
+    kind: &str,
+    file: &str,
+    listed: Option<&MetaFile>,
+) -> Result<(Role<T>, Vec<u8>), Error> {
+    let path = store.join(METADATA_DIR).join(file);
+    let bytes = fs_err::read(&path).map_err(io_err("read", &path))?;
+    let what = "verify the metadata of";
+    if let Some(listed) = listed {
+        listed.check(&bytes, file).map_err(tuf_err(what, store))?;
+    }
+    let parsed = parse::<T>(&bytes, kind).map_err(tuf_err(what, store))?;
+    verify_signatures(&parsed.envelope, &root.keys, root.role(kind), file)
+        .map_err(tuf_err(what, store))?;
+    if let Some(listed) = listed
+        && listed.version != parsed.common.version
+    {
+        return Err(tuf_err(what, store)(keel_tuf::Error::new(
+            keel_tuf::Failure::Malformed,
+            format!(
+                "{file} is version {}, not the {} listed",
+                parsed.common.version, listed.version
+            ),
+        )));
+    }
+    let expires = jiff::Timestamp::from_second(parsed.expires).map_err(|_| {
+        tuf_err(what, store)(keel_tuf::Error::new(
+            keel_tuf::Failure::Malformed,
+            format!("{file} expires out of range"),
+        ))
+    })?;
+    let role = Role {
+        body: parsed.signed,
+        version: parsed.common.version,
+        expires,
+    };
+    Ok((role, bytes))
 }
 
 /// Reads and verifies the store's metadata (signatures, hashes and versions; not expiry, so
 /// that an expired store can be revived).
-async fn load_current(store: &Path) -> Result<Current, Error> {
+fn load_current(store: &Path) -> Result<Current, Error> {
     let metadata = store.join(METADATA_DIR);
     let root_path = metadata.join("root.json");
     let root_bytes = fs_err::read(&root_path).map_err(io_err("read", &root_path))?;
-    if !metadata.join("timestamp.json").exists() {
-        let root: Signed<Root> =
-            serde_json::from_slice(&root_bytes).map_err(tuf_err("read the root of", store))?;
-        return Ok(Current {
-            root: root.signed,
-            roles: None,
-        });
-    }
-    let repo = tough::RepositoryLoader::new(
-        &root_bytes,
-        dir_url(&metadata)?,
-        dir_url(&store.join(TARGETS_DIR))?,
+    let what = "verify the root of";
+    let parsed = parse::<Root>(&root_bytes, ROOT).map_err(tuf_err(what, store))?;
+    verify_signatures(
+        &parsed.envelope,
+        &parsed.signed.keys,
+        parsed.signed.role(ROOT),
+        "root.json",
     )
-    .expiration_enforcement(tough::ExpirationEnforcement::Unsafe)
-    .load()
-    .await
-    .map_err(tuf_err("load", store))?;
-    let read = |name: String| {
-        let path = metadata.join(name);
-        fs_err::read(&path).map_err(io_err("read", &path))
-    };
-    let targets_bytes = read(format!("{}.targets.json", repo.targets().signed.version))?;
-    let snapshot_bytes = read(format!("{}.snapshot.json", repo.snapshot().signed.version))?;
+    .map_err(tuf_err(what, store))?;
+    let root = parsed.signed;
+    if !metadata.join("timestamp.json").exists() {
+        return Ok(Current { root, roles: None });
+    }
+    let (timestamp, _) = load_role::<Timestamp>(store, &root, TIMESTAMP, "timestamp.json", None)?;
+    let listed = timestamp.body.snapshot().clone();
+    let (snapshot, snapshot_bytes) = load_role::<Snapshot>(
+        store,
+        &root,
+        SNAPSHOT,
+        &format!("{}.snapshot.json", listed.version),
+        Some(&listed),
+    )?;
+    let listed = snapshot
+        .body
+        .meta
+        .get("targets.json")
+        .cloned()
+        .ok_or_else(|| {
+            tuf_err("verify the metadata of", store)(keel_tuf::Error::new(
+                keel_tuf::Failure::Malformed,
+                "the snapshot lists no targets.json",
+            ))
+        })?;
+    let (targets, targets_bytes) = load_role::<Targets>(
+        store,
+        &root,
+        TARGETS,
+        &format!("{}.targets.json", listed.version),
+        Some(&listed),
+    )?;
     Ok(Current {
-        root: repo.root().signed.clone(),
+        root,
         roles: Some(CurrentRoles {
-            targets: repo.targets().clone(),
-            snapshot: repo.snapshot().clone(),
-            timestamp: repo.timestamp().clone(),
+            targets,
+            snapshot,
+            timestamp,
             targets_bytes,
             snapshot_bytes,
         }),
@@ -585,14 +567,9 @@ async fn load_current(store: &Path) -> Result<Current, Error> {
 /// Checks that `key` may sign the store's targets, snapshot and timestamp.
 fn check_key(root: &Root, key: &SigningKey) -> Result<(), Error> {
     let public = key.public_key().ed25519().as_bytes().to_vec();
-    let targets_keys = root
-        .roles
-        .get(&RoleType::Targets)
-        .map(|role| role.keyids.as_slice())
-        .unwrap_or_default();
+    let targets_keys = &root.role(TARGETS).keyids;
     let trusted = root.keys.iter().any(|(id, k)| {
-        matches!(k, tough::schema::key::Key::Ed25519 { keyval, .. } if *keyval.public == *public.as_slice())
-            && targets_keys.contains(id)
+        k.ed25519_public().as_deref() == Some(public.as_slice()) && targets_keys.contains(id)
     });
     if trusted {
         Ok(())
@@ -601,6 +578,11 @@ fn check_key(root: &Root, key: &SigningKey) -> Result<(), Error> {
             key_id: key.public_key().key_id_hex(),
         })
     }
+}
+
+/// The store's signer for a keel key.
+fn signer_of(key: &SigningKey, store: &Path) -> Result<TufSigner, Error> {
+    TufSigner::ed25519(&key.ed25519_seed()).map_err(tuf_err("use the key for", store))
 }
 
 /// What the store says about an archive of the release: its app, version, target, format,
@@ -703,120 +685,102 @@ pub fn publish_with(
             });
         }
     }
-    runtime(store)?.block_on(async {
-        // Every archive is checked against the manifest before anything is written.
-        let mut entries = Vec::new();
-        for (name, artifact) in &archives {
-            let path = release_dir.join(name);
-            let mut target = Target::from_path(&path)
-                .await
-                .map_err(tuf_err("hash a release file for", store))?;
-            let sha = hex::encode(&*target.hashes.sha256);
-            if target.length != artifact.size || sha != artifact.sha256 {
-                return Err(Error::Mismatch { path });
-            }
-            let described =
-                store_target(&manifest, artifact, channel).ok_or_else(|| Error::Incomplete {
-                    dir: release_dir.to_owned(),
-                    file: (*name).clone(),
-                })?;
-            target.custom.insert(
-                STORE_CUSTOM_KEY.to_owned(),
-                serde_json::to_value(&described).map_err(tuf_err("describe a target of", store))?,
-            );
-            let target_name = tough::TargetName::new(name.as_str())
-                .map_err(tuf_err("name a target of", store))?;
-            entries.push((
-                target_name,
-                target,
-                path,
-                format!("{sha}.{name}"),
-                described,
-            ));
+    // Every archive is checked against the manifest before anything is written.
+    let mut entries = Vec::new();
+    for (name, artifact) in &archives {
+        let path = release_dir.join(name);
+        let described =
+            store_target(&manifest, artifact, channel).ok_or_else(|| Error::Incomplete {
+                dir: release_dir.to_owned(),
+                file: (*name).clone(),
+            })?;
+        let target = target_file(&path, STORE_CUSTOM_KEY, &described)?;
+        let sha = target.hashes.get("sha256").unwrap_or_default().to_owned();
+        if target.length != artifact.size || sha != artifact.sha256 {
+            return Err(Error::Mismatch { path });
         }
+        entries.push((
+            (*name).clone(),
+            target,
+            path,
+            format!("{sha}.{name}"),
+            described,
+        ));
+    }
 
-        let _lock = write::lock(store)?;
-        crash_point("locked");
-        let keel_key = KeelKey::new(key);
-        let created_root = !store.join(METADATA_DIR).join("root.json").exists();
-        let current = if created_root {
-            let root_key = root_key.map(KeelKey::new);
-            let root = create_root(
-                store,
-                &keel_key,
-                root_key.as_ref().unwrap_or(&keel_key),
-                expiry,
-                now,
-            )
-            .await?;
-            Current { root, roles: None }
-        } else {
-            let current = load_current(store).await?;
-            check_key(&current.root, key)?;
-            current
-        };
-        let version = current.next_version();
-        let mut targets = match &current.roles {
-            Some(roles) => roles.targets.signed.clone(),
-            None => Targets::new(SPEC_VERSION.to_owned(), version, now),
-        };
-        targets.version = version;
-        targets.expires = days_from(now, expiry.targets_days);
-        // Patches from earlier versions, made against the targets before this release.
-        let work = tempfile::tempdir().map_err(|source| Error::Io {
-            what: "create a work folder for patches of",
-            path: store.to_owned(),
-            source,
-        })?;
-        let mut patches = Vec::new();
-        for (target_name, _, path, _, described) in &entries {
-            for patch in patches::make(
-                store,
-                &targets,
-                target_name.raw(),
-                path,
-                described,
-                options.patch_versions,
-                work.path(),
-            )? {
-                let target = patches::target(&patch, store).await?;
-                let sha = hex::encode(&*target.hashes.sha256);
-                patches.push((patch, target, sha));
-            }
-        }
-        let mut added = Vec::new();
-        let mut patch_names = Vec::new();
-        // Target files first, then the metadata that names them.
-        for (target_name, target, path, stored, _) in entries {
-            write::target_file(store, &path, &stored)?;
-            crash_point("target-copied");
-            added.push(target_name.raw().to_owned());
-            targets.targets.insert(target_name, target);
-        }
-        for (patch, target, sha) in patches {
-            write::target_file(store, &patch.path, &format!("{sha}.{}", patch.name))?;
-            let target_name = tough::TargetName::new(patch.name.as_str())
-                .map_err(tuf_err("name a target of", store))?;
-            patch_names.push(patch.name);
-            targets.targets.insert(target_name, target);
-        }
-        let signer = Signer {
+    let _lock = write::lock(store)?;
+    crash_point("locked");
+    let signer = signer_of(key, store)?;
+    let created_root = !store.join(METADATA_DIR).join("root.json").exists();
+    let current = if created_root {
+        let root_signer = root_key.map(|k| signer_of(k, store)).transpose()?;
+        let root = create_root(
             store,
-            root: current.root.clone(),
-            key: keel_key,
-            version,
+            &signer,
+            root_signer.as_ref().unwrap_or(&signer),
             expiry,
             now,
-        };
-        signer
-            .write_roles(TargetsRole::Sign(Box::new(targets)), true)
-            .await?;
-        Ok(Published {
-            created_root,
-            targets: added,
-            patches: patch_names,
-            version: version.get(),
-        })
+        )?;
+        Current { root, roles: None }
+    } else {
+        let current = load_current(store)?;
+        check_key(&current.root, key)?;
+        current
+    };
+    let version = current.next_version();
+    let mut targets = match &current.roles {
+        Some(roles) => roles.targets.body.clone(),
+        None => Targets::default(),
+    };
+    // Patches from earlier versions, made against the targets before this release.
+    let work = tempfile::tempdir().map_err(|source| Error::Io {
+        what: "create a work folder for patches of",
+        path: store.to_owned(),
+        source,
+    })?;
+    let mut patches = Vec::new();
+    for (target_name, _, path, _, described) in &entries {
+        for patch in patches::make(
+            store,
+            &targets,
+            target_name,
+            path,
+            described,
+            options.patch_versions,
+            work.path(),
+        )? {
+            let target = target_file(&patch.path, PATCH_CUSTOM_KEY, &patch.described)?;
+            let sha = target.hashes.get("sha256").unwrap_or_default().to_owned();
+            patches.push((patch, target, sha));
+        }
+    }
+    let mut added = Vec::new();
+    let mut patch_names = Vec::new();
+    // Target files first, then the metadata that names them.
+    for (target_name, target, path, stored, _) in entries {
+        write::target_file(store, &path, &stored)?;
+        crash_point("target-copied");
+        added.push(target_name.clone());
+        targets.targets.insert(target_name, target);
+    }
+    for (patch, target, sha) in patches {
+        write::target_file(store, &patch.path, &format!("{sha}.{}", patch.name))?;
+        targets.targets.insert(patch.name.clone(), target);
+        patch_names.push(patch.name);
+    }
+    let signer = Signer {
+        store,
+        key: signer,
+        version,
+        expiry,
+        now,
+    };
+    signer.write_roles(TargetsRole::Sign(Box::new(targets)), true)?;
+    Ok(Published {
+        created_root,
+        targets: added,
+        patches: patch_names,
+        version,
     })
 }
 
@@ -831,35 +795,26 @@ pub fn refresh(
 ) -> Result<Refreshed, Error> {
     let _lock = write::lock(store)?;
     crash_point("locked");
-    runtime(store)?.block_on(async {
-        let current = load_current(store).await?;
-        check_key(&current.root, key)?;
-        let version = current.next_version();
-        let (targets, renew_snapshot) = match &current.roles {
-            Some(roles) if !due(roles.targets.signed.expires, expiry.targets_days, now) => {
-                let snapshot = due(roles.snapshot.signed.expires, expiry.snapshot_days, now);
-                (TargetsRole::Keep(roles), snapshot)
-            }
-            Some(roles) => {
-                let mut targets = roles.targets.signed.clone();
-                targets.version = version;
-                targets.expires = days_from(now, expiry.targets_days);
-                (TargetsRole::Sign(Box::new(targets)), true)
-            }
-            None => {
-                let expires = days_from(now, expiry.targets_days);
-                let targets = Targets::new(SPEC_VERSION.to_owned(), version, expires);
-                (TargetsRole::Sign(Box::new(targets)), true)
-            }
-        };
-        let signer = Signer {
-            store,
-            root: current.root.clone(),
-            key: KeelKey::new(key),
-            version,
-            expiry,
-            now,
-        };
-        signer.write_roles(targets, renew_snapshot).await
-    })
+    let current = load_current(store)?;
+    check_key(&current.root, key)?;
+    let version = current.next_version();
+    let (targets, renew_snapshot) = match &current.roles {
+        Some(roles) if !due(roles.targets.expires, expiry.targets_days, now) => {
+            let snapshot = due(roles.snapshot.expires, expiry.snapshot_days, now);
+            (TargetsRole::Keep(roles), snapshot)
+        }
+        Some(roles) => (
+            TargetsRole::Sign(Box::new(roles.targets.body.clone())),
+            true,
+        ),
+        None => (TargetsRole::Sign(Box::default()), true),
+    };
+    let signer = Signer {
+        store,
+        key: signer_of(key, store)?,
+        version,
+        expiry,
+        now,
+    };
+    signer.write_roles(targets, renew_snapshot)
 }

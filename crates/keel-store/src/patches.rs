@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use keel_schema::store::{PATCH_CUSTOM_KEY, STORE_CUSTOM_KEY, StorePatch, StoreTarget};
-use tough::schema::{Target, Targets};
+use keel_schema::store::{STORE_CUSTOM_KEY, StorePatch, StoreTarget};
+use keel_tuf::metadata::{TargetFile, Targets};
 
-use crate::{Error, TARGETS_DIR, tuf_err};
+use crate::{Error, TARGETS_DIR};
 
 /// How many earlier versions get a patch to each new archive, unless told otherwise.
 pub const DEFAULT_PATCH_VERSIONS: usize = 3;
@@ -92,11 +92,12 @@ pub(crate) fn make(
     }
     // The latest earlier versions, one archive each (any format: the base is what an
     // install holds, whatever it was installed from).
-    let mut earlier: Vec<(semver::Version, String, StoreTarget, &Target)> = Vec::new();
+    let mut earlier: Vec<(semver::Version, String, StoreTarget, &TargetFile)> = Vec::new();
     for (target_name, target) in &existing.targets {
         let Some(old) = target
             .custom
-            .get(STORE_CUSTOM_KEY)
+            .as_ref()
+            .and_then(|custom| custom.get(STORE_CUSTOM_KEY))
             .and_then(|v| serde_json::from_value::<StoreTarget>(v.clone()).ok())
         else {
             continue;
@@ -110,7 +111,7 @@ pub(crate) fn make(
         if earlier.iter().any(|(v, ..)| *v == old_version) {
             continue;
         }
-        earlier.push((old_version, target_name.raw().to_owned(), old, target));
+        earlier.push((old_version, target_name.clone(), old, target));
     }
     earlier.sort_by(|a, b| b.0.cmp(&a.0));
     earlier.truncate(keep);
@@ -133,10 +134,10 @@ pub(crate) fn make(
     let output_sha256 = keel_verify::sha256_bytes(&output).to_hex();
     let mut patches = Vec::new();
     for (old_version, old_name, old, target) in earlier {
-        let stored = store.join(TARGETS_DIR).join(format!(
-            "{}.{old_name}",
-            hex::encode(&*target.hashes.sha256)
-        ));
+        let Some(sha256) = target.hashes.get("sha256") else {
+            continue;
+        };
+        let stored = store.join(TARGETS_DIR).join(format!("{sha256}.{old_name}"));
         // A store fetched without its target files (metadata only) has no base to patch from.
         if !stored.is_file() {
             continue;
@@ -171,16 +172,4 @@ pub(crate) fn make(
         });
     }
     Ok(patches)
-}
-
-/// The TUF target of a patch, with keel's description under `custom`.
-pub(crate) async fn target(patch: &Patch, store: &Path) -> Result<Target, Error> {
-    let mut target = Target::from_path(&patch.path)
-        .await
-        .map_err(tuf_err("hash a patch for", store))?;
-    target.custom.insert(
-        PATCH_CUSTOM_KEY.to_owned(),
-        serde_json::to_value(&patch.described).map_err(tuf_err("describe a patch of", store))?,
-    );
-    Ok(target)
 }

@@ -14,11 +14,11 @@
 //! - Targets streamed to disk and checked against the signed length and every signed hash.
 
 mod fetch;
-mod keys;
-mod metadata;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use keel_tuf::{keys, metadata};
 
 use crate::store::{ClientOptions, StoreFailure};
 
@@ -56,6 +56,19 @@ impl TufError {
     /// What went wrong, for matching.
     pub fn failure(&self) -> StoreFailure {
         self.failure
+    }
+}
+
+impl From<keel_tuf::Error> for TufError {
+    fn from(err: keel_tuf::Error) -> TufError {
+        let failure = match err.failure() {
+            keel_tuf::Failure::Malformed => StoreFailure::Malformed,
+            keel_tuf::Failure::BadSignature => StoreFailure::BadSignature,
+            keel_tuf::Failure::HashMismatch => StoreFailure::HashMismatch,
+            keel_tuf::Failure::LengthMismatch => StoreFailure::LengthMismatch,
+            _ => StoreFailure::Other,
+        };
+        TufError::new(failure, err.message())
     }
 }
 
@@ -143,7 +156,7 @@ impl Client {
             root.signed.role(ROOT),
             "the trusted root",
         )
-        .map_err(|err| TufError::new(StoreFailure::UntrustedRoot, err.message))?;
+        .map_err(|err| TufError::new(StoreFailure::UntrustedRoot, err.message()))?;
         Ok(Client {
             // An https store is never followed to plain http by a redirect, unless allowed.
             fetcher: fetch::Fetcher::new(
@@ -556,7 +569,7 @@ impl Client {
                 format!("{path} is {length} bytes, not the {} signed", info.length),
             ));
         }
-        hasher.finish(path)
+        Ok(hasher.finish(path)?)
     }
 }
 

@@ -6,24 +6,49 @@
 //! it counts toward no threshold, and the metadata naming it stays readable.
 
 use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A public key as metadata lists it.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Key {
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Key {
     keytype: String,
     scheme: String,
     keyval: KeyVal,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 struct KeyVal {
     public: String,
 }
 
 impl Key {
+    /// An Ed25519 public key (32 bytes), as keel's stores list theirs.
+    pub fn ed25519(public: &[u8]) -> Key {
+        Key {
+            keytype: "ed25519".to_owned(),
+            scheme: "ed25519".to_owned(),
+            keyval: KeyVal {
+                public: hex::encode(public),
+            },
+        }
+    }
+
+    /// The key's id: the sha256 of its canonical JSON, as the specification defines it.
+    pub fn id(&self) -> String {
+        let value = serde_json::to_value(self).expect("a key is plain JSON data");
+        let bytes = crate::metadata::canonical(&value).expect("a key has no floating-point number");
+        hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes))
+    }
+
+    /// The raw Ed25519 public key, when this is one.
+    pub fn ed25519_public(&self) -> Option<Vec<u8>> {
+        (self.keytype == "ed25519" && self.scheme == "ed25519")
+            .then(|| hex::decode(self.keyval.public.trim()).ok())
+            .flatten()
+    }
+
     /// Whether `signature` (hex) is this key's signature of `message`.
-    pub(crate) fn verifies(&self, message: &[u8], signature: &str) -> bool {
+    pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
         let Ok(signature) = hex::decode(signature) else {
             return false;
         };

@@ -2,53 +2,67 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::store::StoreFailure;
-
-use super::TufError;
-use super::keys::Key;
+use crate::keys::Key;
+use crate::{Error as TufError, Failure};
 
 /// The four top-level roles.
-pub(crate) const ROOT: &str = "root";
-pub(crate) const TIMESTAMP: &str = "timestamp";
-pub(crate) const SNAPSHOT: &str = "snapshot";
-pub(crate) const TARGETS: &str = "targets";
+pub const ROOT: &str = "root";
+pub const TIMESTAMP: &str = "timestamp";
+pub const SNAPSHOT: &str = "snapshot";
+pub const TARGETS: &str = "targets";
 const TOP_LEVEL: [&str; 4] = [ROOT, TIMESTAMP, SNAPSHOT, TARGETS];
 
 fn malformed(message: impl Into<String>) -> TufError {
-    TufError::new(StoreFailure::Malformed, message)
+    TufError::new(Failure::Malformed, message)
 }
 
 /// A metadata file as received: its signatures, its signed part and that part's canonical
 /// bytes (what the signatures sign).
-pub(crate) struct Envelope {
+pub struct Envelope {
     signatures: BTreeMap<String, String>,
     payload: Vec<u8>,
 }
 
 /// The fields every role's signed part has.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Common {
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Common {
     #[serde(rename = "_type")]
-    pub(crate) kind: String,
-    pub(crate) spec_version: String,
-    pub(crate) version: u64,
-    pub(crate) expires: String,
+    pub kind: String,
+    pub spec_version: String,
+    pub version: u64,
+    pub expires: String,
+}
+
+/// The TUF specification version keel writes.
+pub const SPEC_VERSION: &str = "1.0.0";
+
+impl Common {
+    /// The common fields of a role of type `kind` (`root`, `targets`, ...) at `version`,
+    /// expiring at `expires` (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub fn new(kind: &str, version: u64, expires: impl Into<String>) -> Common {
+        Common {
+            kind: kind.to_owned(),
+            spec_version: SPEC_VERSION.to_owned(),
+            version,
+            expires: expires.into(),
+        }
+    }
 }
 
 /// A parsed, not yet verified, metadata file of one role type.
-pub(crate) struct Parsed<T> {
-    pub(crate) envelope: Envelope,
-    pub(crate) common: Common,
-    pub(crate) expires: i64,
-    pub(crate) signed: T,
+pub struct Parsed<T> {
+    pub envelope: Envelope,
+    pub common: Common,
+    pub expires: i64,
+    pub signed: T,
 }
 
 impl<T> Parsed<T> {
     /// Whether it has expired at `now` (seconds since 1970): expired at the second it names.
-    pub(crate) fn is_expired(&self, now: i64) -> bool {
+    pub fn is_expired(&self, now: i64) -> bool {
         now >= self.expires
     }
 }
@@ -67,7 +81,7 @@ struct RawEnvelope {
 
 /// Parses `bytes` as metadata of role type `kind` (`root`, `timestamp`, `snapshot` or
 /// `targets`) and checks what can be checked without keys.
-pub(crate) fn parse<T: for<'de> Deserialize<'de> + Validate>(
+pub fn parse<T: for<'de> Deserialize<'de> + Validate>(
     bytes: &[u8],
     kind: &str,
 ) -> Result<Parsed<T>, TufError> {
@@ -130,7 +144,7 @@ fn check_spec_version(version: &str) -> Result<(), TufError> {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` as seconds since 1970.
-pub(crate) fn parse_time(text: &str) -> Option<i64> {
+pub fn parse_time(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     if b.len() != 20
         || b[4] != b'-'
@@ -172,7 +186,7 @@ pub(crate) fn parse_time(text: &str) -> Option<i64> {
 /// The canonical JSON form of `value` that TUF signs (OLPC canonical JSON, as
 /// securesystemslib writes it): keys sorted, no spaces, only `"` and `\` escaped in strings,
 /// integers only.
-pub(crate) fn canonical(value: &Value) -> Result<Vec<u8>, TufError> {
+pub fn canonical(value: &Value) -> Result<Vec<u8>, TufError> {
     fn write(out: &mut Vec<u8>, value: &Value) -> Result<(), TufError> {
         match value {
             Value::Null => out.extend_from_slice(b"null"),
@@ -227,17 +241,17 @@ pub(crate) fn canonical(value: &Value) -> Result<Vec<u8>, TufError> {
 }
 
 /// Checks a role's own consistency once parsed.
-pub(crate) trait Validate {
+pub trait Validate {
     fn validate(&self) -> Result<(), TufError> {
         Ok(())
     }
 }
 
 /// The keys allowed to sign for a role, and how many must.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct RoleKeys {
-    pub(crate) keyids: Vec<String>,
-    pub(crate) threshold: u64,
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RoleKeys {
+    pub keyids: Vec<String>,
+    pub threshold: u64,
 }
 
 impl RoleKeys {
@@ -254,7 +268,7 @@ impl RoleKeys {
 }
 
 /// Checks that at least `role.threshold` of the role's keys signed `envelope`.
-pub(crate) fn verify_signatures(
+pub fn verify_signatures(
     envelope: &Envelope,
     keys: &BTreeMap<String, Key>,
     role: &RoleKeys,
@@ -270,7 +284,7 @@ pub(crate) fn verify_signatures(
     }
     if (good.len() as u64) < role.threshold {
         return Err(TufError::new(
-            StoreFailure::BadSignature,
+            Failure::BadSignature,
             format!(
                 "{name} has {} valid signature(s) of the {} required",
                 good.len(),
@@ -282,12 +296,12 @@ pub(crate) fn verify_signatures(
 }
 
 /// root.json's signed part.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Root {
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Root {
     #[serde(default)]
-    pub(crate) consistent_snapshot: bool,
-    pub(crate) keys: BTreeMap<String, Key>,
-    pub(crate) roles: BTreeMap<String, RoleKeys>,
+    pub consistent_snapshot: bool,
+    pub keys: BTreeMap<String, Key>,
+    pub roles: BTreeMap<String, RoleKeys>,
 }
 
 impl Validate for Root {
@@ -306,7 +320,7 @@ impl Validate for Root {
 }
 
 impl Root {
-    pub(crate) fn role(&self, name: &str) -> &RoleKeys {
+    pub fn role(&self, name: &str) -> &RoleKeys {
         // Validated: the four top-level roles are there.
         &self.roles[name]
     }
@@ -315,7 +329,7 @@ impl Root {
 /// Hashes in the order the file lists them (the first one names consistent-snapshot
 /// targets).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Hashes(pub(crate) Vec<(String, String)>);
+pub struct Hashes(pub Vec<(String, String)>);
 
 impl<'de> Deserialize<'de> for Hashes {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -340,9 +354,33 @@ impl<'de> Deserialize<'de> for Hashes {
     }
 }
 
+impl Serialize for Hashes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (algorithm, digest) in &self.0 {
+            map.serialize_entry(algorithm, digest)?;
+        }
+        map.end()
+    }
+}
+
 impl Hashes {
+    /// A file's sha256, the one hash keel's stores list.
+    pub fn sha256(digest_hex: impl Into<String>) -> Hashes {
+        Hashes(vec![("sha256".to_owned(), digest_hex.into())])
+    }
+
+    /// The hex digest of `algorithm`, if listed.
+    pub fn get(&self, algorithm: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(a, _)| a == algorithm)
+            .map(|(_, d)| d.as_str())
+    }
+
     /// Checks `bytes` against every hash listed; an algorithm keel does not know fails.
-    pub(crate) fn check(&self, bytes: &[u8], what: &str) -> Result<(), TufError> {
+    pub fn check(&self, bytes: &[u8], what: &str) -> Result<(), TufError> {
         let mut hasher = Hasher::new(self)?;
         hasher.update(bytes);
         hasher.finish(what)
@@ -350,13 +388,13 @@ impl Hashes {
 }
 
 /// Hashes a stream with every algorithm a [`Hashes`] lists.
-pub(crate) struct Hasher<'a> {
+pub struct Hasher<'a> {
     expected: &'a Hashes,
     contexts: Vec<ring::digest::Context>,
 }
 
 impl<'a> Hasher<'a> {
-    pub(crate) fn new(expected: &'a Hashes) -> Result<Hasher<'a>, TufError> {
+    pub fn new(expected: &'a Hashes) -> Result<Hasher<'a>, TufError> {
         let mut contexts = Vec::new();
         for (algorithm, _) in &expected.0 {
             let algorithm = match algorithm.as_str() {
@@ -365,7 +403,7 @@ impl<'a> Hasher<'a> {
                 "sha512" => &ring::digest::SHA512,
                 other => {
                     return Err(TufError::new(
-                        StoreFailure::HashMismatch,
+                        Failure::HashMismatch,
                         format!("unsupported hash algorithm `{other}`"),
                     ));
                 }
@@ -375,17 +413,17 @@ impl<'a> Hasher<'a> {
         Ok(Hasher { expected, contexts })
     }
 
-    pub(crate) fn update(&mut self, bytes: &[u8]) {
+    pub fn update(&mut self, bytes: &[u8]) {
         for context in &mut self.contexts {
             context.update(bytes);
         }
     }
 
-    pub(crate) fn finish(self, what: &str) -> Result<(), TufError> {
+    pub fn finish(self, what: &str) -> Result<(), TufError> {
         for ((algorithm, digest), context) in self.expected.0.iter().zip(self.contexts) {
             if hex::encode(context.finish()) != digest.to_ascii_lowercase() {
                 return Err(TufError::new(
-                    StoreFailure::HashMismatch,
+                    Failure::HashMismatch,
                     format!("{what} does not match its signed {algorithm} hash"),
                 ));
             }
@@ -395,11 +433,13 @@ impl<'a> Hasher<'a> {
 }
 
 /// What timestamp or snapshot says about another metadata file.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct MetaFile {
-    pub(crate) version: u64,
-    pub(crate) length: Option<u64>,
-    pub(crate) hashes: Option<Hashes>,
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MetaFile {
+    pub version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hashes: Option<Hashes>,
 }
 
 impl MetaFile {
@@ -414,12 +454,12 @@ impl MetaFile {
     }
 
     /// Checks a file's length and hashes against this entry, where it gives them.
-    pub(crate) fn check(&self, bytes: &[u8], what: &str) -> Result<(), TufError> {
+    pub fn check(&self, bytes: &[u8], what: &str) -> Result<(), TufError> {
         if let Some(length) = self.length
             && bytes.len() as u64 != length
         {
             return Err(TufError::new(
-                StoreFailure::LengthMismatch,
+                Failure::LengthMismatch,
                 format!("{what} is {} bytes, not the {length} signed", bytes.len()),
             ));
         }
@@ -431,9 +471,10 @@ impl MetaFile {
 }
 
 /// timestamp.json's signed part.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Timestamp {
-    meta: BTreeMap<String, MetaFile>,
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Timestamp {
+    /// `snapshot.json` and what the timestamp says of it.
+    pub meta: BTreeMap<String, MetaFile>,
 }
 
 impl Validate for Timestamp {
@@ -446,15 +487,15 @@ impl Validate for Timestamp {
 }
 
 impl Timestamp {
-    pub(crate) fn snapshot(&self) -> &MetaFile {
+    pub fn snapshot(&self) -> &MetaFile {
         &self.meta["snapshot.json"]
     }
 }
 
 /// snapshot.json's signed part.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Snapshot {
-    pub(crate) meta: BTreeMap<String, MetaFile>,
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Snapshot {
+    pub meta: BTreeMap<String, MetaFile>,
 }
 
 impl Validate for Snapshot {
@@ -467,19 +508,20 @@ impl Validate for Snapshot {
 }
 
 /// One target file.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct TargetFile {
-    pub(crate) length: u64,
-    pub(crate) hashes: Hashes,
-    #[serde(default)]
-    pub(crate) custom: Option<Value>,
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TargetFile {
+    pub length: u64,
+    pub hashes: Hashes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Value>,
 }
 
 /// targets.json's (or a delegated role's) signed part.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Targets {
-    pub(crate) targets: BTreeMap<String, TargetFile>,
-    pub(crate) delegations: Option<Delegations>,
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Targets {
+    pub targets: BTreeMap<String, TargetFile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegations: Option<Delegations>,
 }
 
 impl Validate for Targets {
@@ -497,11 +539,13 @@ impl Validate for Targets {
 }
 
 /// The roles a targets role delegates to.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Delegations {
-    pub(crate) keys: BTreeMap<String, Key>,
-    pub(crate) roles: Option<Vec<DelegatedRole>>,
-    pub(crate) succinct_roles: Option<SuccinctRoles>,
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Delegations {
+    pub keys: BTreeMap<String, Key>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<DelegatedRole>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub succinct_roles: Option<SuccinctRoles>,
 }
 
 impl Delegations {
@@ -554,7 +598,7 @@ impl Delegations {
     }
 
     /// The keys that sign for the delegated role `name`, if this delegates to it.
-    pub(crate) fn role_keys(&self, name: &str) -> Option<&RoleKeys> {
+    pub fn role_keys(&self, name: &str) -> Option<&RoleKeys> {
         if let Some(roles) = &self.roles {
             return roles.iter().find(|r| r.name == name).map(|r| &r.keys);
         }
@@ -564,7 +608,7 @@ impl Delegations {
 
     /// The delegated roles responsible for `target`, in order, each with whether it is
     /// terminating.
-    pub(crate) fn roles_for(&self, target: &str) -> Vec<(String, bool)> {
+    pub fn roles_for(&self, target: &str) -> Vec<(String, bool)> {
         if let Some(roles) = &self.roles {
             return roles
                 .iter()
@@ -581,15 +625,17 @@ impl Delegations {
 }
 
 /// A delegation to one role.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct DelegatedRole {
-    pub(crate) name: String,
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct DelegatedRole {
+    pub name: String,
     #[serde(flatten)]
-    pub(crate) keys: RoleKeys,
+    pub keys: RoleKeys,
     #[serde(default)]
-    pub(crate) terminating: bool,
-    pub(crate) paths: Option<Vec<String>>,
-    pub(crate) path_hash_prefixes: Option<Vec<String>>,
+    pub terminating: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_hash_prefixes: Option<Vec<String>>,
 }
 
 impl DelegatedRole {
@@ -609,12 +655,12 @@ impl DelegatedRole {
 }
 
 /// Hash-bin delegations (TAP 15): `2^bit_length` roles `<name_prefix>-<bin in hex>`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct SuccinctRoles {
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SuccinctRoles {
     #[serde(flatten)]
-    pub(crate) keys: RoleKeys,
-    pub(crate) bit_length: u32,
-    pub(crate) name_prefix: String,
+    pub keys: RoleKeys,
+    pub bit_length: u32,
+    pub name_prefix: String,
 }
 
 impl SuccinctRoles {
@@ -653,7 +699,7 @@ impl SuccinctRoles {
 
 /// Whether `target` matches the delegation path pattern `pattern`: as many `/`-separated
 /// parts, each matching as a shell pattern (`*` and `?` never cross a `/`).
-pub(crate) fn path_matches(target: &str, pattern: &str) -> bool {
+pub fn path_matches(target: &str, pattern: &str) -> bool {
     let targets: Vec<&str> = target.split('/').collect();
     let patterns: Vec<&str> = pattern.split('/').collect();
     targets.len() == patterns.len()
