@@ -11,6 +11,8 @@
 //! - [`merge`] joins the partial releases CI runners wrote into one, byte-identical to a
 //!   single release of every target.
 //! - [`notes()`] writes a release's notes: the changes, the install commands, every file.
+//! - [`publish::publish`] sends a release to GitHub Releases or a store, through its gates
+//!   (rehearsal, verification, images) in one order.
 //! - [`verify()`] checks a release folder: every file against the manifest, every checksum
 //!   file, signature, SBOM and the provenance, returning a [`Verification`].
 //!
@@ -43,6 +45,7 @@ mod merge;
 mod notes;
 mod package;
 mod project;
+pub mod publish;
 mod rehearsal;
 mod staging;
 mod verify;
@@ -60,7 +63,7 @@ pub use images::{
 pub use merge::{merge, read_manifest, read_partial};
 pub use notes::{ChangesSource, Notes, notes, rehearsal_section};
 pub use package::release;
-pub use project::{Project, release_dir_of_workspace};
+pub use project::{Project, locate_release_dir, release_dir_of_workspace};
 pub use rehearsal::{
     apps_with_databases, binding_problems, check_rehearsal_signature, manifest_digest,
     read_rehearsal, rehearsal_gate, rehearsal_signature_name, write_rehearsal,
@@ -326,6 +329,34 @@ pub enum Error {
     /// A binary could not be read.
     #[error(transparent)]
     Elf(#[from] keel_build::elf::ElfError),
+    /// A waiver of the rehearsal gate gave no reason.
+    #[error("publishing without a rehearsal needs a reason")]
+    EmptyWaiver,
+    /// An app that keeps databases has no passing rehearsal of this release.
+    #[error("the release in {} is not published: its update was not rehearsed successfully: {}", dir.display(), problems.join("; "))]
+    NotRehearsed {
+        /// The release folder.
+        dir: PathBuf,
+        /// What the rehearsal gate found.
+        problems: Vec<String>,
+    },
+    /// The release's files do not match its manifest, so it is not published.
+    #[error("the release in {} does not check out, so it is not published: {}", dir.display(), failures.join("; "))]
+    DoesNotCheckOut {
+        /// The release folder.
+        dir: PathBuf,
+        /// Each failed check: `file (check): detail`.
+        failures: Vec<String>,
+    },
+    /// The release has no tag to name a GitHub release by.
+    #[error("the release has no tag and no single version to name its GitHub release")]
+    NoTag,
+    /// GitHub refused or failed.
+    #[error(transparent)]
+    Github(#[from] keel_github::Error),
+    /// The store could not be written.
+    #[error(transparent)]
+    Store(#[from] keel_store::Error),
     /// The files written differ from the plan: a bug in keel.
     #[error("internal error: the release wrote {written:?}, but the plan said {planned:?}")]
     Internal {

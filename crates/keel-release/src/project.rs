@@ -77,6 +77,20 @@ fn dist_dir(workspace: &Workspace) -> PathBuf {
     workspace.target_dir.join("keel").join("dist")
 }
 
+/// The release folder a command works on: `given` (relative to `cwd`), else `cwd` itself
+/// when it holds a release, else the workspace's `target/keel/dist`.
+pub fn locate_release_dir(
+    given: Option<&Path>,
+    manifest_path: Option<&Path>,
+    cwd: &Path,
+) -> Result<PathBuf, Error> {
+    Ok(match given {
+        Some(dir) => cwd.join(dir),
+        None if cwd.join(keel_schema::MANIFEST_FILE_NAME).is_file() => cwd.to_owned(),
+        None => release_dir_of_workspace(manifest_path, cwd)?,
+    })
+}
+
 /// The default release folder of the workspace at `manifest_path` (or the nearest one at or
 /// above `cwd`): its `target/keel/dist`. Reads the workspace only, runs no toolchain.
 pub fn release_dir_of_workspace(

@@ -33,6 +33,12 @@ impl Hint for keel_release::Error {
             E::SignedNeedsKey { .. } => "pass --sign-key with the key that signed the release (or set KEEL_SIGNING_KEY)".into(),
             E::NoImages { .. } => "run `keel image build` on the release first".into(),
             E::ImagesNotBuilt { .. } => "run `keel image build` on the release before publishing it, or pass --no-images to publish without pushing images".into(),
+            E::NotRehearsed { .. } => "run `keel rehearse --from STORE` on the release (or --first-release), or pass --no-rehearsal REASON".into(),
+            E::EmptyWaiver => "say why the release goes out unrehearsed; the reason is written into the release notes".into(),
+            E::DoesNotCheckOut { .. } => "`keel verify` shows every check; make the release again with `keel release`".into(),
+            E::NoTag => "make the release with `keel release --tag vX.Y.Z`".into(),
+            E::Github(e) => return Hint::hint(e),
+            E::Store(e) => return e.hint(),
             E::GlibcTooNew { .. } => "build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`".into(),
             _ => return None,
         })

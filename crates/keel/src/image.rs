@@ -12,7 +12,7 @@ use crate::cli::{
 };
 use crate::hinted;
 use crate::progress::Progress;
-use crate::publish::release_dir;
+use crate::release_dir;
 
 pub fn run_build(global: &GlobalArgs, args: &ImageBuildArgs) -> anyhow::Result<()> {
     let dir = release_dir(global, args.dir.as_deref())?;
@@ -64,7 +64,7 @@ pub fn run_build(global: &GlobalArgs, args: &ImageBuildArgs) -> anyhow::Result<(
 }
 
 /// Shows each blob and manifest on the progress line (on a terminal only).
-struct PushProgress {
+pub(crate) struct PushProgress {
     bar: Progress,
 }
 
@@ -114,29 +114,12 @@ pub(crate) fn pushed_lines(pushed: &[keel_release::PushedImage], dry_run: bool) 
     lines
 }
 
-fn push_progress(global: &GlobalArgs, step: String) -> PushProgress {
+pub(crate) fn push_progress(global: &GlobalArgs, step: String) -> PushProgress {
     let progress = PushProgress {
         bar: Progress::new(global.quiet || global.format == Format::Json),
     };
     progress.bar.step(step);
     progress
-}
-
-/// Pushes the images the release's settings send to registries, for `keel publish`.
-pub(crate) fn publish_images(
-    global: &GlobalArgs,
-    dir: &std::path::Path,
-    dry_run: bool,
-) -> anyhow::Result<Vec<keel_release::PushedImage>> {
-    let mut progress = push_progress(global, "Pushing images".to_owned());
-    let pushed = keel_release::publish_images(
-        dir,
-        dry_run,
-        keel_oci::registry::Retry::default(),
-        &mut progress,
-    )?;
-    drop(progress);
-    Ok(pushed)
 }
 
 pub fn run_push(global: &GlobalArgs, args: &ImagePushArgs) -> anyhow::Result<()> {

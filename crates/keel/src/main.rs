@@ -51,6 +51,20 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
     })
 }
 
+/// The release folder a command works on: the one given, else the current folder when it
+/// is a release, else the workspace's `target/keel/dist`.
+pub fn release_dir(
+    global: &GlobalArgs,
+    given: Option<&std::path::Path>,
+) -> anyhow::Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    Ok(keel_release::locate_release_dir(
+        given,
+        global.manifest_path.as_deref(),
+        &cwd,
+    )?)
+}
+
 /// Writes one line to stdout; a closed pipe (`keel plan | head`) ends the program quietly.
 pub fn out(line: &str) {
     let mut stdout = std::io::stdout().lock();

@@ -5,109 +5,18 @@
 //! transaction a crash interrupted.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use keel_schema::TargetTriple;
-use keel_schema::env::{KEEL_SIGNING_KEY, KEEL_STORE_URL};
+use keel_schema::env::KEEL_STORE_URL;
 use keel_update::store::{ClientOptions, Version};
 use keel_update::updater::{Check, InstallRequest, Updater};
 use keel_update::{AppHome, Recovered, Recovery, Step, UpdateReporter};
 
-use crate::cli::{
-    AppArgs, ExpiryArgs, Format, GlobalArgs, InstallArgs, PublishArgs, RefreshArgs, RollbackArgs,
-    UpdateArgs,
-};
+use crate::cli::{AppArgs, Format, GlobalArgs, InstallArgs, RefreshArgs, RollbackArgs, UpdateArgs};
 use crate::hinted;
-
-fn expiry(args: &ExpiryArgs) -> keel_store::Expiry {
-    keel_store::Expiry {
-        root_days: args.root_days,
-        targets_days: args.targets_days,
-        snapshot_days: args.snapshot_days,
-        timestamp_days: args.timestamp_days,
-    }
-}
-
-fn require_key(path: Option<&Path>) -> anyhow::Result<keel_sign::SigningKey> {
-    crate::signing::load_signing_key(path)?.ok_or_else(|| {
-        hinted(
-            "no signing key",
-            format!("pass --key FILE (from `keel keygen`), or set {KEEL_SIGNING_KEY}"),
-        )
-    })
-}
-
-/// `keel publish DIR --to STORE_DIR`: adds the release to a release store.
-pub fn publish_to_store(
-    global: &GlobalArgs,
-    args: &PublishArgs,
-    dir: PathBuf,
-) -> anyhow::Result<()> {
-    let cwd = std::env::current_dir()?;
-    let key = require_key(args.sign.sign_key.as_deref())?;
-    let root_key = match &args.root_key {
-        Some(path) => Some(require_key(Some(path))?),
-        None => None,
-    };
-    let store = cwd.join(&args.to);
-    crate::publish::require_rehearsal(&dir, args, Some(&key.public_key()))?;
-    // Images first (the key is loaded above, so a missing key pushes nothing): the store is
-    // what updaters follow, so what it points at is there.
-    let images = if args.no_images {
-        Vec::new()
-    } else {
-        crate::image::publish_images(global, &dir, false)?
-    };
-    let options = keel_store::PublishOptions {
-        channel: &args.channel,
-        expiry: expiry(&args.expiry),
-        patch_versions: args.patches,
-    };
-    let published = keel_store::publish_with(
-        &store,
-        &dir,
-        &key,
-        root_key.as_ref(),
-        &options,
-        jiff::Timestamp::now(),
-    )?;
-    match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({
-            "store": store,
-            "created_root": published.created_root,
-            "targets": published.targets,
-            "patches": published.patches,
-            "version": published.version,
-            "images": images,
-            "no_rehearsal": args.no_rehearsal,
-        })),
-        Format::Text if global.quiet => {}
-        Format::Text => {
-            for line in crate::image::pushed_lines(&images, false) {
-                crate::out(&line);
-            }
-            if published.created_root {
-                crate::out(&format!(
-                    "Created the store {} with its root of trust: give {}/metadata/root.json to operators (`keel install --root`)",
-                    store.display(),
-                    store.display()
-                ));
-            }
-            for target in &published.targets {
-                crate::out(&format!("Published {target} to `{}`", args.channel));
-            }
-            for patch in &published.patches {
-                crate::out(&format!("Published the delta-update patch {patch}"));
-            }
-            crate::out(&format!(
-                "The store's metadata is at version {}; its timestamp expires in {} days (`keel store refresh` renews it).",
-                published.version, args.expiry.timestamp_days
-            ));
-        }
-    }
-    Ok(())
-}
+use crate::signing::{expiry, require_key};
 
 pub fn run_refresh(global: &GlobalArgs, args: &RefreshArgs) -> anyhow::Result<()> {
     let key = require_key(args.sign.sign_key.as_deref())?;

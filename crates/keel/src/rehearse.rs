@@ -48,7 +48,7 @@ impl Progress for StepPrinter {
 
 pub fn run_rehearse(global: &GlobalArgs, args: &RehearseArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
-    let dir = crate::publish::release_dir(global, args.dir.as_deref())?;
+    let dir = crate::release_dir(global, args.dir.as_deref())?;
     let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
     let signed = dir.join(format!("{MANIFEST_FILE_NAME}.minisig")).is_file();
     if signed && key.is_none() {

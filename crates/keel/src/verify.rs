@@ -1,19 +1,13 @@
 //! `keel verify`: runs the release library's checks and shows them.
 
 use anyhow::{Context, bail};
-use keel_schema::MANIFEST_FILE_NAME;
 use keel_verify::minisign::PublicKey;
 
 use crate::cli::{Format, GlobalArgs, VerifyArgs};
 use crate::hinted;
 
 pub fn run_verify(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<()> {
-    let cwd = std::env::current_dir().context("could not read the current directory")?;
-    let dir = match &args.dir {
-        Some(dir) => cwd.join(dir),
-        None if cwd.join(MANIFEST_FILE_NAME).is_file() => cwd.clone(),
-        None => keel_release::release_dir_of_workspace(global.manifest_path.as_deref(), &cwd)?,
-    };
+    let dir = crate::release_dir(global, args.dir.as_deref())?;
     let key = match &args.key {
         Some(path) => {
             let text = fs_err::read_to_string(path).map_err(|err| {

@@ -1,0 +1,302 @@
+//! `keel publish`: a release folder goes to GitHub Releases or to a release store, through
+//! its gates in one order.
+//!
+//! 1. **Rehearsal**: an app that keeps databases needs a passing `keel rehearse` report
+//!    bound to this release (signed by the store's key when publishing to a store), unless a
+//!    waiver gives a reason ([`Publish::no_rehearsal`]).
+//! 2. **Verification** (GitHub): every file checks out against the manifest; nothing is
+//!    uploaded that does not.
+//! 3. **Images**: each app's image goes to the registries its settings name, before the
+//!    release that announces it ([`Publish::no_images`] skips them).
+//! 4. **GitHub** (draft, upload, check, publish) or **the store** (targets, snapshot,
+//!    timestamp last).
+//!
+//! [`publish`] returns a [`Published`] outcome that serializes as the command's
+//! `--format json` output.
+
+use std::path::{Path, PathBuf};
+
+use keel_github::{Client, LocalFile, Publication, Repo, Token};
+use keel_schema::{MANIFEST_FILE_NAME, Manifest};
+use keel_sign::SigningKey;
+use serde::Serialize;
+
+use crate::{Error, PushedImage};
+
+/// Where a release goes.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Destination<'a> {
+    /// A release store folder (created on first use).
+    Store {
+        /// The store's folder.
+        path: &'a Path,
+        /// The key that signs the store's roles (and the rehearsal report's check).
+        key: &'a SigningKey,
+        /// The key that holds a new store's root role (default: `key`).
+        root_key: Option<&'a SigningKey>,
+        /// Channel, expiry and patches.
+        options: keel_store::PublishOptions<'a>,
+        /// The time the metadata is signed at.
+        now: jiff::Timestamp,
+    },
+    /// A GitHub repository's releases.
+    Github {
+        /// The repository.
+        repo: &'a Repo,
+        /// Notes to use instead of the ones made from the release.
+        notes: Option<String>,
+        /// The workspace the release was made from (its CHANGELOG.md and history), if known.
+        workspace: Option<&'a Path>,
+        /// Replace a draft's assets that differ.
+        replace: bool,
+        /// Change nothing; say what would be done.
+        dry_run: bool,
+    },
+}
+
+/// What to publish.
+#[derive(Debug)]
+pub struct Publish<'a> {
+    /// The release folder.
+    pub dir: &'a Path,
+    /// Where it goes.
+    pub destination: Destination<'a>,
+    /// Publish without a passing rehearsal, for this reason.
+    pub no_rehearsal: Option<&'a str>,
+    /// Push no images.
+    pub no_images: bool,
+}
+
+/// What a publish to a store did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StorePublished {
+    /// The store's folder.
+    pub store: PathBuf,
+    /// What was added.
+    #[serde(flatten)]
+    pub published: keel_store::Published,
+    /// The images pushed first.
+    pub images: Vec<PushedImage>,
+    /// The waiver's reason, when published without a rehearsal.
+    pub no_rehearsal: Option<String>,
+}
+
+/// What a publish to GitHub did (or, in a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GithubPublished {
+    /// `owner/name`.
+    pub repo: String,
+    /// The release's tag.
+    pub tag: String,
+    /// The release's page.
+    pub url: String,
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// Whether this run created the draft.
+    pub created: bool,
+    /// Whether the release was published already with every file.
+    pub already_published: bool,
+    /// The files uploaded.
+    pub uploaded: Vec<String>,
+    /// The files there already.
+    pub skipped: Vec<String>,
+    /// The assets replaced.
+    pub replaced: Vec<String>,
+    /// Half-made assets an interrupted run left, deleted.
+    pub cleaned: Vec<String>,
+    /// Each request that changes something, in order.
+    pub requests: Vec<String>,
+    /// The images pushed first.
+    pub images: Vec<PushedImage>,
+    /// The API's address.
+    #[serde(skip)]
+    pub api: String,
+}
+
+/// What [`publish`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Published {
+    /// To a store.
+    Store(StorePublished),
+    /// To GitHub Releases.
+    Github(Box<GithubPublished>),
+}
+
+/// The rehearsal gate: `Ok` when the waiver gives a reason or every app with databases has
+/// a passing rehearsal bound to this release (signed by `key`'s public key, when given).
+pub fn rehearsal_required(
+    dir: &Path,
+    no_rehearsal: Option<&str>,
+    key: Option<&keel_verify::minisign::PublicKey>,
+) -> Result<(), Error> {
+    if let Some(reason) = no_rehearsal {
+        return if reason.trim().is_empty() {
+            Err(Error::EmptyWaiver)
+        } else {
+            Ok(())
+        };
+    }
+    let problems = crate::rehearsal_gate(dir, key)?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::NotRehearsed {
+            dir: dir.to_owned(),
+            problems,
+        })
+    }
+}
+
+/// Publishes the release in `p.dir` to its destination, through the gates in order; images
+/// go through `progress`.
+pub fn publish(
+    p: &Publish<'_>,
+    progress: &mut dyn keel_oci::push::Progress,
+) -> Result<Published, Error> {
+    match &p.destination {
+        Destination::Store {
+            path,
+            key,
+            root_key,
+            options,
+            now,
+        } => {
+            rehearsal_required(p.dir, p.no_rehearsal, Some(&key.public_key()))?;
+            // Images first: the store is what updaters follow, so what it points at is there.
+            let images = images(p, false, progress)?;
+            let published = keel_store::publish_with(path, p.dir, key, *root_key, options, *now)?;
+            Ok(Published::Store(StorePublished {
+                store: path.to_path_buf(),
+                published,
+                images,
+                no_rehearsal: p.no_rehearsal.map(|r| r.trim().to_owned()),
+            }))
+        }
+        Destination::Github {
+            repo,
+            notes,
+            workspace,
+            replace,
+            dry_run,
+        } => {
+            rehearsal_required(p.dir, p.no_rehearsal, None)?;
+            let waived = p.no_rehearsal.is_some();
+            // Nothing is uploaded that does not match its manifest. A failed rehearsal is the
+            // rehearsal gate's to judge, which the waiver overrides.
+            let report = crate::verify(p.dir, None)?;
+            let failures: Vec<String> = report
+                .checks
+                .iter()
+                .filter(|c| {
+                    c.status == crate::Status::Failed && !(c.check == "rehearsal" && waived)
+                })
+                .map(|c| format!("{} ({}): {}", c.file, c.check, c.detail))
+                .collect();
+            if !failures.is_empty() {
+                return Err(Error::DoesNotCheckOut {
+                    dir: p.dir.to_owned(),
+                    failures,
+                });
+            }
+            let manifest = crate::read_manifest(p.dir)?;
+            let made = crate::notes(p.dir, *workspace, None)?;
+            let tag = made.tag.clone().ok_or(Error::NoTag)?;
+            let mut body = match notes {
+                Some(text) => text.clone(),
+                None => made.body.clone(),
+            };
+            if waived && let Some(section) = crate::rehearsal_section(p.dir, p.no_rehearsal)? {
+                body.push_str(&section);
+            }
+            let files = local_files(p.dir, &manifest)?;
+            let token = match Token::from_env() {
+                Some(token) => token,
+                None if *dry_run => Token::new(String::new()),
+                None => return Err(keel_github::Error::NoToken.into()),
+            };
+            let client = Client::from_env(token);
+            // Images first: the GitHub release announces the version, so what it points at
+            // is there.
+            let images = images(p, *dry_run, progress)?;
+            let done = keel_github::publish(
+                &client,
+                &Publication {
+                    repo,
+                    tag: &tag,
+                    title: &made.title,
+                    notes: &body,
+                    prerelease: manifest.prerelease,
+                    commit: manifest.source.commit.as_deref(),
+                    files: &files,
+                    replace: *replace,
+                    dry_run: *dry_run,
+                },
+            )?;
+            Ok(Published::Github(Box::new(GithubPublished {
+                repo: repo.to_string(),
+                tag,
+                url: done.url,
+                dry_run: *dry_run,
+                created: done.created,
+                already_published: done.already_published,
+                uploaded: done.uploaded,
+                skipped: done.skipped,
+                replaced: done.replaced,
+                cleaned: done.cleaned,
+                requests: done.requests,
+                images,
+                api: client.api().to_string(),
+            })))
+        }
+    }
+}
+
+fn images(
+    p: &Publish<'_>,
+    dry_run: bool,
+    progress: &mut dyn keel_oci::push::Progress,
+) -> Result<Vec<PushedImage>, Error> {
+    if p.no_images {
+        return Ok(Vec::new());
+    }
+    crate::publish_images(
+        p.dir,
+        dry_run,
+        keel_oci::registry::Retry::default(),
+        progress,
+    )
+}
+
+/// Every file of the release, the manifest, the rehearsal report and their signatures
+/// included.
+fn local_files(dir: &Path, manifest: &Manifest) -> Result<Vec<LocalFile>, Error> {
+    let mut files = Vec::new();
+    for (name, artifact) in &manifest.artifacts {
+        files.push(LocalFile {
+            name: name.clone(),
+            path: dir.join(name),
+            size: artifact.size,
+            sha256: artifact.sha256.clone(),
+        });
+    }
+    for name in [
+        MANIFEST_FILE_NAME.to_owned(),
+        format!("{MANIFEST_FILE_NAME}.minisig"),
+        keel_schema::rehearsal::REHEARSAL_FILE_NAME.to_owned(),
+        crate::rehearsal_signature_name(),
+    ] {
+        let path = dir.join(&name);
+        if path.is_file() {
+            let (digest, size) = keel_verify::sha256_file(&path)?;
+            files.push(LocalFile {
+                name,
+                path,
+                size,
+                sha256: digest.to_hex(),
+            });
+        }
+    }
+    Ok(files)
+}
