@@ -183,3 +183,77 @@ fn a_bad_source_date_epoch_and_a_foreign_output_folder_are_refused() {
     assert_eq!(ws.read("precious/notes.txt"), "mine\n");
     assert!(!Path::new(&ws.path("precious/keel-manifest.json")).exists());
 }
+
+#[test]
+fn publishing_goes_through_the_rehearsal_gate_and_a_waiver_needs_a_reason() {
+    use keel_release::publish::{Destination, Publish, Published};
+    let ws = workspace();
+    // The app keeps a database: its update must be rehearsed before it is published.
+    ws.write(
+        "Cargo.toml",
+        &(ws.read("Cargo.toml")
+            + "\n[package.metadata.keel.update]\nmigrate = [\"--db\", \"{db}\", \"migrate\"]\n"),
+    );
+    ws.commit("hooks");
+    let key = SigningKey::generate().unwrap();
+    let host = TargetTriple::host();
+    let released = release(&ws, "dist", &[host.as_str()], Some(&key));
+    let store = ws.path("store");
+    let publish = |no_rehearsal| {
+        let request = Publish {
+            dir: &released.dir,
+            destination: Destination::Store {
+                path: &store,
+                key: &key,
+                root_key: None,
+                options: keel_store::PublishOptions {
+                    channel: "stable",
+                    expiry: keel_store::Expiry::default(),
+                    patch_versions: 0,
+                },
+                now: jiff::Timestamp::now(),
+            },
+            no_rehearsal,
+            no_images: true,
+        };
+        keel_release::publish::publish(&request, &mut keel_oci::push::Quiet)
+    };
+    match publish(None) {
+        Err(Error::NotRehearsed { problems, .. }) => {
+            assert!(
+                problems.iter().any(|p| p.contains("lib-demo")),
+                "{problems:?}"
+            );
+        }
+        other => panic!("expected NotRehearsed, got {other:?}"),
+    }
+    assert!(!store.exists(), "a refused publish wrote the store");
+    assert!(matches!(publish(Some("  ")), Err(Error::EmptyWaiver)));
+    assert!(!store.exists(), "a refused publish wrote the store");
+
+    let Published::Store(done) = publish(Some(" first release ")).unwrap() else {
+        panic!("published somewhere else than the store");
+    };
+    assert_eq!(done.no_rehearsal.as_deref(), Some("first release"));
+    assert!(done.published.created_root);
+    assert_eq!(
+        done.published.targets,
+        [format!("lib-demo-1.2.0-{host}.tar.gz")]
+    );
+    assert!(store.join("metadata/timestamp.json").is_file());
+    // The outcome is `keel publish --format json`'s output: the store's fields flattened.
+    let json = serde_json::to_value(Published::Store(done)).unwrap();
+    let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "created_root",
+            "images",
+            "no_rehearsal",
+            "patches",
+            "store",
+            "targets",
+            "version"
+        ]
+    );
+}
