@@ -186,33 +186,6 @@ pub fn save(registry: &str, credentials: &Credentials) -> Result<Saved, Error> {
     save_in(&dir, registry, credentials)
 }
 
-/// Logs in to the registry `registry` names (`ghcr.io`, `http://127.0.0.1:5000`), as `docker
-/// login` does: asks the registry whether it lets `credentials` in (unless `check` is false),
-/// then [`save`]s them. Returns the registry's host and where the credentials went; wrong
-/// credentials save nothing.
-pub fn login(
-    registry: &str,
-    credentials: &Credentials,
-    check: bool,
-    insecure: bool,
-) -> Result<(String, Saved), Error> {
-    let (scheme, host) = crate::Reference::parse_registry(registry)?;
-    if check {
-        let client = crate::registry::Registry::connect(
-            scheme,
-            &host,
-            crate::registry::Options {
-                insecure,
-                credentials: Some(credentials.clone()),
-                ..crate::registry::Options::default()
-            },
-        )?;
-        client.check_login()?;
-    }
-    let saved = save(&host, credentials)?;
-    Ok((host, saved))
-}
-
 fn save_in(dir: &Path, registry: &str, credentials: &Credentials) -> Result<Saved, Error> {
     let failed = |reason: String| Error::Credentials { reason };
     let path = dir.join("config.json");

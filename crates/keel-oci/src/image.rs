@@ -7,8 +7,17 @@ use keel_schema::TargetTriple;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::layer::Layer;
 use crate::{Error, media};
+
+/// A layer, compressed, with the digest of its uncompressed tar (the image config's
+/// `diff_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layer {
+    /// The compressed layer.
+    pub blob: Blob,
+    /// `sha256:` of the uncompressed tar.
+    pub diff_id: String,
+}
 
 /// A content-addressed document or layer.
 #[derive(Clone, PartialEq, Eq)]

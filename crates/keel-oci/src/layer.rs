@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::image::Blob;
+pub use crate::image::Layer;
 use crate::{Error, media};
 
 /// The gzip level: `gzip`'s default.
@@ -56,16 +57,6 @@ impl Entry {
             gid,
         }
     }
-}
-
-/// A layer, compressed, with the digest of its uncompressed tar (the image config's
-/// `diff_id`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layer {
-    /// The compressed layer.
-    pub blob: Blob,
-    /// `sha256:` of the uncompressed tar.
-    pub diff_id: String,
 }
 
 fn clean(path: &str) -> Result<String, Error> {

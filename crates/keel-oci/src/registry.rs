@@ -787,6 +787,33 @@ fn url_with_query(base: &str, params: &[(&str, Option<&str>)]) -> String {
     url
 }
 
+/// Logs in to the registry `registry` names (`ghcr.io`, `http://127.0.0.1:5000`), as `docker
+/// login` does: asks the registry whether it lets `credentials` in (unless `check` is false),
+/// then saves them ([`crate::auth::save`]). Returns the registry's host and where the credentials went; wrong
+/// credentials save nothing.
+pub fn login(
+    registry: &str,
+    credentials: &Credentials,
+    check: bool,
+    insecure: bool,
+) -> Result<(String, crate::auth::Saved), Error> {
+    let (scheme, host) = crate::Reference::parse_registry(registry)?;
+    if check {
+        let client = Registry::connect(
+            scheme,
+            &host,
+            Options {
+                insecure,
+                credentials: Some(credentials.clone()),
+                ..Options::default()
+            },
+        )?;
+        client.check_login()?;
+    }
+    let saved = crate::auth::save(&host, credentials)?;
+    Ok((host, saved))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

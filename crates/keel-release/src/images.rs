@@ -16,7 +16,7 @@ use keel_schema::image::{BIN_DIR, ImageSettings};
 use keel_schema::{App, Artifact, ArtifactKind, Manifest, TargetTriple};
 
 use crate::files::{Whole, copy_checked, record, write_release_files};
-use crate::merge::read_partial;
+use crate::folder::read_partial;
 use crate::staging::Staging;
 use crate::{Error, ReleaseEnv, Released, Reporter};
 

@@ -40,6 +40,7 @@
 mod builder;
 mod env;
 mod files;
+mod folder;
 mod images;
 mod merge;
 mod notes;
@@ -55,20 +56,21 @@ use std::path::PathBuf;
 pub use builder::{BuilderKind, Built, build};
 pub use env::ReleaseEnv;
 pub use files::trusted_comment;
+pub use folder::{ReleaseFolder, read_manifest, read_partial};
 pub use images::{
     ImageDestination, ImageFile, ImageFormat, ImageOptions, PushOptions, PushedImage, build_images,
     docker_archive_name, image_destinations, image_files, oci_archive_name, publish_images,
     push_images,
 };
-pub use merge::{merge, read_manifest, read_partial};
-pub use notes::{ChangesSource, Notes, notes, rehearsal_section};
+pub use merge::merge;
+pub use notes::{ChangesSource, Notes, notes, notes_of, rehearsal_section};
 pub use package::release;
 pub use project::{Project, locate_release_dir, release_dir_of_workspace};
 pub use rehearsal::{
     apps_with_databases, binding_problems, check_rehearsal_signature, manifest_digest,
-    read_rehearsal, rehearsal_gate, rehearsal_signature_name, write_rehearsal,
+    read_rehearsal, rehearsal_gate, rehearsal_gate_of, rehearsal_signature_name, write_rehearsal,
 };
-pub use verify::{Check, Status, Verification, verify};
+pub use verify::{Check, Status, Verification, verify, verify_folder};
 
 use keel_schema::{Manifest, TargetTriple};
 use keel_sign::SigningKey;

@@ -4,50 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use keel_schema::{ArtifactKind, MANIFEST_FILE_NAME, Manifest};
+use keel_schema::{ArtifactKind, Manifest};
 
 use crate::files::{Whole, copy_checked, write_release_files};
+use crate::folder::read_partial;
 use crate::staging::Staging;
-use crate::verify::{Mismatch, check_artifact};
 use crate::{Error, ReleaseEnv, Released};
-
-/// Reads the manifest of the release in `dir`.
-pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
-    let path = dir.join(MANIFEST_FILE_NAME);
-    let text = fs_err::read_to_string(&path).map_err(|source| Error::NotARelease {
-        dir: dir.to_owned(),
-        source,
-    })?;
-    Manifest::from_json(&text).map_err(|source| Error::Manifest { path, source })
-}
-
-/// Reads a partial release and checks that every file it lists is there, intact.
-pub fn read_partial(dir: &Path) -> Result<Manifest, Error> {
-    let manifest = read_manifest(dir)?;
-    for (name, artifact) in &manifest.artifacts {
-        let file = dir.join(name);
-        match check_artifact(&file, artifact) {
-            Ok(()) => {}
-            Err(Mismatch::Missing) => {
-                return Err(Error::Read {
-                    path: file,
-                    source: std::io::ErrorKind::NotFound.into(),
-                });
-            }
-            Err(Mismatch::Unreadable(err)) => return Err(err.into()),
-            Err(Mismatch::Content { size, sha256 }) => {
-                return Err(Error::PartialMismatch {
-                    path: file,
-                    size,
-                    sha256,
-                    expected_size: artifact.size,
-                    expected_sha256: artifact.sha256.clone(),
-                });
-            }
-        }
-    }
-    Ok(manifest)
-}
 
 /// Joins the partial releases in `partials` (each the output of a release of some targets of
 /// the same commit, tag and version) into one release in `out`: every file is checked against

@@ -37,7 +37,16 @@ pub struct Notes {
 /// The notes of the release in `dir`. `source` is the workspace (for `CHANGELOG.md` and git),
 /// when there is one; `key` names the key that signed the release, for the `minisign` command.
 pub fn notes(dir: &Path, source: Option<&Path>, key: Option<&PublicKey>) -> Result<Notes, Error> {
-    let manifest = crate::merge::read_manifest(dir)?;
+    notes_of(&crate::ReleaseFolder::open(dir)?, source, key)
+}
+
+/// [`notes()`] of a release folder already opened.
+pub fn notes_of(
+    folder: &crate::ReleaseFolder,
+    source: Option<&Path>,
+    key: Option<&PublicKey>,
+) -> Result<Notes, Error> {
+    let (dir, manifest) = (folder.dir(), folder.manifest());
     let version = manifest
         .version
         .clone()
@@ -83,7 +92,7 @@ pub fn notes(dir: &Path, source: Option<&Path>, key: Option<&PublicKey>) -> Resu
             _ => (None, ChangesSource::None),
         },
     };
-    let mut body = keel_installer::release_notes(&manifest, key, changes.as_ref())?;
+    let mut body = keel_installer::release_notes(manifest, key, changes.as_ref())?;
     if let Some(section) = rehearsal_section(dir, None)? {
         body.push_str(&section);
     }

@@ -21,7 +21,7 @@ use keel_schema::{MANIFEST_FILE_NAME, Manifest};
 use keel_sign::SigningKey;
 use serde::Serialize;
 
-use crate::{Error, PushedImage};
+use crate::{Error, PushedImage, ReleaseFolder};
 
 /// Where a release goes.
 #[derive(Debug)]
@@ -127,7 +127,7 @@ pub enum Published {
 /// The rehearsal gate: `Ok` when the waiver gives a reason or every app with databases has
 /// a passing rehearsal bound to this release (signed by `key`'s public key, when given).
 pub fn rehearsal_required(
-    dir: &Path,
+    folder: &ReleaseFolder,
     no_rehearsal: Option<&str>,
     key: Option<&keel_verify::minisign::PublicKey>,
 ) -> Result<(), Error> {
@@ -138,12 +138,12 @@ pub fn rehearsal_required(
             Ok(())
         };
     }
-    let problems = crate::rehearsal_gate(dir, key)?;
+    let problems = crate::rehearsal_gate_of(folder, key)?;
     if problems.is_empty() {
         Ok(())
     } else {
         Err(Error::NotRehearsed {
-            dir: dir.to_owned(),
+            dir: folder.dir().to_owned(),
             problems,
         })
     }
@@ -155,6 +155,8 @@ pub fn publish(
     p: &Publish<'_>,
     progress: &mut dyn keel_oci::push::Progress,
 ) -> Result<Published, Error> {
+    // The manifest is read once, here; every gate looks at this folder.
+    let folder = ReleaseFolder::open(p.dir)?;
     match &p.destination {
         Destination::Store {
             path,
@@ -163,7 +165,7 @@ pub fn publish(
             options,
             now,
         } => {
-            rehearsal_required(p.dir, p.no_rehearsal, Some(&key.public_key()))?;
+            rehearsal_required(&folder, p.no_rehearsal, Some(&key.public_key()))?;
             // Images first: the store is what updaters follow, so what it points at is there.
             let images = images(p, false, progress)?;
             let published = keel_store::publish_with(path, p.dir, key, *root_key, options, *now)?;
@@ -181,11 +183,11 @@ pub fn publish(
             replace,
             dry_run,
         } => {
-            rehearsal_required(p.dir, p.no_rehearsal, None)?;
+            rehearsal_required(&folder, p.no_rehearsal, None)?;
             let waived = p.no_rehearsal.is_some();
             // Nothing is uploaded that does not match its manifest. A failed rehearsal is the
             // rehearsal gate's to judge, which the waiver overrides.
-            let report = crate::verify(p.dir, None)?;
+            let report = crate::verify_folder(&folder, None)?;
             let failures: Vec<String> = report
                 .checks
                 .iter()
@@ -200,8 +202,8 @@ pub fn publish(
                     failures,
                 });
             }
-            let manifest = crate::read_manifest(p.dir)?;
-            let made = crate::notes(p.dir, *workspace, None)?;
+            let manifest = folder.manifest();
+            let made = crate::notes_of(&folder, *workspace, None)?;
             let tag = made.tag.clone().ok_or(Error::NoTag)?;
             let mut body = match notes {
                 Some(text) => text.clone(),
@@ -210,7 +212,7 @@ pub fn publish(
             if waived && let Some(section) = crate::rehearsal_section(p.dir, p.no_rehearsal)? {
                 body.push_str(&section);
             }
-            let files = local_files(p.dir, &manifest)?;
+            let files = local_files(p.dir, manifest)?;
             let token = match Token::from_env() {
                 Some(token) => token,
                 None if *dry_run => Token::new(String::new()),

@@ -128,7 +128,7 @@ pub fn check_rehearsal_signature(
     key: &PublicKey,
     manifest: &Manifest,
 ) -> Result<(), String> {
-    crate::verify::signature_holds(
+    crate::folder::signature_holds(
         dir,
         key,
         REHEARSAL_FILE_NAME,
@@ -151,8 +151,16 @@ pub fn apps_with_databases(manifest: &Manifest) -> Vec<String> {
 /// databases needs a passing run of its version and no failed run; the report must belong to
 /// the release and, with `key`, carry a valid signature.
 pub fn rehearsal_gate(dir: &Path, key: Option<&PublicKey>) -> Result<Vec<String>, Error> {
-    let manifest = crate::merge::read_manifest(dir)?;
-    let needed = apps_with_databases(&manifest);
+    rehearsal_gate_of(&crate::ReleaseFolder::open(dir)?, key)
+}
+
+/// [`rehearsal_gate`] of a release folder already opened.
+pub fn rehearsal_gate_of(
+    folder: &crate::ReleaseFolder,
+    key: Option<&PublicKey>,
+) -> Result<Vec<String>, Error> {
+    let (dir, manifest) = (folder.dir(), folder.manifest());
+    let needed = apps_with_databases(manifest);
     if needed.is_empty() {
         return Ok(Vec::new());
     }
@@ -162,9 +170,9 @@ pub fn rehearsal_gate(dir: &Path, key: Option<&PublicKey>) -> Result<Vec<String>
             needed.join(", ")
         )]);
     };
-    let mut problems = binding_problems(&report, &manifest, &manifest_digest(dir)?);
+    let mut problems = binding_problems(&report, manifest, &manifest_digest(dir)?);
     if let Some(key) = key
-        && let Err(problem) = check_rehearsal_signature(dir, key, &manifest)
+        && let Err(problem) = check_rehearsal_signature(dir, key, manifest)
     {
         problems.push(problem);
     }
@@ -197,7 +205,7 @@ pub(crate) fn rehearsals_of(partials: &[PathBuf]) -> Result<Option<Rehearsal>, E
         let Some(report) = read_rehearsal(dir)? else {
             continue;
         };
-        let partial = crate::merge::read_manifest(dir)?;
+        let partial = crate::folder::read_manifest(dir)?;
         let problems = binding_problems(&report, &partial, &manifest_digest(dir)?);
         if !problems.is_empty() {
             return Err(Error::BadRehearsal {

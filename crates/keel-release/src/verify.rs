@@ -13,7 +13,7 @@ use keel_verify::minisign::PublicKey;
 use serde::Serialize;
 
 use crate::Error;
-use crate::files::trusted_comment;
+use crate::folder::{Mismatch, ReleaseFolder, check_artifact, describe, signature_holds};
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,21 +113,6 @@ impl Verification {
     }
 }
 
-/// An error and its causes on one line: what a check's detail shows.
-fn describe(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// The kinds the provenance names as subjects: everything but itself and signatures.
 fn provenance_subject(kind: ArtifactKind) -> bool {
     !matches!(kind, ArtifactKind::Provenance | ArtifactKind::Signature)
@@ -138,7 +123,15 @@ fn provenance_subject(kind: ArtifactKind) -> bool {
 /// SBOM; the provenance and its signature. Fails only when `dir` holds no readable manifest;
 /// every other problem is a failed [`Check`].
 pub fn verify(dir: &Path, key: Option<&PublicKey>) -> Result<Verification, Error> {
-    let manifest = crate::merge::read_manifest(dir)?;
+    verify_folder(&ReleaseFolder::open(dir)?, key)
+}
+
+/// [`verify`] of a release folder already opened.
+pub fn verify_folder(
+    folder: &ReleaseFolder,
+    key: Option<&PublicKey>,
+) -> Result<Verification, Error> {
+    let (dir, manifest) = (folder.dir(), folder.manifest());
     let mut report = Verification {
         dir: dir.to_owned(),
         key_given: key.is_some(),
@@ -151,62 +144,28 @@ pub fn verify(dir: &Path, key: Option<&PublicKey>) -> Result<Verification, Error
         key,
         MANIFEST_FILE_NAME,
         &signature_of_manifest,
-        &manifest,
+        manifest,
     );
-    check_files(&mut report, dir, &manifest, &signature_of_manifest);
-    check_rehearsal(&mut report, dir, &manifest, key);
+    check_files(&mut report, dir, manifest, &signature_of_manifest);
+    check_rehearsal(&mut report, dir, manifest, key);
     for (name, artifact) in &manifest.artifacts {
         match artifact.kind {
             ArtifactKind::Checksum | ArtifactKind::Checksums => {
-                check_checksums(&mut report, dir, &manifest, name)
+                check_checksums(&mut report, dir, manifest, name)
             }
             ArtifactKind::Signature => match &artifact.signature_of {
-                Some(signed) => check_signature(&mut report, dir, key, signed, name, &manifest),
+                Some(signed) => check_signature(&mut report, dir, key, signed, name, manifest),
                 None => report.fail(name, "signature", "the manifest does not say what it signs"),
             },
             ArtifactKind::Sbom => {
-                let result = check_sbom(dir, &manifest, name);
+                let result = check_sbom(dir, manifest, name);
                 report.result(name, "sbom", result);
             }
-            ArtifactKind::Provenance => check_provenance(&mut report, dir, &manifest, name, key),
+            ArtifactKind::Provenance => check_provenance(&mut report, dir, manifest, name, key),
             _ => {}
         }
     }
     Ok(report)
-}
-
-/// How a file differs from what its manifest says.
-pub(crate) enum Mismatch {
-    /// It is not there.
-    Missing,
-    /// It cannot be read.
-    Unreadable(keel_verify::Error),
-    /// Its size or its sha256 differs.
-    Content {
-        /// Its size.
-        size: u64,
-        /// Its sha256.
-        sha256: String,
-    },
-}
-
-/// Checks one file against its manifest entry: present, readable, with the listed size and
-/// sha256. Both `verify` and `merge` ask this one question.
-pub(crate) fn check_artifact(
-    path: &Path,
-    artifact: &keel_schema::Artifact,
-) -> Result<(), Mismatch> {
-    match keel_verify::sha256_file(path) {
-        Err(_) if !path.exists() => Err(Mismatch::Missing),
-        Err(err) => Err(Mismatch::Unreadable(err)),
-        Ok((digest, size)) if size != artifact.size || digest.to_hex() != artifact.sha256 => {
-            Err(Mismatch::Content {
-                size,
-                sha256: digest.to_hex(),
-            })
-        }
-        Ok(_) => Ok(()),
-    }
 }
 
 /// Every listed file is there with its size and sha256, and nothing else is.
@@ -362,32 +321,6 @@ fn check_signature(
     };
     let result = signature_holds(dir, key, signed, signature, manifest);
     report.result(signature, "signature", result);
-}
-
-/// The minisign signature `dir/signature` of `dir/signed` is there, verifies with `key`, and
-/// carries the trusted comment the release gives that file; else what is wrong.
-pub(crate) fn signature_holds(
-    dir: &Path,
-    key: &PublicKey,
-    signed: &str,
-    signature: &str,
-    manifest: &Manifest,
-) -> Result<(), String> {
-    let path = dir.join(signature);
-    if !path.exists() {
-        return Err(format!("{signed} is not signed"));
-    }
-    let sig = keel_verify::minisign::verify_file(key, &dir.join(signed), &path)
-        .map_err(|err| describe(&err))?;
-    let expected = trusted_comment(manifest, signed);
-    if sig.trusted_comment == expected {
-        Ok(())
-    } else {
-        Err(format!(
-            "the trusted comment is `{}`, expected `{expected}`",
-            sig.trusted_comment
-        ))
-    }
 }
 
 /// An SBOM describes an app and target that the release has an archive of.

@@ -176,7 +176,7 @@ pub fn run_login(global: &GlobalArgs, args: &ImageLoginArgs) -> anyhow::Result<(
     }
     let credentials = Credentials::new(args.username.clone(), login_secret(args)?);
     let (registry_name, saved) =
-        keel_oci::auth::login(&args.registry, &credentials, !args.no_check, args.insecure)
+        keel_oci::registry::login(&args.registry, &credentials, !args.no_check, args.insecure)
             .map_err(|err| match err {
                 keel_oci::Error::Unauthorized { .. } => hinted(
                     err.to_string(),
