@@ -39,26 +39,16 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// How failures are retried.
-#[derive(Debug, Clone, Copy)]
-pub struct Retry {
-    /// Attempts per request, the first included.
-    pub attempts: u32,
-    /// The wait before the second attempt; it doubles after each.
-    pub first_delay: Duration,
-    /// The longest keel waits for a rate limit to reset.
-    pub max_wait: Duration,
-}
+/// How failures are retried: keel's one retry policy ([`keel_http::Retry`]).
+pub use keel_http::Retry;
 
-impl Default for Retry {
-    fn default() -> Self {
-        Retry {
-            attempts: 5,
-            first_delay: Duration::from_secs(1),
-            max_wait: Duration::from_secs(300),
-        }
-    }
-}
+/// GitHub's retries: five attempts from one second, and rate limits waited out up to five
+/// minutes.
+const GITHUB_RETRY: Retry = Retry {
+    attempts: 5,
+    first_delay: Duration::from_secs(1),
+    max_wait: Duration::from_secs(300),
+};
 
 /// A pull request, as GitHub describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -150,7 +140,8 @@ struct Answer {
 pub struct Client {
     api: String,
     token: Token,
-    agent: ureq::Agent,
+    /// The agent, or why keel's trust policy could not make one (said at the first request).
+    agent: Result<ureq::Agent, keel_http::TrustError>,
     retry: Retry,
 }
 
@@ -175,18 +166,16 @@ enum Outcome {
 impl Client {
     /// A client of the API at `api` (`https://api.github.com`).
     pub fn new(api: &str, token: Token) -> Client {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(600)))
-            .timeout_connect(Some(Duration::from_secs(20)))
-            .user_agent(concat!("keel/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+        let agent = keel_http::agent(&keel_http::Options {
+            timeout: Duration::from_secs(600),
+            connect_timeout: Duration::from_secs(20),
+            ..keel_http::Options::default()
+        });
         Client {
             api: api.trim_end_matches('/').to_owned(),
             token,
             agent,
-            retry: Retry::default(),
+            retry: GITHUB_RETRY,
         }
     }
 
@@ -226,6 +215,10 @@ impl Client {
         json: Option<&serde_json::Value>,
         file: Option<&Path>,
     ) -> Result<Outcome, Error> {
+        let agent = self
+            .agent
+            .as_ref()
+            .map_err(|err| Error::Trust(err.clone()))?;
         let auth = format!("Bearer {}", self.token.0);
         let with_headers = |builder: ureq::RequestBuilder<ureq::typestate::WithoutBody>| {
             builder
@@ -240,8 +233,8 @@ impl Client {
                 .header("X-GitHub-Api-Version", "2022-11-28")
         };
         let result = match (method, json, file) {
-            ("GET", _, _) => with_headers(self.agent.get(url)).call(),
-            ("DELETE", _, _) => with_headers(self.agent.delete(url)).call(),
+            ("GET", _, _) => with_headers(agent.get(url)).call(),
+            ("DELETE", _, _) => with_headers(agent.delete(url)).call(),
             (_, _, Some(path)) => {
                 let data = fs_err::File::open(path)
                     .map_err(|source| Error::Read {
@@ -249,13 +242,13 @@ impl Client {
                         source,
                     })?
                     .into_file();
-                with_body_headers(self.agent.post(url))
+                with_body_headers(agent.post(url))
                     .header("Content-Type", "application/octet-stream")
                     .send(data)
             }
-            ("PATCH", Some(json), _) => with_body_headers(self.agent.patch(url)).send_json(json),
-            (_, Some(json), _) => with_body_headers(self.agent.post(url)).send_json(json),
-            (_, None, None) => with_body_headers(self.agent.post(url)).send_empty(),
+            ("PATCH", Some(json), _) => with_body_headers(agent.patch(url)).send_json(json),
+            (_, Some(json), _) => with_body_headers(agent.post(url)).send_json(json),
+            (_, None, None) => with_body_headers(agent.post(url)).send_empty(),
         };
         let mut response = match result {
             Ok(response) => response,
@@ -270,9 +263,7 @@ impl Client {
                 .map(str::to_owned)
         };
         let next = header("link").and_then(|link| next_link(&link));
-        let retry_after = header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = header("retry-after").and_then(|v| keel_http::retry_after(&v));
         let exhausted = header("x-ratelimit-remaining").as_deref() == Some("0");
         let reset = header("x-ratelimit-reset").and_then(|v| v.trim().parse::<u64>().ok());
         let body = match response
@@ -296,6 +287,9 @@ impl Client {
             return Ok(Outcome::Wait(wait, message(&body, status)));
         }
         if status >= 500 {
+            if let Some(wait) = retry_after {
+                return Ok(Outcome::Wait(wait, message(&body, status)));
+            }
             return Ok(Outcome::Again(format!(
                 "{status}: {}",
                 message(&body, status)
@@ -314,10 +308,10 @@ impl Client {
         file: Option<&Path>,
     ) -> Result<Answer, Error> {
         let path = Client::shown(url);
-        let mut delay = self.retry.first_delay;
-        let mut last = String::new();
-        for attempt in 1..=self.retry.attempts {
-            match self.attempt(method, url, json, file)? {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (why, retry_after) = match self.attempt(method, url, json, file)? {
                 Outcome::Done(answer) if answer.status < 400 => return Ok(answer),
                 Outcome::Done(answer) => {
                     let message = message(&answer.body, answer.status);
@@ -336,35 +330,29 @@ impl Client {
                         },
                     });
                 }
-                Outcome::Wait(wait, why) => {
-                    if wait > self.retry.max_wait {
-                        return Err(Error::RateLimited {
-                            path,
-                            seconds: wait.as_secs(),
-                        });
-                    }
-                    last = why;
-                    std::thread::sleep(wait);
+                Outcome::Wait(wait, why) => (why, Some(wait)),
+                Outcome::Again(why) => (why, None),
+            };
+            match self.retry.next(attempt, retry_after) {
+                keel_http::Next::Wait(wait) => std::thread::sleep(wait),
+                keel_http::Next::TooLong(wait) => {
+                    return Err(Error::RateLimited {
+                        path,
+                        seconds: wait.as_secs(),
+                    });
                 }
-                Outcome::Again(why) => {
-                    last = why;
-                    if attempt < self.retry.attempts {
-                        std::thread::sleep(delay);
-                        delay = delay.saturating_mul(2);
-                    }
+                keel_http::Next::GiveUp => {
+                    return Err(Error::GaveUp {
+                        method,
+                        path,
+                        attempts: attempt,
+                        last: why,
+                    });
                 }
             }
         }
-        Err(Error::GaveUp {
-            method,
-            path,
-            attempts: self.retry.attempts,
-            last,
-        })
     }
 
-    /// One attempt at an upload: uploads are not retried blindly, because a failed one can
-    /// leave a half-made asset behind (see [`crate::publish`]).
     fn send_once(&self, url: &str, file: &Path) -> Result<Result<Answer, String>, Error> {
         Ok(match self.attempt("POST", url, None, Some(file))? {
             Outcome::Done(answer) => Ok(answer),
@@ -606,15 +594,7 @@ fn next_link(link: &str) -> Option<String> {
 
 /// Percent-encodes a query value.
 fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    keel_http::encode(value)
 }
 
 #[cfg(test)]

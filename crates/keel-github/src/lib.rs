@@ -67,6 +67,9 @@ impl std::fmt::Display for Repo {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The certificates keel trusts could not be loaded.
+    #[error(transparent)]
+    Trust(keel_http::TrustError),
     /// No token in `GITHUB_TOKEN` or `GH_TOKEN`.
     #[error("no GitHub token: GITHUB_TOKEN and GH_TOKEN are not set")]
     NoToken,

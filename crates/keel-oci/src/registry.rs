@@ -20,23 +20,9 @@ pub const MAX_BLOB_BYTES: u64 = 4 << 30;
 /// Blobs at least this large are uploaded in chunks of this size.
 pub const CHUNK_BYTES: usize = 16 << 20;
 
-/// How failed requests are tried again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retry {
-    /// Attempts in all (at least 1).
-    pub attempts: u32,
-    /// The wait before the second attempt; doubled for each further one.
-    pub first_delay: Duration,
-}
-
-impl Default for Retry {
-    fn default() -> Self {
-        Retry {
-            attempts: 4,
-            first_delay: Duration::from_millis(500),
-        }
-    }
-}
+/// How failed requests are tried again: keel's one retry policy ([`keel_http::Retry`]);
+/// a 429 or 503 answer's `Retry-After` is waited out.
+pub use keel_http::Retry;
 
 /// How to reach a registry.
 #[derive(Debug, Clone, Default)]
@@ -120,56 +106,27 @@ impl std::fmt::Debug for Registry {
 }
 
 fn is_loopback(registry: &str) -> bool {
-    let host = if let Some(rest) = registry.strip_prefix('[') {
-        rest.split(']').next().unwrap_or_default()
+    // `host:port`, `[v6]:port` or a bare host.
+    let host = if registry.starts_with('[') {
+        registry.split(']').next().unwrap_or_default()
     } else {
         registry.rsplit_once(':').map_or(registry, |(host, _)| host)
     };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    keel_http::is_loopback_host(host)
 }
 
-/// The HTTP agent keel's registry client uses: timeouts, no status as error, and the
-/// certificate authorities of `SSL_CERT_FILE` when set.
+/// The HTTP agent keel's registry client uses: keel's trust policy (the platform's roots, or
+/// `SSL_CERT_FILE`'s), timeouts, no status as error.
 fn agent() -> Result<ureq::Agent, Error> {
-    let mut config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(20)))
-        .timeout_global(Some(Duration::from_secs(1800)))
-        .user_agent(concat!("keel/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = keel_schema::env::path(keel_schema::env::SSL_CERT_FILE) {
-        let pem = fs_err::read(&path).map_err(|err| Error::Certificates {
-            path: path.clone(),
-            reason: err.to_string(),
-        })?;
-        let mut certs = Vec::new();
-        for item in ureq::tls::parse_pem(&pem) {
-            match item {
-                Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert),
-                Ok(_) => {}
-                Err(err) => {
-                    return Err(Error::Certificates {
-                        path,
-                        reason: err.to_string(),
-                    });
-                }
-            }
-        }
-        if certs.is_empty() {
-            return Err(Error::Certificates {
-                path,
-                reason: "it holds no PEM certificate".to_owned(),
-            });
-        }
-        config = config.tls_config(
-            ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
-                .build(),
-        );
-    }
-    Ok(config.build().new_agent())
+    keel_http::agent(&keel_http::Options {
+        connect_timeout: Duration::from_secs(20),
+        timeout: Duration::from_secs(1800),
+        ..keel_http::Options::default()
+    })
+    .map_err(|err| Error::Certificates {
+        path: err.path,
+        reason: err.reason,
+    })
 }
 
 /// Parses `Bearer realm="...",service="...",scope="..."` (or `Basic realm=...`).
@@ -333,7 +290,6 @@ impl Registry {
         limit: u64,
     ) -> Result<Answer, Error> {
         let url = self.url(path_or_url);
-        let mut delay = self.retry.first_delay;
         let mut authenticated = false;
         let mut attempt = 0;
         loop {
@@ -370,14 +326,20 @@ impl Registry {
                     });
                 }
                 // What to try again: the server's status, or a network failure (no status).
-                Ok(answer) if answer.status >= 500 || answer.status == 429 => {
-                    (Some(answer.status), self.redact(answer.message()))
+                Ok(answer) if keel_http::retryable(answer.status) => {
+                    let wait = answer
+                        .header("retry-after")
+                        .and_then(keel_http::retry_after);
+                    (Some(answer.status), self.redact(answer.message()), wait)
                 }
                 Ok(answer) => return Ok(answer),
-                Err(message) => (None, self.redact(message)),
+                Err(message) => (None, self.redact(message), None),
             };
-            if attempt >= self.retry.attempts {
-                let (status, message) = failure;
+            let (status, message, retry_after) = failure;
+            let next = self.retry.next(attempt, retry_after);
+            if let keel_http::Next::Wait(wait) = next {
+                std::thread::sleep(wait);
+            } else {
                 let message = format!("{message} (tried {attempt} times)");
                 return Err(match status {
                     Some(status) => Error::Registry {
@@ -393,8 +355,6 @@ impl Registry {
                     },
                 });
             }
-            std::thread::sleep(delay);
-            delay *= 2;
         }
     }
 

@@ -198,16 +198,11 @@ impl StoreFailure {
     }
 }
 
-/// Removes `user:password@` from a URL before it is shown.
+/// Removes `user:password@` from a URL before it is shown or kept (keel's one redaction,
+/// [`keel_http::redact`]).
+#[cfg(feature = "store")]
 pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            let _ = parsed.set_username("");
-            let _ = parsed.set_password(None);
-            parsed.to_string()
-        }
-        Err(_) => url.to_owned(),
-    }
+    keel_http::redact(url)
 }
 
 /// Where a downloaded release is unpacked: the executables named by the store, found in the

@@ -30,6 +30,7 @@ fn client(port: u16, credentials: Option<Credentials>) -> Client {
             retry: Retry {
                 attempts: 2,
                 first_delay: std::time::Duration::from_millis(10),
+                ..Retry::default()
             },
             ..Options::default()
         },

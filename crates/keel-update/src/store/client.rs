@@ -20,19 +20,7 @@ const MAX_UNPACKED: u64 = 4 << 30;
 /// Whether `url` may be used: `https://` and `file://` always, plain `http://` only on a
 /// loopback address (this machine) unless `allow_http`.
 fn check_scheme(url: &url::Url, allow_http: bool) -> Result<(), Error> {
-    if url.scheme() != "http" || allow_http {
-        return Ok(());
-    }
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        None => false,
-    };
-    if loopback {
+    if keel_http::plain_http_allowed(url, allow_http) {
         Ok(())
     } else {
         Err(Error::PlainHttp {

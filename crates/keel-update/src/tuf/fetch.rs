@@ -1,11 +1,11 @@
 //! Getting a store's files: `file://` from disk, `http(s)://` with a small blocking client
 //! (ureq on rustls with ring), keel's timeouts and a cap on every body.
 //!
-//! TLS trusts the platform's roots (rustls-native-certs, so `SSL_CERT_FILE` and
-//! `SSL_CERT_DIR` name others), loaded once, at the first `https://` request.
+//! TLS trusts what keel trusts everywhere ([`keel_http::agent`]: the platform's roots, or
+//! `SSL_CERT_FILE`'s), loaded once, at the first `https://` request.
 
 use std::io::Read;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::store::{ClientOptions, StoreFailure};
 
@@ -15,7 +15,7 @@ use super::TufError;
 pub(crate) struct Fetcher {
     options: ClientOptions,
     https_only: bool,
-    agent: OnceLock<ureq::Agent>,
+    agent: OnceLock<Result<ureq::Agent, keel_http::TrustError>>,
 }
 
 impl Fetcher {
@@ -28,9 +28,20 @@ impl Fetcher {
         }
     }
 
-    fn agent(&self) -> &ureq::Agent {
+    fn agent(&self) -> Result<&ureq::Agent, TufError> {
         self.agent
-            .get_or_init(|| agent(&self.options, self.https_only))
+            .get_or_init(|| {
+                keel_http::agent(&keel_http::Options {
+                    connect_timeout: self.options.connect_timeout,
+                    timeout: self.options.timeout,
+                    status_as_error: true,
+                    https_only: self.https_only,
+                    max_redirects: 5,
+                    user_agent: concat!("keel-update/", env!("CARGO_PKG_VERSION")),
+                })
+            })
+            .as_ref()
+            .map_err(|err| TufError::new(StoreFailure::Other, err.to_string()))
     }
 
     /// The file at `url`, at most `max` bytes long (a longer one is refused with `too_long`).
@@ -73,7 +84,7 @@ impl Fetcher {
                 Box::new(file)
             }
             "http" | "https" => {
-                let response = self.agent().get(url.as_str()).call().map_err(|err| {
+                let response = self.agent()?.get(url.as_str()).call().map_err(|err| {
                     TufError::new(classify(&err), format!("cannot get {shown}")).caused_by(err)
                 })?;
                 Box::new(response.into_body().into_reader())
@@ -109,33 +120,6 @@ impl Fetcher {
             sink(&buffer[..n])?;
         }
     }
-}
-
-fn agent(options: &ClientOptions, https_only: bool) -> ureq::Agent {
-    use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
-    // No roots at all (a minimal container without CA certificates) refuses every https
-    // certificate as untrusted, with the hint to set SSL_CERT_FILE.
-    let found = rustls_native_certs::load_native_certs();
-    let roots: Vec<Certificate<'static>> = found
-        .certs
-        .iter()
-        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
-        .collect();
-    let tls = TlsConfig::builder()
-        .provider(TlsProvider::Rustls)
-        .root_certs(RootCerts::Specific(Arc::new(roots)))
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .build();
-    let config = ureq::Agent::config_builder()
-        .tls_config(tls)
-        .timeout_connect(Some(options.connect_timeout))
-        .timeout_global(Some(options.timeout))
-        .http_status_as_error(true)
-        .max_redirects(5)
-        .https_only(https_only)
-        .user_agent(concat!("keel-update/", env!("CARGO_PKG_VERSION")))
-        .build();
-    config.new_agent()
 }
 
 /// What a failed request says about the store.

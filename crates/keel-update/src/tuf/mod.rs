@@ -99,15 +99,7 @@ const MAX_DELEGATIONS: usize = 32;
 /// A role name as one URL path segment and one file name: every byte outside
 /// `[A-Za-z0-9_.~-]` percent-encoded.
 pub(crate) fn quote(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    keel_http::encode(name)
 }
 
 /// A TUF repository's client, holding the metadata it trusts.

@@ -637,3 +637,14 @@ fn a_patch_that_cannot_be_used_falls_back_to_the_archive_and_says_why() {
         binary_in_archive(&ws, &archive)
     );
 }
+
+#[test]
+fn an_ssl_cert_file_without_a_certificate_is_named_not_trusted_silently() {
+    let ws = published();
+    ws.write("empty.pem", "not a certificate\n");
+    let result = run_command(
+        install_command(&ws, "https://127.0.0.1:9/").env("SSL_CERT_FILE", ws.path("empty.pem")),
+    );
+    assert_refused(&result, "(SSL_CERT_FILE): it holds no PEM certificate");
+    assert_not_installed(&ws);
+}
