@@ -22,6 +22,7 @@
 //! deterministic, and no output holds a clock time or a host path. This crate never prints.
 
 pub mod dsse;
+pub mod files;
 mod keys;
 pub mod provenance;
 pub mod sbom;
@@ -35,7 +36,22 @@ pub enum Error {
     /// The secret key file is not a minisign secret key.
     #[error("not a minisign secret key: {0}")]
     MalformedKey(String),
-    /// The key is encrypted and no password was given.
+    /// A key file exists already.
+    #[error("{} already exists", path.display())]
+    KeyExists {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// A path to sign names no file.
+    #[error("{} is not a file", path.display())]
+    NotAFile {
+        /// The path.
+        path: std::path::PathBuf,
+    },
+    /// A file could not be written.
+    #[error(transparent)]
+    Write(#[from] keel_fs::Error),
+    /// The secret key is encrypted and no password was given.
     #[error("the secret key is encrypted and no password was given")]
     PasswordNeeded,
     /// The password does not decrypt the key.

@@ -163,6 +163,9 @@ impl Hint for keel_sign::Error {
                 "check the password (from {KEEL_SIGNING_KEY_PASSWORD}, or typed); a key made by `keel keygen --unencrypted` needs none"
             ),
             keel_sign::Error::PasswordNeeded => format!("set {KEEL_SIGNING_KEY_PASSWORD}"),
+            keel_sign::Error::KeyExists { .. } => {
+                "choose another --out, or pass --force to replace the key pair".into()
+            }
             keel_sign::Error::MalformedKey(_) => {
                 "pass the secret key file (PREFIX.key) that `keel keygen` or `minisign -G` wrote"
                     .into()

@@ -5,13 +5,13 @@
 //! message ever includes a key or a password.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use keel_schema::env::{KEEL_SIGNING_KEY as KEY_ENV, KEEL_SIGNING_KEY_PASSWORD as PASSWORD_ENV};
 use keel_sign::{Secret, SigningKey};
 
-use crate::cli::{Format, GlobalArgs, KeygenArgs, SignFilesArgs};
+use crate::cli::{GlobalArgs, KeygenArgs, SignFilesArgs};
 use crate::hinted;
 
 fn env_secret(key: &str) -> Option<Secret> {
@@ -88,15 +88,11 @@ pub fn load_signing_key(path: Option<&Path>) -> anyhow::Result<Option<SigningKey
 }
 
 pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> {
-    let prefix = args.out.display().to_string();
-    let public_path = PathBuf::from(format!("{prefix}.pub"));
-    let secret_path = PathBuf::from(format!("{prefix}.key"));
+    // Refused before a password is asked for.
+    let (public_path, secret_path) = keel_sign::files::key_pair_paths(&args.out);
     for path in [&public_path, &secret_path] {
         if path.exists() && !args.force {
-            bail!(hinted(
-                format!("{} already exists", path.display()),
-                "choose another --out, or pass --force to replace the key pair",
-            ));
+            return Err(keel_sign::Error::KeyExists { path: path.clone() }.into());
         }
     }
     let password = if args.unencrypted {
@@ -104,39 +100,16 @@ pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> 
     } else {
         Some(read_password(true)?)
     };
-    if let Some(dir) = secret_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs_err::create_dir_all(dir)?;
-    }
-    let key = SigningKey::generate()?;
-    let secret = key.to_text(password.as_ref())?;
-    let public = key.public_key();
-    keel_fs::write_atomic(&secret_path, secret.expose().as_bytes(), Some(0o600))?;
-    keel_fs::write_atomic(&public_path, public.to_text().as_bytes(), Some(0o644))?;
-    match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({
-            "public_key": public_path,
-            "secret_key": secret_path,
-            "key_id": public.key_id_hex(),
-            "encrypted": password.is_some(),
-        })),
-        Format::Text if global.quiet => {}
-        Format::Text => {
-            crate::out(&format!(
-                "Wrote {} (the public key, {}) and {} (the secret key: keep it safe)",
-                public_path.display(),
-                public.key_id_hex(),
-                secret_path.display()
-            ));
-            crate::out(&format!(
-                "Sign releases with `keel release --sign-key {}`; in CI, set {KEY_ENV} to the contents of the key file and {PASSWORD_ENV} to its password.",
-                secret_path.display()
-            ));
-            crate::out(&format!(
-                "Anyone can check a release with `keel verify --key {0}` or `minisign -Vm SHA256SUMS -p {0}`.",
-                public_path.display()
-            ));
-        }
-    }
+    let written = keel_sign::files::write_key_pair(&args.out, password.as_ref(), args.force)?;
+    crate::report(global, &written, || {
+        let (public, secret) = (written.public_key.display(), written.secret_key.display());
+        format!(
+            "Wrote {public} (the public key, {}) and {secret} (the secret key: keep it safe)\n\
+             Sign releases with `keel release --sign-key {secret}`; in CI, set {KEY_ENV} to the contents of the key file and {PASSWORD_ENV} to its password.\n\
+             Anyone can check a release with `keel verify --key {public}` or `minisign -Vm SHA256SUMS -p {public}`.",
+            written.key_id,
+        )
+    });
     Ok(())
 }
 
@@ -147,33 +120,15 @@ pub fn run_sign(global: &GlobalArgs, args: &SignFilesArgs) -> anyhow::Result<()>
             format!("pass --sign-key FILE, or set {KEY_ENV} to the contents of a key file"),
         )
     })?;
-    let mut signed = Vec::new();
-    for file in &args.files {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .with_context(|| format!("{} is not a file", file.display()))?;
-        let comment = args
-            .trusted_comment
-            .clone()
-            .unwrap_or_else(|| format!("file={name}"));
-        let data = fs_err::File::open(file)?;
-        let signature = key
-            .sign(data, &comment, "signature from keel")
-            .with_context(|| format!("could not sign {}", file.display()))?;
-        let out = PathBuf::from(format!("{}.minisig", file.display()));
-        keel_fs::write_atomic(&out, signature.to_text().as_bytes(), Some(0o644))?;
-        signed.push(out);
-    }
-    match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({ "signatures": signed })),
-        Format::Text if global.quiet => {}
-        Format::Text => {
-            for out in &signed {
-                crate::out(&format!("Wrote {}", out.display()));
-            }
-        }
-    }
+    let signed = keel_sign::files::sign_files(&key, &args.files, args.trusted_comment.as_deref())?;
+    crate::report(global, &signed, || {
+        signed
+            .signatures
+            .iter()
+            .map(|out| format!("Wrote {}", out.display()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     Ok(())
 }
 
