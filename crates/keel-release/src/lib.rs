@@ -83,13 +83,52 @@ pub struct ReleaseOptions<'a> {
     pub env: &'a ReleaseEnv,
 }
 
-/// A release written into its folder.
-#[derive(Debug, Clone)]
+/// A release written into its folder: `keel release`'s and `keel merge`'s outcome (in JSON,
+/// `out_dir` and `manifest`).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Released {
     /// The release's manifest, as written.
     pub manifest: Manifest,
     /// The output folder.
+    #[serde(rename = "out_dir")]
     pub dir: PathBuf,
+}
+
+/// One binary a build made.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BuiltBinary {
+    /// The target triple.
+    pub target: String,
+    /// The binary's name.
+    pub binary: String,
+    /// Where it is.
+    pub path: String,
+}
+
+/// `keel build`'s outcome: every binary built, in the plan's order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BuiltBinaries {
+    /// The binaries.
+    pub binaries: Vec<BuiltBinary>,
+}
+
+impl BuiltBinaries {
+    /// The binaries `plan` builds.
+    pub fn of(plan: &keel_plan::Plan) -> BuiltBinaries {
+        BuiltBinaries {
+            binaries: plan
+                .builds
+                .iter()
+                .flat_map(|build| {
+                    build.outputs.iter().map(move |output| BuiltBinary {
+                        target: build.target.to_string(),
+                        binary: output.binary.clone(),
+                        path: output.path.clone(),
+                    })
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Receives a release's progress. Every method does nothing by default.

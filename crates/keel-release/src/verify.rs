@@ -53,7 +53,8 @@ pub struct Check {
     pub detail: String,
 }
 
-/// Every check made of a release folder.
+/// Every check made of a release folder: `keel verify`'s outcome (in JSON, `dir`, `ok` and
+/// `checks`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     /// The release folder.
@@ -62,6 +63,17 @@ pub struct Verification {
     pub key_given: bool,
     /// Every check, in the order made.
     pub checks: Vec<Check>,
+}
+
+impl Serialize for Verification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Verification", 3)?;
+        out.serialize_field("dir", &self.dir)?;
+        out.serialize_field("ok", &self.passed())?;
+        out.serialize_field("checks", &self.checks)?;
+        out.end()
+    }
 }
 
 impl Verification {

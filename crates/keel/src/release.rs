@@ -80,28 +80,15 @@ pub fn run_build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<()> {
     let epoch = project.source_date_epoch(&env)?;
     let progress = Progress::new(global.quiet);
     keel_release::build(&project, &plan, epoch, &progress)?;
-    let binaries = plan.builds.iter().flat_map(|build| {
-        build
-            .outputs
+    let built = keel_release::BuiltBinaries::of(&plan);
+    crate::report(global, &built, || {
+        built
+            .binaries
             .iter()
-            .map(move |output| (build.target.as_str(), output))
+            .map(|b| format!("{:<32} {}", b.target, b.path))
+            .collect::<Vec<_>>()
+            .join("\n")
     });
-    match global.format {
-        Format::Json => {
-            let binaries: Vec<_> = binaries
-                .map(|(target, output)| {
-                    serde_json::json!({"target": target, "binary": output.binary, "path": output.path})
-                })
-                .collect();
-            crate::print_json(&serde_json::json!({ "binaries": binaries }));
-        }
-        Format::Text if !global.quiet => {
-            for (target, output) in binaries {
-                crate::out(&format!("{target:<32} {}", output.path));
-            }
-        }
-        Format::Text => {}
-    }
     Ok(())
 }
 
@@ -124,7 +111,7 @@ pub fn run_release(global: &GlobalArgs, args: &ReleaseArgs) -> anyhow::Result<()
     if !global.quiet && released.manifest.source.dirty {
         crate::warn("the work tree has uncommitted changes; the manifest records `dirty: true`");
     }
-    report_release(global, &released.manifest, &released.dir);
+    report_release(global, &released);
     Ok(())
 }
 
@@ -138,18 +125,15 @@ pub fn run_merge(global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<()> {
         key.as_ref(),
         &ReleaseEnv::from_process(),
     )?;
-    report_release(global, &released.manifest, &released.dir);
+    report_release(global, &released);
     Ok(())
 }
 
 /// Prints a written release: the manifest as JSON, or a summary for people.
-fn report_release(global: &GlobalArgs, manifest: &Manifest, out: &Path) {
+fn report_release(global: &GlobalArgs, released: &keel_release::Released) {
     match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({
-            "out_dir": out,
-            "manifest": manifest,
-        })),
-        Format::Text if !global.quiet => print_summary(manifest, out),
+        Format::Json => crate::print_json(released),
+        Format::Text if !global.quiet => print_summary(&released.manifest, &released.dir),
         Format::Text => {}
     }
 }

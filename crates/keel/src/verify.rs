@@ -26,11 +26,7 @@ pub fn run_verify(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<()> 
     let report = keel_release::verify(&dir, key.as_ref())?;
     let (failed, skipped) = (report.failed(), report.skipped());
     match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({
-            "dir": dir,
-            "ok": report.passed(),
-            "checks": report.checks,
-        })),
+        Format::Json => crate::print_json(&report),
         Format::Text => {
             for check in &report.checks {
                 if global.quiet && check.status == keel_release::Status::Ok {
