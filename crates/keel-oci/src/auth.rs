@@ -166,8 +166,9 @@ fn from_config(config: &DockerConfig, registry: &str) -> Result<Option<Credentia
     Ok(None)
 }
 
-/// Where the credentials of a login went.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the credentials of a login went (in JSON, `{"file": PATH}` or `{"helper": NAME}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Saved {
     /// Into `config.json`'s `auths` (the file, written with mode 0600).
     File(PathBuf),

@@ -756,7 +756,7 @@ pub fn login(
     credentials: &Credentials,
     check: bool,
     insecure: bool,
-) -> Result<(String, crate::auth::Saved), Error> {
+) -> Result<LoggedIn, Error> {
     let (scheme, host) = crate::Reference::parse_registry(registry)?;
     if check {
         let client = Registry::connect(
@@ -771,7 +771,25 @@ pub fn login(
         client.check_login()?;
     }
     let saved = crate::auth::save(&host, credentials)?;
-    Ok((host, saved))
+    Ok(LoggedIn {
+        registry: host,
+        user: credentials.user.clone(),
+        checked: check,
+        saved,
+    })
+}
+
+/// What [`login`] did: `keel image login`'s outcome.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LoggedIn {
+    /// The registry's host.
+    pub registry: String,
+    /// The user name.
+    pub user: String,
+    /// Whether the registry was asked to accept the credentials first.
+    pub checked: bool,
+    /// Where the credentials went.
+    pub saved: crate::auth::Saved,
 }
 
 #[cfg(test)]

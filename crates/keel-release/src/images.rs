@@ -511,6 +511,24 @@ pub struct PushOptions<'a> {
     pub retry: keel_oci::registry::Retry,
 }
 
+/// `keel image build`'s outcome: the release folder and its image files.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImagesBuilt<'a> {
+    /// The release folder.
+    pub dir: &'a Path,
+    /// The image files now in it.
+    pub images: &'a [ImageFile],
+}
+
+/// `keel image push`'s outcome.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PushedImages<'a> {
+    /// Whether nothing was pushed.
+    pub dry_run: bool,
+    /// Each app's push.
+    pub images: &'a [PushedImage],
+}
+
 /// One app's push.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PushedImage {

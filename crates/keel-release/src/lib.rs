@@ -58,9 +58,9 @@ pub use env::ReleaseEnv;
 pub use files::trusted_comment;
 pub use folder::{ReleaseFolder, read_manifest, read_partial};
 pub use images::{
-    ImageDestination, ImageFile, ImageFormat, ImageOptions, PushOptions, PushedImage, build_images,
-    docker_archive_name, image_destinations, image_files, oci_archive_name, publish_images,
-    push_images,
+    ImageDestination, ImageFile, ImageFormat, ImageOptions, ImagesBuilt, PushOptions, PushedImage,
+    PushedImages, build_images, docker_archive_name, image_destinations, image_files,
+    oci_archive_name, publish_images, push_images,
 };
 pub use merge::merge;
 pub use notes::{ChangesSource, Notes, notes, notes_of, rehearsal_section};

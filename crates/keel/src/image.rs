@@ -42,7 +42,10 @@ pub fn run_build(global: &GlobalArgs, args: &ImageBuildArgs) -> anyhow::Result<(
     let images = keel_release::image_files(&released.manifest);
     crate::report(
         global,
-        serde_json::json!({"dir": released.dir, "images": images}),
+        keel_release::ImagesBuilt {
+            dir: &released.dir,
+            images: &images,
+        },
         || {
             let mut lines = vec![format!("Images added to {}", released.dir.display())];
             for image in &images {
@@ -136,7 +139,10 @@ pub fn run_push(global: &GlobalArgs, args: &ImagePushArgs) -> anyhow::Result<()>
     drop(progress);
     crate::report(
         global,
-        serde_json::json!({"dry_run": args.dry_run, "images": pushed}),
+        keel_release::PushedImages {
+            dry_run: args.dry_run,
+            images: &pushed,
+        },
         || pushed_lines(&pushed, args.dry_run).join("\n"),
     );
     Ok(())
@@ -175,7 +181,7 @@ pub fn run_login(global: &GlobalArgs, args: &ImageLoginArgs) -> anyhow::Result<(
         bail!("the user name is empty");
     }
     let credentials = Credentials::new(args.username.clone(), login_secret(args)?);
-    let (registry_name, saved) =
+    let logged_in =
         keel_oci::registry::login(&args.registry, &credentials, !args.no_check, args.insecure)
             .map_err(|err| match err {
                 keel_oci::Error::Unauthorized { .. } => hinted(
@@ -184,35 +190,20 @@ pub fn run_login(global: &GlobalArgs, args: &ImageLoginArgs) -> anyhow::Result<(
                 ),
                 other => other.into(),
             })?;
-    let (place, json) = match &saved {
-        Saved::File(path) => (
-            path.display().to_string(),
-            serde_json::json!({"file": path}),
-        ),
-        Saved::Helper(helper) => (
-            format!("docker-credential-{helper}"),
-            serde_json::json!({"helper": helper}),
-        ),
-    };
-    crate::report(
-        global,
-        serde_json::json!({
-            "registry": registry_name,
-            "user": args.username,
-            "checked": !args.no_check,
-            "saved": json,
-        }),
-        || {
-            let checked = if args.no_check {
-                " (not checked with the registry)"
-            } else {
-                ""
-            };
-            format!(
-                "Logged in to {registry_name} as {}{checked}; saved in {place}",
-                args.username
-            )
-        },
-    );
+    crate::report(global, &logged_in, || {
+        let place = match &logged_in.saved {
+            Saved::File(path) => path.display().to_string(),
+            Saved::Helper(helper) => format!("docker-credential-{helper}"),
+        };
+        let checked = if logged_in.checked {
+            ""
+        } else {
+            " (not checked with the registry)"
+        };
+        format!(
+            "Logged in to {} as {}{checked}; saved in {place}",
+            logged_in.registry, logged_in.user
+        )
+    });
     Ok(())
 }
