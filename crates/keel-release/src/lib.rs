@@ -45,6 +45,7 @@ mod images;
 mod merge;
 mod notes;
 mod package;
+pub mod pipeline;
 mod project;
 pub mod publish;
 mod rehearsal;
@@ -370,6 +371,15 @@ pub enum Error {
     /// A binary could not be read.
     #[error(transparent)]
     Elf(#[from] keel_build::elf::ElfError),
+    /// The CI settings cannot make a pipeline.
+    #[error(transparent)]
+    Ci(#[from] keel_ci::Error),
+    /// There is no pipeline file to check.
+    #[error("{path} does not exist")]
+    PipelineMissing {
+        /// The file, relative to the workspace.
+        path: String,
+    },
     /// A waiver of the rehearsal gate gave no reason.
     #[error("publishing without a rehearsal needs a reason")]
     EmptyWaiver,
