@@ -66,7 +66,7 @@ pub use images::{
 pub use merge::merge;
 pub use notes::{ChangesSource, Notes, notes, notes_of, rehearsal_section};
 pub use package::release;
-pub use project::{Project, locate_release_dir, release_dir_of_workspace};
+pub use project::{Initialized, Project, init, locate_release_dir, release_dir_of_workspace};
 pub use rehearsal::{
     apps_with_databases, binding_problems, check_rehearsal_signature, manifest_digest,
     read_rehearsal, rehearsal_gate, rehearsal_gate_of, rehearsal_signature_name, write_rehearsal,

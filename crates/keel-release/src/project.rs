@@ -77,6 +77,41 @@ fn dist_dir(workspace: &Workspace) -> PathBuf {
     workspace.target_dir.join("keel").join("dist")
 }
 
+/// What [`init`] did: `keel init`'s outcome.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Initialized {
+    /// The workspace's root `Cargo.toml`, as shown (relative to the workspace).
+    pub manifest: String,
+    /// Whether `[workspace.metadata.keel]` was added.
+    pub added_config: bool,
+    /// Whether `[profile.dist]` was added.
+    pub added_profile: bool,
+}
+
+/// `keel init`: adds keel's settings (every one, commented, at its default) and the dist
+/// profile to the root `Cargo.toml` of the workspace at `manifest_path` (or the nearest one
+/// at or above `cwd`), each only when absent, keeping the rest of the file as it was; the
+/// file is replaced atomically, with its permissions.
+pub fn init(manifest_path: Option<&Path>, cwd: &Path) -> Result<Initialized, Error> {
+    let manifest = keel_workspace::find_manifest(manifest_path, cwd)?;
+    let workspace = Workspace::load(&manifest)?;
+    let path = &workspace.manifest_path;
+    let text = fs_err::read_to_string(path).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let outcome = keel_workspace::init_manifest(&text, path)?;
+    if outcome.added_config || outcome.added_profile {
+        let mode = keel_fs::mode_of(path)?;
+        keel_fs::write_atomic(path, outcome.text.as_bytes(), mode)?;
+    }
+    Ok(Initialized {
+        manifest: workspace.display_path(path),
+        added_config: outcome.added_config,
+        added_profile: outcome.added_profile,
+    })
+}
+
 /// The release folder a command works on: `given` (relative to `cwd`), else `cwd` itself
 /// when it holds a release, else the workspace's `target/keel/dist`.
 pub fn locate_release_dir(

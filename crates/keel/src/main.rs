@@ -120,41 +120,27 @@ fn report_error(err: &anyhow::Error) {
 
 fn run_init(global: &GlobalArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
-    let manifest = keel_workspace::find_manifest(global.manifest_path.as_deref(), &cwd)?;
-    let workspace = keel_workspace::Workspace::load(&manifest)?;
-    let path = &workspace.manifest_path;
-    let text = fs_err::read_to_string(path)?;
-    let outcome = keel_workspace::init_manifest(&text, path)?;
-    if outcome.added_config || outcome.added_profile {
-        let mode = keel_fs::mode_of(path)?;
-        keel_fs::write_atomic(path, outcome.text.as_bytes(), mode)?;
-    }
-    let shown = workspace.display_path(path);
-    match global.format {
-        Format::Json => print_json(&serde_json::json!({
-            "manifest": shown,
-            "added_config": outcome.added_config,
-            "added_profile": outcome.added_profile,
-        })),
-        Format::Text if global.quiet => {}
-        Format::Text => {
-            let added: Vec<&str> = [
-                (outcome.added_config, "[workspace.metadata.keel]"),
-                (outcome.added_profile, "[profile.dist]"),
-            ]
-            .into_iter()
-            .filter_map(|(added, name)| added.then_some(name))
-            .collect();
-            if added.is_empty() {
-                out(&format!(
-                    "{shown} already has [workspace.metadata.keel] and [profile.dist]; nothing changed"
-                ));
-            } else {
-                out(&format!("Added {} to {shown}", added.join(" and ")));
-            }
-            out("Next: `keel plan` shows what a release contains; `keel release` builds it.");
-        }
-    }
+    let done = keel_release::init(global.manifest_path.as_deref(), &cwd)?;
+    crate::report(global, &done, || {
+        let shown = &done.manifest;
+        let added: Vec<&str> = [
+            (done.added_config, "[workspace.metadata.keel]"),
+            (done.added_profile, "[profile.dist]"),
+        ]
+        .into_iter()
+        .filter_map(|(added, name)| added.then_some(name))
+        .collect();
+        let what = if added.is_empty() {
+            format!(
+                "{shown} already has [workspace.metadata.keel] and [profile.dist]; nothing changed"
+            )
+        } else {
+            format!("Added {} to {shown}", added.join(" and "))
+        };
+        format!(
+            "{what}\nNext: `keel plan` shows what a release contains; `keel release` builds it."
+        )
+    });
     Ok(())
 }
 
