@@ -19,6 +19,7 @@
 mod edit;
 mod git;
 mod next;
+pub mod ops;
 mod pull;
 mod semver_checks;
 
@@ -41,6 +42,9 @@ pub use pull::{ReleaseCommit, prepare_release_commit};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// Tagging without committing would tag a commit that lacks the new versions.
+    #[error("tagging without committing would tag a commit without the new versions")]
+    TagWithoutCommit,
     /// `--package` names no released package.
     #[error("`{name}` is not a package keel versions here (released packages: {available})")]
     UnknownPackage {

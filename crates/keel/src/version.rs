@@ -1,6 +1,6 @@
 //! `keel bump`, `keel changelog` and `keel release-pr`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use keel_version::{BumpPlan, Level, Request};
@@ -56,8 +56,12 @@ fn options(
 }
 
 fn render_plan(plan: &BumpPlan) -> Vec<String> {
+    render_packages(&plan.packages)
+}
+
+fn render_packages(packages: &[keel_version::PackageBump]) -> Vec<String> {
     let mut lines = Vec::new();
-    for p in &plan.packages {
+    for p in packages {
         let version = if p.changed {
             format!("{} → {}", p.old, p.new)
         } else {
@@ -101,52 +105,33 @@ pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
             ));
         }
     }
-    let plan = keel_version::plan(&workspace, &options)?;
-    let edits = keel_version::bump_edits(&workspace, &plan, !args.no_changelog, &today()?)?;
-    if args.tag && !args.commit && !edits.is_empty() && !args.dry_run {
-        bail!(hinted(
+    let bumped = keel_version::ops::bump(
+        &workspace,
+        &keel_version::ops::BumpOptions {
+            options,
+            changelog: !args.no_changelog,
+            commit: args.commit,
+            tag: args.tag,
+            dry_run: args.dry_run,
+            today: today()?,
+        },
+    )
+    .map_err(|err| match err {
+        keel_version::Error::TagWithoutCommit => hinted(
             "--tag would tag a commit without the new versions",
             "add --commit, so the tag goes on the commit that has them",
-        ));
-    }
-    let files: Vec<String> = edits
-        .iter()
-        .map(|e| relative(&workspace.root, &e.path))
-        .collect();
-    let mut made = keel_version::Made::default();
-    if !args.dry_run {
-        keel_version::apply(&edits)?;
-        if args.commit || args.tag {
-            let paths: Vec<PathBuf> = if args.commit {
-                edits.iter().map(|e| e.path.clone()).collect()
-            } else {
-                Vec::new()
-            };
-            let tags = if args.tag {
-                plan.tag_messages()
-            } else {
-                Vec::new()
-            };
-            made =
-                keel_version::commit_and_tag(&workspace.root, &paths, &plan.message, &tags, None)?;
-        }
-    }
+        ),
+        other => other.into(),
+    })?;
+    let files = &bumped.files;
     match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({
-            "packages": plan.packages,
-            "tags": plan.tags,
-            "message": plan.message,
-            "files": files,
-            "dry_run": args.dry_run,
-            "commit": made.commit,
-            "tagged": made.tags,
-        })),
+        Format::Json => crate::print_json(&bumped),
         Format::Text if global.quiet => {}
         Format::Text => {
-            for line in render_plan(&plan) {
+            for line in render_packages(&bumped.packages) {
                 out(&line);
             }
-            if plan.tags.is_empty() {
+            if bumped.tags.is_empty() {
                 out("Nothing to release.");
                 return Ok(());
             }
@@ -157,20 +142,20 @@ pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
             } else {
                 out(&format!("Changed {}", files.join(", ")));
             }
-            if let Some(commit) = &made.commit {
+            if let Some(commit) = &bumped.commit {
                 out(&format!(
                     "Committed {} {}",
                     &commit[..commit.len().min(7)],
-                    plan.message
+                    bumped.message
                 ));
             }
-            if !made.tags.is_empty() {
-                out(&format!("Tagged {}", made.tags.join(", ")));
+            if !bumped.tagged.is_empty() {
+                out(&format!("Tagged {}", bumped.tagged.join(", ")));
                 out("Next: `git push --follow-tags` starts the release workflow.");
             } else if !args.dry_run && (args.commit || files.is_empty()) {
                 out(&format!(
                     "Next: `keel bump --tag` on this commit (or after merging it) tags {}.",
-                    plan.tags.join(", ")
+                    bumped.tags.join(", ")
                 ));
             } else if !args.dry_run {
                 out("Next: commit the changes, then `keel bump --tag` tags the release.");
@@ -182,40 +167,23 @@ pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
 
 pub fn run_changelog(global: &GlobalArgs, args: &ChangelogArgs) -> anyhow::Result<()> {
     let workspace = load(global)?;
-    let edits = keel_version::changelogs(
+    let done = keel_version::ops::changelog(
         &workspace,
         &keel_version::ChangelogOptions {
             versions: Default::default(),
             packages: args.package.clone().map(|p| vec![p]),
             today: today()?,
         },
+        !(args.check || args.dry_run),
     )?;
-    let mut changed = Vec::new();
-    for edit in &edits {
-        let old = fs_err::read_to_string(&edit.path).unwrap_or_default();
-        if old == edit.text {
-            continue;
+    if (args.check || args.dry_run) && global.format == Format::Text {
+        for change in &done.diffs {
+            out(change.diff.trim_end());
         }
-        let shown = relative(&workspace.root, &edit.path);
-        if args.check || args.dry_run {
-            if global.format == Format::Text {
-                out(keel_ci::diff(&old, &edit.text, &shown, &shown).trim_end());
-            }
-        } else {
-            keel_version::apply(std::slice::from_ref(edit))?;
-        }
-        changed.push(shown);
     }
-    let files: Vec<String> = edits
-        .iter()
-        .map(|e| relative(&workspace.root, &e.path))
-        .collect();
+    let (files, changed) = (&done.files, &done.changed);
     match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({
-            "files": files,
-            "changed": changed,
-            "written": !(args.check || args.dry_run || changed.is_empty()),
-        })),
+        Format::Json => crate::print_json(&done),
         Format::Text if global.quiet || args.check || args.dry_run => {}
         Format::Text if changed.is_empty() => out(&format!("{} up to date", files.join(", "))),
         Format::Text => out(&format!("Updated {}", changed.join(", "))),
