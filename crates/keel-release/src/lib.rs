@@ -49,6 +49,7 @@ pub mod pipeline;
 mod project;
 pub mod publish;
 mod rehearsal;
+pub mod release_pr;
 mod staging;
 mod verify;
 
@@ -374,6 +375,12 @@ pub enum Error {
     /// The CI settings cannot make a pipeline.
     #[error(transparent)]
     Ci(#[from] keel_ci::Error),
+    /// Versions or changelogs could not be made.
+    #[error(transparent)]
+    Version(#[from] keel_version::Error),
+    /// HEAD is detached: no branch for a pull request to merge into.
+    #[error("HEAD is detached, so there is no branch for the pull request to merge into")]
+    DetachedHead,
     /// There is no pipeline file to check.
     #[error("{path} does not exist")]
     PipelineMissing {

@@ -1,19 +1,12 @@
 //! `keel bump`, `keel changelog` and `keel release-pr`.
 
-use std::path::Path;
-
 use anyhow::{Context, bail};
-use keel_version::{BumpPlan, Level, Request};
+use keel_release::release_pr::{ReleasePr, ReleasePrOptions};
+use keel_version::{Level, Request};
 use keel_workspace::Workspace;
 
 use crate::cli::{BumpArgs, ChangelogArgs, Format, GlobalArgs, ReleasePrArgs};
 use crate::{hinted, out};
-
-/// Who commits a release pull request when git knows no one (as on a CI runner).
-const BOT: (&str, &str) = (
-    "github-actions[bot]",
-    "41898282+github-actions[bot]@users.noreply.github.com",
-);
 
 fn load(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
@@ -55,10 +48,6 @@ fn options(
     })
 }
 
-fn render_plan(plan: &BumpPlan) -> Vec<String> {
-    render_packages(&plan.packages)
-}
-
 fn render_packages(packages: &[keel_version::PackageBump]) -> Vec<String> {
     let mut lines = Vec::new();
     for p in packages {
@@ -79,10 +68,6 @@ fn render_packages(packages: &[keel_version::PackageBump]) -> Vec<String> {
         }
     }
     lines
-}
-
-fn relative(workspace_root: &Path, path: &Path) -> String {
-    keel_workspace::relative_display(path, workspace_root)
 }
 
 pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
@@ -207,114 +192,73 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
     let repo = keel_github::Repo::parse(repo)?;
     let workspace = load(global)?;
     let top = keel_version::toplevel(&workspace.root)?;
-    let base = match &args.base {
-        Some(base) => base.clone(),
-        None => keel_version::current_branch(&top).ok_or_else(|| {
-            hinted(
-                "HEAD is detached, so there is no branch for the pull request to merge into",
-                "pass --base BRANCH",
-            )
-        })?,
-    };
     if !keel_version::dirty_files(&top)?.is_empty() {
         crate::warn(
             "uncommitted changes are not part of the release pull request: it is made from HEAD",
         );
     }
-    let token = match keel_github::Token::from_env() {
-        Some(token) => token,
-        None if args.dry_run => keel_github::Token::new(String::new()),
-        None => return Err(keel_github::Error::NoToken.into()),
-    };
-    let client = keel_github::Client::from_env(token);
-
-    // The bump and changelog are made in a worktree of HEAD, so the checkout is left as it is.
-    let options = options(&args.what, None, None, true)?;
-    let release = keel_version::prepare_release_commit(&workspace, &options, &today()?)?;
-    let plan = &release.plan;
-    if release.is_empty() {
-        match global.format {
-            Format::Json => crate::print_json(&serde_json::json!({
-                "packages": plan.packages,
-                "pull_request": null,
-            })),
-            Format::Text if global.quiet => {}
-            Format::Text => {
-                for line in render_plan(plan) {
+    let made = keel_release::release_pr::release_pr(
+        &workspace,
+        &ReleasePrOptions {
+            repo: &repo,
+            base: args.base.clone(),
+            branch: &args.branch,
+            remote: args.remote.as_deref(),
+            options: options(&args.what, None, None, true)?,
+            today: today()?,
+            dry_run: args.dry_run,
+        },
+    )?;
+    if global.format == Format::Json {
+        crate::print_json(&made);
+        return Ok(());
+    }
+    match &made {
+        _ if global.quiet && !args.dry_run => {}
+        ReleasePr::Nothing { packages, .. } => {
+            if !global.quiet {
+                for line in render_packages(packages) {
                     out(&line);
                 }
                 out("Nothing to release, so no pull request.");
             }
         }
-        return Ok(());
-    }
-    let (title, body) = (&release.title, &release.body);
-    let url = args.remote.clone().unwrap_or_else(|| client.git_url(&repo));
-    let files: Vec<String> = release
-        .edits
-        .iter()
-        .map(|e| relative(&release.root, &e.path))
-        .collect();
-    if args.dry_run {
-        match global.format {
-            Format::Json => crate::print_json(&serde_json::json!({
-                "packages": plan.packages,
-                "title": title,
-                "body": body,
-                "branch": args.branch,
-                "base": base,
-                "files": files,
-                "dry_run": true,
-            })),
-            Format::Text => {
-                for line in render_plan(plan) {
-                    out(&line);
-                }
-                out(&format!(
-                    "Would push {title:?} ({}) to {} and open a pull request into {base}:",
-                    files.join(", "),
-                    args.branch
-                ));
-                out(body.trim_end());
-            }
-        }
-        return Ok(());
-    }
-    let made = release.commit(Some(BOT))?;
-    keel_github::push(&client, release.path(), &url, "HEAD", &args.branch)?;
-    let outcome = keel_github::open_or_update(
-        &client,
-        &keel_github::PullSpec {
-            repo: &repo,
-            branch: &args.branch,
-            base: &base,
+        ReleasePr::DryRun {
+            packages,
             title,
             body,
-        },
-    )?;
-    match global.format {
-        Format::Json => crate::print_json(&serde_json::json!({
-            "packages": plan.packages,
-            "title": title,
-            "branch": args.branch,
-            "base": base,
-            "commit": made.commit,
-            "files": files,
-            "pull_request": outcome,
-        })),
-        Format::Text if global.quiet => {}
-        Format::Text => {
-            for line in render_plan(plan) {
+            branch,
+            base,
+            files,
+            ..
+        } => {
+            for line in render_packages(packages) {
                 out(&line);
             }
-            let verb = match (outcome.created, outcome.updated) {
+            out(&format!(
+                "Would push {title:?} ({}) to {branch} and open a pull request into {base}:",
+                files.join(", "),
+            ));
+            out(body.trim_end());
+        }
+        ReleasePr::Done {
+            packages,
+            branch,
+            base,
+            pull_request,
+            ..
+        } => {
+            for line in render_packages(packages) {
+                out(&line);
+            }
+            let verb = match (pull_request.created, pull_request.updated) {
                 (true, _) => "Opened",
                 (false, true) => "Updated",
                 (false, false) => "Pushed the branch; up to date:",
             };
             out(&format!(
-                "{verb} pull request #{} ({} → {base}): {}",
-                outcome.number, args.branch, outcome.url
+                "{verb} pull request #{} ({branch} → {base}): {}",
+                pull_request.number, pull_request.url
             ));
         }
     }
