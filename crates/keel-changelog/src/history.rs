@@ -55,12 +55,7 @@ pub fn release_tags_at_head(dir: &Path) -> Result<Vec<String>, Error> {
     let mut tags: Vec<String> = text
         .lines()
         .map(str::trim)
-        .filter(|t| {
-            let version = t
-                .rsplit_once("-v")
-                .map_or(t.strip_prefix('v'), |(_, v)| Some(v));
-            version.is_some_and(|v| semver::Version::parse(v).is_ok())
-        })
+        .filter(|t| keel_schema::tag::is_release_tag(t))
         .map(str::to_owned)
         .collect();
     tags.sort();

@@ -662,32 +662,17 @@ fn select_apps<'w>(
         .collect()
 }
 
-/// Splits `v1.2.3` into (None, 1.2.3) and `<package>-v1.2.3` into (Some(package), 1.2.3).
+/// Splits `v1.2.3` into (None, 1.2.3) and `<package>-v1.2.3` into (Some(package), 1.2.3),
+/// by keel's one tag grammar ([`keel_schema::tag`]).
 fn parse_tag<'t>(
     tag: &'t str,
     apps: &[&Package],
 ) -> Result<(Option<&'t str>, semver::Version), Error> {
-    let bad = || Error::TagFormat {
-        tag: tag.to_owned(),
-    };
-    if let Some(version) = tag.strip_prefix('v') {
-        return semver::Version::parse(version)
-            .map(|v| (None, v))
-            .map_err(|_| bad());
-    }
-    // A package name may itself contain `-v`: try every split, preferring a known package.
-    let mut fallback = None;
-    for (index, _) in tag.match_indices("-v") {
-        let (name, rest) = (&tag[..index], &tag[index + 2..]);
-        let Ok(version) = semver::Version::parse(rest) else {
-            continue;
-        };
-        if apps.iter().any(|p| p.name == name) {
-            return Ok((Some(name), version));
+    keel_schema::tag::parse(tag, |name| apps.iter().any(|p| p.name == name)).ok_or_else(|| {
+        Error::TagFormat {
+            tag: tag.to_owned(),
         }
-        fallback.get_or_insert((Some(name), version));
-    }
-    fallback.ok_or_else(bad)
+    })
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod image;
 pub mod receipt;
 pub mod rehearsal;
 pub mod store;
+pub mod tag;
 mod target;
 
 pub use target::{HOST_TARGET, InvalidTargetTriple, Os, TargetTriple};

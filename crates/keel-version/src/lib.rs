@@ -354,20 +354,16 @@ impl<'w> Releases<'w> {
                 version: first.version.clone(),
                 members: inherited,
                 inherited: true,
-                prefix: "v".into(),
-                tags: tags_with("v"),
+                prefix: keel_schema::tag::prefix(None),
+                tags: tags_with(&keel_schema::tag::prefix(None)),
             });
         }
         for package in own {
-            let prefix = if single {
-                "v".to_owned()
-            } else {
-                format!("{}-v", package.name)
-            };
+            let prefix = keel_schema::tag::prefix((!single).then_some(package.name.as_str()));
             let mut tags = tags_with(&prefix);
             if single && tags.is_empty() {
                 // A workspace that once released several packages separately.
-                tags = tags_with(&format!("{}-v", package.name));
+                tags = tags_with(&keel_schema::tag::prefix(Some(&package.name)));
             }
             groups.push(Group {
                 version: package.version.clone(),
