@@ -40,10 +40,7 @@ fn remap_prefixes(project: &Project, outside: &[(String, PathBuf)]) -> Vec<(Path
     {
         prefixes.push((project.workspace.target_dir.clone(), "/target".to_owned()));
     }
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    if let Some(home) = cargo_home {
+    if let Some(home) = keel_schema::env::cargo_home() {
         prefixes.push((
             std::path::absolute(&home).unwrap_or(home),
             "/cargo".to_owned(),

@@ -46,6 +46,16 @@ pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
 /// The workflow run's attempt.
 pub const GITHUB_RUN_ATTEMPT: &str = "GITHUB_RUN_ATTEMPT";
 
+/// cargo's home (its registry cache, git checkouts and config); default `~/.cargo`.
+pub const CARGO_HOME: &str = "CARGO_HOME";
+/// The user's home folder.
+pub const HOME: &str = "HOME";
+
+/// `$CARGO_HOME`, else `~/.cargo`, as cargo finds it.
+pub fn cargo_home() -> Option<std::path::PathBuf> {
+    path(CARGO_HOME).or_else(|| path(HOME).map(|home| home.join(".cargo")))
+}
+
 /// The value of `key`, or `None` when it is unset, empty or not Unicode.
 pub fn var(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|value| !value.is_empty())
@@ -67,5 +77,5 @@ pub const KEEL_REGISTRY_PASSWORD: &str = "KEEL_REGISTRY_PASSWORD";
 /// credentials and credential helpers.
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 /// A PEM file of the certificate authorities HTTPS servers are checked against, instead of the
-/// built-in roots (for private registries and stores).
+/// platform's roots (for private registries, stores and GitHub Enterprise servers).
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";

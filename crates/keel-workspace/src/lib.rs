@@ -357,10 +357,7 @@ impl Workspace {
 /// `.cargo/config`) in `dir` and each folder above it, then in `$CARGO_HOME`.
 fn cargo_config_files(dir: &Path) -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = dir.ancestors().map(|d| d.join(".cargo")).collect();
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    if let Some(home) = cargo_home
+    if let Some(home) = keel_schema::env::cargo_home()
         && !folders.contains(&home)
     {
         folders.push(home);
