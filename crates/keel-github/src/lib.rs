@@ -168,28 +168,3 @@ pub enum Error {
         source: std::io::Error,
     },
 }
-
-impl Error {
-    /// What to do about it.
-    pub fn hint(&self) -> Option<&'static str> {
-        Some(match self {
-            Error::NoToken => {
-                "set GITHUB_TOKEN (or GH_TOKEN) to a token that may write the repository's contents"
-            }
-            Error::Unauthorized { .. } => {
-                "check that GITHUB_TOKEN is current and may write the repository's contents (`contents: write`)"
-            }
-            Error::Differs { .. } => {
-                "a release's files should not change; pass --replace to replace them in a draft"
-            }
-            Error::Immutable { .. } => {
-                "publish a new version instead: a published immutable release cannot be changed"
-            }
-            Error::GaveUp { .. } => "run the same command again: it finishes what is left",
-            Error::Push { .. } => {
-                "check that the token may push to the repository (`contents: write`) and that --remote is right"
-            }
-            _ => return None,
-        })
-    }
-}

@@ -213,27 +213,3 @@ pub enum Error {
         limit: u64,
     },
 }
-
-impl Error {
-    /// What to do about it, when there is something to say.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::Unauthorized { registry, .. } => Some(format!(
-                "log in with `keel image login {registry} -u USER --password-stdin` (or `docker login`: keel reads ~/.docker/config.json and its credential helpers), or set KEEL_REGISTRY_USER and KEEL_REGISTRY_PASSWORD"
-            )),
-            Error::Insecure { .. } => Some(
-                "use https://, or pass --insecure if this registry really serves plain HTTP on a trusted network".to_owned(),
-            ),
-            Error::NoPlatform { .. } => Some(
-                "choose a base image published for every Linux target of the release, or release only the targets it has".to_owned(),
-            ),
-            Error::DigestMismatch { .. } => Some(
-                "check the digest in `base` of [package.metadata.keel.image]: `docker buildx imagetools inspect` or `skopeo inspect --raw` shows the right one".to_owned(),
-            ),
-            Error::Network { .. } => Some(
-                "check the registry's address; for a private certificate authority, set SSL_CERT_FILE to its PEM file".to_owned(),
-            ),
-            _ => None,
-        }
-    }
-}

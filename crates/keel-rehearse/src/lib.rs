@@ -173,30 +173,6 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// What to do about it, when keel knows.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::NothingRunnable { .. } => Some(
-                "rehearse on a machine of the release's targets (the CI workflow rehearses on each native runner)"
-                    .to_owned(),
-            ),
-            Error::NotOlder { .. } => Some(
-                "--from names the release to update from: the one before the candidate".to_owned(),
-            ),
-            Error::NotPrevious { .. } => Some(
-                "--from takes the previous version's release folder (with keel-manifest.json), a store folder (with metadata/root.json) or a store URL"
-                    .to_owned(),
-            ),
-            Error::NoRoot | Error::Root { .. } => {
-                Some("pass the store's root.json with --root".to_owned())
-            }
-            Error::Update(err) => err.hint().map(str::to_owned),
-            _ => None,
-        }
-    }
-}
-
 /// Receives a rehearsal's progress.
 pub trait Progress {
     /// A run begins for `app` on `target`, from `previous` (none for a first release).

@@ -330,7 +330,7 @@ impl Error {
                 Some("give the store's root.json (the file its maintainer published)")
             }
             Error::PlainHttp { .. } => Some(
-                "use the store's https:// URL; if the network between is trusted, allow plain HTTP with --allow-http (KEEL_ALLOW_HTTP=1): TUF still checks every signature and hash, but anyone on the path can see what is installed and hold updates back",
+                "use the store's https:// URL; if the network between is trusted, allow plain HTTP (KEEL_ALLOW_HTTP=1): TUF still checks every signature and hash, but anyone on the path can see what is installed and hold updates back",
             ),
             _ => None,
         }

@@ -27,7 +27,7 @@ impl Hint for keel_release::Error {
                 "choose an empty or new folder with --out, or remove that folder".into()
             }
             E::NotARelease { .. } => "pass the output folders of `keel release`".into(),
-            E::Oci(e) => return e.hint(),
+            E::Oci(e) => return Hint::hint(e),
             E::DynamicOnScratch { .. } => "build the Linux targets static (a musl target such as x86_64-unknown-linux-musl, or `-C target-feature=+crt-static` on gnu), or set `base` in [package.metadata.keel.image] to an image with a C library, pinned by digest (e.g. gcr.io/distroless/cc-debian12@sha256:...)".into(),
             E::NoLinuxArchives { .. } => "images hold Linux binaries: release a Linux target (`keel release --target x86_64-unknown-linux-musl`)".into(),
             E::SignedNeedsKey { .. } => "pass --sign-key with the key that signed the release (or set KEEL_SIGNING_KEY)".into(),
@@ -193,7 +193,57 @@ impl Hint for keel_verify::Error {
 
 impl Hint for keel_github::Error {
     fn hint(&self) -> Option<String> {
-        keel_github::Error::hint(self).map(str::to_owned)
+        use keel_github::Error as E;
+        Some(match self {
+            E::NoToken => {
+                "set GITHUB_TOKEN (or GH_TOKEN) to a token that may write the repository's contents".into()
+            }
+            E::Unauthorized { .. } => {
+                "check that GITHUB_TOKEN is current and may write the repository's contents (`contents: write`)".into()
+            }
+            E::Differs { .. } => {
+                "a release's files should not change; pass --replace to replace them in a draft".into()
+            }
+            E::Immutable { .. } => {
+                "publish a new version instead: a published immutable release cannot be changed".into()
+            }
+            E::GaveUp { .. } => "run the same command again: it finishes what is left".into(),
+            E::Push { .. } => {
+                "check that the token may push to the repository (`contents: write`) and that --remote is right".into()
+            }
+            E::Trust(_) => "set SSL_CERT_FILE to a PEM file of the certificate authorities to trust, or unset it".into(),
+            _ => return None,
+        })
+    }
+}
+
+impl Hint for keel_oci::Error {
+    fn hint(&self) -> Option<String> {
+        use keel_oci::Error as E;
+        Some(match self {
+            E::Unauthorized { registry, .. } => format!(
+                "log in with `keel image login {registry} -u USER --password-stdin` (or `docker login`: keel reads ~/.docker/config.json and its credential helpers), or set KEEL_REGISTRY_USER and KEEL_REGISTRY_PASSWORD"
+            ),
+            E::Insecure { .. } => "use https://, or pass --insecure if this registry really serves plain HTTP on a trusted network".into(),
+            E::NoPlatform { .. } => "choose a base image published for every Linux target of the release, or release only the targets it has".into(),
+            E::DigestMismatch { .. } => "check the digest in `base` of [package.metadata.keel.image]: `docker buildx imagetools inspect` or `skopeo inspect --raw` shows the right one".into(),
+            E::Network { .. } => "check the registry's address; for a private certificate authority, set SSL_CERT_FILE to its PEM file".into(),
+            _ => return None,
+        })
+    }
+}
+
+impl Hint for keel_rehearse::Error {
+    fn hint(&self) -> Option<String> {
+        use keel_rehearse::Error as E;
+        Some(match self {
+            E::NothingRunnable { .. } => "rehearse on a machine of the release's targets (the CI workflow rehearses on each native runner)".into(),
+            E::NotOlder { .. } => "--from names the release to update from: the one before the candidate".into(),
+            E::NotPrevious { .. } => "--from takes the previous version's release folder (with keel-manifest.json), a store folder (with metadata/root.json) or a store URL".into(),
+            E::NoRoot | E::Root { .. } => "pass the store's root.json with --root".into(),
+            E::Update(err) => return Hint::hint(err),
+            _ => return None,
+        })
     }
 }
 
@@ -211,6 +261,7 @@ impl Hint for keel_update::Error {
             E::AlreadyInstalled { app, .. } => format!("`keel update --app {app}` updates it"),
             E::NothingToRollBack { .. } => "keel keeps the version before the last update; there was no update since install or the last rollback".into(),
             E::NoStoreUrl { .. } => format!("set {}", keel_schema::env::KEEL_STORE_URL),
+            E::PlainHttp { .. } => "use the store's https:// URL; if the network between is trusted, allow plain HTTP with --allow-http (KEEL_ALLOW_HTTP=1): TUF still checks every signature and hash, but anyone on the path can see what is installed and hold updates back".into(),
             _ => return keel_update::Error::hint(self).map(str::to_owned),
         })
     }
@@ -234,13 +285,13 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
         } else if let Some(e) = cause.downcast_ref::<keel_verify::Error>() {
             e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_rehearse::Error>() {
-            e.hint()
+            Hint::hint(e)
         } else if let Some(e) = cause.downcast_ref::<keel_update::Error>() {
             Hint::hint(e)
         } else if let Some(e) = cause.downcast_ref::<keel_github::Error>() {
             Hint::hint(e)
         } else if let Some(e) = cause.downcast_ref::<keel_oci::Error>() {
-            e.hint()
+            Hint::hint(e)
         } else if let Some(e) = cause.downcast_ref::<keel_store::Error>() {
             e.hint()
         } else if let Some(e) = cause.downcast_ref::<keel_version::Error>() {

@@ -531,6 +531,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
-        assert!(err.hint().unwrap().contains("--allow-http"));
+        assert!(err.hint().unwrap().contains("KEEL_ALLOW_HTTP=1"));
     }
 }
