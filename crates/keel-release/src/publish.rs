@@ -89,24 +89,11 @@ pub struct GithubPublished {
     pub repo: String,
     /// The release's tag.
     pub tag: String,
-    /// The release's page.
-    pub url: String,
     /// Whether nothing was changed.
     pub dry_run: bool,
-    /// Whether this run created the draft.
-    pub created: bool,
-    /// Whether the release was published already with every file.
-    pub already_published: bool,
-    /// The files uploaded.
-    pub uploaded: Vec<String>,
-    /// The files there already.
-    pub skipped: Vec<String>,
-    /// The assets replaced.
-    pub replaced: Vec<String>,
-    /// Half-made assets an interrupted run left, deleted.
-    pub cleaned: Vec<String>,
-    /// Each request that changes something, in order.
-    pub requests: Vec<String>,
+    /// What GitHub holds now (or would): the page, the files uploaded, skipped, replaced.
+    #[serde(flatten)]
+    pub published: keel_github::Published,
     /// The images pushed first.
     pub images: Vec<PushedImage>,
     /// The API's address.
@@ -239,15 +226,8 @@ pub fn publish(
             Ok(Published::Github(Box::new(GithubPublished {
                 repo: repo.to_string(),
                 tag,
-                url: done.url,
                 dry_run: *dry_run,
-                created: done.created,
-                already_published: done.already_published,
-                uploaded: done.uploaded,
-                skipped: done.skipped,
-                replaced: done.replaced,
-                cleaned: done.cleaned,
-                requests: done.requests,
+                published: done,
                 images,
                 api: client.api().to_string(),
             })))

@@ -149,15 +149,15 @@ fn render_store(done: &StorePublished, args: &PublishArgs) {
     ));
 }
 
-fn render_github(done: &GithubPublished) {
-    let (tag, repo) = (&done.tag, &done.repo);
-    for line in crate::image::pushed_lines(&done.images, done.dry_run) {
+fn render_github(outcome: &GithubPublished) {
+    let (tag, repo, done) = (&outcome.tag, &outcome.repo, &outcome.published);
+    for line in crate::image::pushed_lines(&outcome.images, outcome.dry_run) {
         crate::out(&line);
     }
-    if done.dry_run {
+    if outcome.dry_run {
         crate::out(&format!(
             "Would publish {tag} to {repo} ({} API): {} to upload, {} there already",
-            done.api,
+            outcome.api,
             done.uploaded.len(),
             done.skipped.len()
         ));
