@@ -24,6 +24,7 @@
 pub mod dsse;
 pub mod files;
 mod keys;
+pub mod load;
 pub mod provenance;
 pub mod sbom;
 
@@ -36,6 +37,25 @@ pub enum Error {
     /// The secret key file is not a minisign secret key.
     #[error("not a minisign secret key: {0}")]
     MalformedKey(String),
+    /// The secret key file cannot be read.
+    #[error("cannot read the signing key")]
+    ReadKey {
+        /// The cause (it names the file).
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key from `origin` (a file or a variable) cannot be used.
+    #[error("cannot use the signing key from {origin}")]
+    UseKey {
+        /// The file or the variable.
+        origin: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The password could not be had.
+    #[error("no password for the secret key")]
+    Password(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A key file exists already.
     #[error("{} already exists", path.display())]
     KeyExists {

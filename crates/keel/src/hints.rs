@@ -167,6 +167,10 @@ impl Hint for keel_sign::Error {
                 "check the password (from {KEEL_SIGNING_KEY_PASSWORD}, or typed); a key made by `keel keygen --unencrypted` needs none"
             ),
             keel_sign::Error::PasswordNeeded => format!("set {KEEL_SIGNING_KEY_PASSWORD}"),
+            keel_sign::Error::ReadKey { .. } => {
+                "`keel keygen --out PREFIX` creates a key pair".into()
+            }
+            keel_sign::Error::UseKey { source, .. } => return source.hint(),
             keel_sign::Error::KeyExists { .. } => {
                 "choose another --out, or pass --force to replace the key pair".into()
             }

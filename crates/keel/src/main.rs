@@ -43,6 +43,16 @@ impl std::fmt::Display for Hinted {
 
 impl std::error::Error for Hinted {}
 
+impl Hinted {
+    /// An error with its hint.
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Hinted {
+        Hinted {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
 /// An error with a hint.
 pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Hinted {

@@ -7,53 +7,42 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::{Context, bail};
 use keel_schema::env::{KEEL_SIGNING_KEY as KEY_ENV, KEEL_SIGNING_KEY_PASSWORD as PASSWORD_ENV};
 use keel_sign::{Secret, SigningKey};
 
 use crate::cli::{GlobalArgs, KeygenArgs, SignFilesArgs};
 use crate::hinted;
 
-fn env_secret(key: &str) -> Option<Secret> {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(Secret::new)
-}
-
 /// Whether `KEEL_SIGNING_KEY` holds a key.
 pub fn key_in_environment() -> bool {
-    env_secret(KEY_ENV).is_some()
+    keel_sign::load::key_in_environment()
 }
 
-/// The password: from the environment, else asked for on a terminal.
-fn read_password(confirm: bool) -> anyhow::Result<Secret> {
-    if let Some(password) = env_secret(PASSWORD_ENV) {
-        return Ok(password);
-    }
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn boxed(message: &str, hint: String) -> BoxError {
+    Box::new(crate::Hinted::new(message, hint))
+}
+
+/// Asks for the password on a terminal (`confirm`: twice, for a new key).
+fn ask_password(confirm: bool) -> Result<Secret, BoxError> {
     if !std::io::stdin().is_terminal() {
-        bail!(hinted(
+        return Err(boxed(
             "a password is needed for the secret key, and there is no terminal to ask for it",
             format!("set {PASSWORD_ENV}"),
         ));
     }
-    let password = Secret::new(
-        rpassword::prompt_password("Password for the secret key: ")
-            .context("could not read the password")?,
-    );
+    let password = Secret::new(rpassword::prompt_password("Password for the secret key: ")?);
     if password.expose().is_empty() {
-        bail!(hinted(
+        return Err(boxed(
             "the password is empty",
-            "type a password, or pass --unencrypted for a key without one",
+            "type a password, or pass --unencrypted for a key without one".to_owned(),
         ));
     }
     if confirm {
-        let again = Secret::new(
-            rpassword::prompt_password("Password again: ")
-                .context("could not read the password")?,
-        );
+        let again = Secret::new(rpassword::prompt_password("Password again: ")?);
         if again.expose() != password.expose() {
-            bail!("the two passwords differ");
+            return Err("the two passwords differ".into());
         }
     }
     Ok(password)
@@ -62,29 +51,9 @@ fn read_password(confirm: bool) -> anyhow::Result<Secret> {
 /// The signing key from `--sign-key` or `KEEL_SIGNING_KEY`, decrypted; `None` when neither is
 /// given.
 pub fn load_signing_key(path: Option<&Path>) -> anyhow::Result<Option<SigningKey>> {
-    let (text, origin) = match path {
-        Some(path) => (
-            Secret::new(fs_err::read_to_string(path).map_err(|err| {
-                hinted(
-                    format!("cannot read the signing key: {err}"),
-                    "`keel keygen --out PREFIX` creates a key pair",
-                )
-            })?),
-            path.display().to_string(),
-        ),
-        None => match env_secret(KEY_ENV) {
-            Some(text) => (text, KEY_ENV.to_owned()),
-            None => return Ok(None),
-        },
-    };
-    let context = || format!("cannot use the signing key from {origin}");
-    let password = if SigningKey::is_encrypted(&text).with_context(context)? {
-        Some(read_password(false).with_context(context)?)
-    } else {
-        None
-    };
-    let key = SigningKey::from_text(&text, password.as_ref()).with_context(context)?;
-    Ok(Some(key))
+    Ok(keel_sign::load::signing_key(path, &mut || {
+        ask_password(false)
+    })?)
 }
 
 pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> {
@@ -98,7 +67,7 @@ pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> 
     let password = if args.unencrypted {
         None
     } else {
-        Some(read_password(true)?)
+        Some(keel_sign::load::password(&mut || ask_password(true))?)
     };
     let written = keel_sign::files::write_key_pair(&args.out, password.as_ref(), args.force)?;
     crate::report(global, &written, || {
