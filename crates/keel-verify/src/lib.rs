@@ -60,6 +60,24 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A public key file could not be read.
+    #[error("cannot read the public key")]
+    ReadKey {
+        /// The file.
+        path: PathBuf,
+        /// The cause (it names the file).
+        #[source]
+        source: io::Error,
+    },
+    /// The public key file holds no usable key.
+    #[error("cannot use the public key {}", path.display())]
+    UnusableKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
     /// A public key is not a minisign Ed25519 key.
     #[error("not a minisign public key: {reason}")]
     MalformedKey {

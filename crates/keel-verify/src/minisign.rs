@@ -58,6 +58,19 @@ impl PublicKey {
         Ok(PublicKey { key_id, key })
     }
 
+    /// Reads the public key file at `path` ([`Error::ReadKey`] when it cannot be read,
+    /// [`Error::UnusableKey`] naming the file when it holds no key).
+    pub fn from_file(path: &std::path::Path) -> Result<PublicKey, Error> {
+        let text = fs_err::read_to_string(path).map_err(|source| Error::ReadKey {
+            path: path.to_owned(),
+            source,
+        })?;
+        PublicKey::from_text(&text).map_err(|source| Error::UnusableKey {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
     /// Reads a public key file (`untrusted comment:` line, then the base64 key) or the base64
     /// key alone, as `minisign -P` takes it.
     pub fn from_text(text: &str) -> Result<PublicKey, Error> {

@@ -186,6 +186,9 @@ impl Hint for keel_sign::Error {
 impl Hint for keel_verify::Error {
     fn hint(&self) -> Option<String> {
         Some(match self {
+            keel_verify::Error::ReadKey { .. } => {
+                "pass the PREFIX.pub file written by `keel keygen`".into()
+            }
             keel_verify::Error::MalformedKey { .. } => {
                 "pass the public key file (PREFIX.pub) that `keel keygen` or `minisign -G` wrote"
                     .into()

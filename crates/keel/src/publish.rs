@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use keel_github::Repo;
 use keel_release::publish::{Destination, GithubPublished, Publish, Published, StorePublished};
 use keel_verify::minisign::PublicKey;
@@ -18,20 +18,9 @@ fn workspace_root(global: &GlobalArgs) -> Option<PathBuf> {
     manifest.parent().map(Path::to_owned)
 }
 
-fn read_public_key(path: &Path) -> anyhow::Result<PublicKey> {
-    let text = fs_err::read_to_string(path).map_err(|err| {
-        hinted(
-            format!("cannot read the public key: {err}"),
-            "pass the PREFIX.pub file written by `keel keygen`",
-        )
-    })?;
-    PublicKey::from_text(&text)
-        .with_context(|| format!("cannot use the public key {}", path.display()))
-}
-
 pub fn run_notes(global: &GlobalArgs, args: &NotesArgs) -> anyhow::Result<()> {
     let dir = release_dir(global, args.dir.as_deref())?;
-    let key = args.key.as_deref().map(read_public_key).transpose()?;
+    let key = args.key.as_deref().map(PublicKey::from_file).transpose()?;
     let notes = keel_release::notes(&dir, workspace_root(global).as_deref(), key.as_ref())?;
     match global.format {
         Format::Json => crate::print_json(&notes),

@@ -1,28 +1,13 @@
 //! `keel verify`: runs the release library's checks and shows them.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use keel_verify::minisign::PublicKey;
 
 use crate::cli::{Format, GlobalArgs, VerifyArgs};
-use crate::hinted;
 
 pub fn run_verify(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<()> {
     let dir = crate::release_dir(global, args.dir.as_deref())?;
-    let key = match &args.key {
-        Some(path) => {
-            let text = fs_err::read_to_string(path).map_err(|err| {
-                hinted(
-                    format!("cannot read the public key: {err}"),
-                    "pass the PREFIX.pub file written by `keel keygen`",
-                )
-            })?;
-            Some(
-                PublicKey::from_text(&text)
-                    .with_context(|| format!("cannot use the public key {}", path.display()))?,
-            )
-        }
-        None => None,
-    };
+    let key = args.key.as_deref().map(PublicKey::from_file).transpose()?;
     let report = keel_release::verify(&dir, key.as_ref())?;
     let (failed, skipped) = (report.failed(), report.skipped());
     match global.format {
