@@ -44,8 +44,8 @@ pub enum Destination<'a> {
     Github {
         /// The repository.
         repo: &'a Repo,
-        /// Notes to use instead of the ones made from the release.
-        notes: Option<String>,
+        /// A Markdown file of notes to use instead of the ones made from the release.
+        notes: Option<&'a Path>,
         /// The workspace the release was made from (its CHANGELOG.md and history), if known.
         workspace: Option<&'a Path>,
         /// Replace a draft's assets that differ.
@@ -193,7 +193,10 @@ pub fn publish(
             let made = crate::notes_of(&folder, *workspace, None)?;
             let tag = made.tag.clone().ok_or(Error::NoTag)?;
             let mut body = match notes {
-                Some(text) => text.clone(),
+                Some(path) => fs_err::read_to_string(path).map_err(|source| Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?,
                 None => made.body.clone(),
             };
             if waived && let Some(section) = crate::rehearsal_section(p.dir, p.no_rehearsal)? {

@@ -283,6 +283,15 @@ pub enum Error {
         /// The app.
         app: String,
     },
+    /// A store's trusted root could not be read.
+    #[error("cannot read the trusted root {}", path.display())]
+    ReadRoot {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// Where keel keeps its state cannot be told: no `KEEL_HOME`, `XDG_STATE_HOME` or `HOME`.
     #[error("cannot tell where keel keeps its state")]
     NoKeelHome,

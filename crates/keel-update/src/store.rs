@@ -289,6 +289,25 @@ impl Drop for Fetched {
     }
 }
 
+/// Where an install puts its executables by default: `~/.local/bin`.
+pub fn default_bin_dir() -> Option<PathBuf> {
+    keel_schema::env::path(keel_schema::env::HOME).map(|home| home.join(".local/bin"))
+}
+
+/// `KEEL_STORE_URL`: a store URL that replaces the one an install recorded (for a store that
+/// needs credentials, or moved).
+pub fn store_url_from_env() -> Option<String> {
+    keel_schema::env::var(keel_schema::env::KEEL_STORE_URL)
+}
+
+/// Reads a store's trusted root (`root.json`) from `path`.
+pub fn read_root(path: &Path) -> Result<Vec<u8>, Error> {
+    fs_err::read(path).map_err(|source| Error::ReadRoot {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// `$KEEL_HOME`, else `$XDG_STATE_HOME/keel`, else `~/.local/state/keel`.
 pub fn keel_home() -> Option<PathBuf> {
     use keel_schema::env::{KEEL_HOME, path};

@@ -267,6 +267,7 @@ impl Hint for keel_update::Error {
             }
             E::AlreadyInstalled { app, .. } => format!("`keel update --app {app}` updates it"),
             E::NothingToRollBack { .. } => "keel keeps the version before the last update; there was no update since install or the last rollback".into(),
+            E::ReadRoot { .. } => "pass the store's root.json with --root".into(),
             E::NoStoreUrl { .. } => format!("set {}", keel_schema::env::KEEL_STORE_URL),
             E::PlainHttp { .. } => "use the store's https:// URL; if the network between is trusted, allow plain HTTP with --allow-http (KEEL_ALLOW_HTTP=1): TUF still checks every signature and hash, but anyone on the path can see what is installed and hold updates back".into(),
             _ => return keel_update::Error::hint(self).map(str::to_owned),

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use keel_schema::TargetTriple;
-use keel_schema::env::KEEL_STORE_URL;
 use keel_update::store::{ClientOptions, Version};
 use keel_update::updater::{Check, InstallRequest, Updater};
 use keel_update::{AppHome, Recovered, Recovery, Step, UpdateReporter};
@@ -122,12 +121,7 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
         quiet: global.quiet,
     };
     let updater = open_app(&args.app, args.allow_http, &reporter)?;
-    let root = fs_err::read(&args.root).map_err(|err| {
-        hinted(
-            format!("cannot read the trusted root: {err}"),
-            "pass the store's root.json with --root",
-        )
-    })?;
+    let root = keel_update::store::read_root(&args.root)?;
     let target = match &args.target {
         Some(target) => TargetTriple::parse(target)?,
         None => TargetTriple::host(),
@@ -136,8 +130,7 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
     let cwd = std::env::current_dir()?;
     let bin_dir = match &args.dir {
         Some(dir) => cwd.join(dir),
-        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set: pass --dir")?)
-            .join(".local/bin"),
+        None => keel_update::store::default_bin_dir().context("HOME is not set: pass --dir")?,
     };
     let databases: Vec<PathBuf> = args.databases.iter().map(|d| cwd.join(d)).collect();
     let receipt = updater.install(&InstallRequest {
@@ -173,7 +166,7 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     };
     let updater = open_app(&args.app, args.allow_http, &reporter)?;
     let wanted = args.to.as_deref().map(parse_version).transpose()?;
-    let store_url = keel_schema::env::var(KEEL_STORE_URL);
+    let store_url = keel_update::store::store_url_from_env();
     let update = match updater.check(store_url.as_deref(), None, wanted.as_ref())? {
         Check::UpToDate(current) => {
             crate::report(global, &current, || {

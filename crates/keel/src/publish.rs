@@ -47,15 +47,10 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
     let published = match args.to.strip_prefix("github:") {
         Some(repo) => {
             let repo = Repo::parse(repo)?;
-            let notes = args
-                .notes
-                .as_deref()
-                .map(fs_err::read_to_string)
-                .transpose()?;
             let workspace = workspace_root(global);
             let destination = Destination::Github {
                 repo: &repo,
-                notes,
+                notes: args.notes.as_deref(),
                 workspace: workspace.as_deref(),
                 replace: args.replace,
                 dry_run: args.dry_run,
