@@ -18,7 +18,6 @@ mod file;
 mod history;
 
 use std::path::Path;
-use std::process::Command;
 
 pub use file::{
     ChangelogError, DEFAULT_TEMPLATE, Entry, EntryGroup, Section, Update, classify, section_date,
@@ -214,20 +213,21 @@ pub enum Error {
     },
 }
 
+/// Runs `git args` in `dir` through keel's one git runner ([`keel_workspace::git::run`]),
+/// with this crate's errors.
+pub fn git_in(dir: &Path, args: &[&str]) -> Result<String, Error> {
+    git(dir, args)
+}
+
 pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .output()
-        .map_err(Error::Spawn)?;
-    if !output.status.success() {
-        return Err(Error::Git {
+    keel_workspace::git::run(dir, args).map_err(|err| match err {
+        keel_workspace::git::GitError::Spawn(source) => Error::Spawn(source),
+        keel_workspace::git::GitError::Failed { args, stderr } => Error::Git { args, stderr },
+        other => Error::Git {
             args: args.join(" "),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+            stderr: other.to_string(),
+        },
+    })
 }
 
 /// The commits a release brings, oldest first: those reachable from `tag` (or `HEAD` when the

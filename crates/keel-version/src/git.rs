@@ -1,25 +1,13 @@
 //! The commit and the annotated tags of a bump, made with `git`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::Serialize;
 
 use crate::Error;
 
 fn git(root: &Path, args: &[&str]) -> Result<String, Error> {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(root)
-        .output()
-        .map_err(|err| Error::Git(keel_changelog::Error::Spawn(err)))?;
-    if !output.status.success() {
-        return Err(Error::Git(keel_changelog::Error::Git {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        }));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    Ok(keel_changelog::git_in(root, args)?.trim().to_owned())
 }
 
 /// The tracked files with uncommitted changes, relative to `root`.

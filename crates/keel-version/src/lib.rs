@@ -664,17 +664,15 @@ pub fn plan(workspace: &Workspace, options: &Options) -> Result<BumpPlan, Error>
 }
 
 fn tag_exists(root: &Path, tag: &str) -> bool {
-    std::process::Command::new("git")
-        .args([
+    keel_workspace::git::succeeds(
+        root,
+        &[
             "rev-parse",
             "--verify",
             "--quiet",
             &format!("refs/tags/{tag}"),
-        ])
-        .current_dir(root)
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .output()
-        .is_ok_and(|o| o.status.success())
+        ],
+    )
 }
 
 /// The manifest and lock file edits of new versions.

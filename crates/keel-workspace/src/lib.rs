@@ -14,7 +14,7 @@
 //! This crate never prints.
 
 mod config;
-mod git;
+pub mod git;
 
 use std::path::{Component, Path, PathBuf};
 
