@@ -1,7 +1,7 @@
 //! Builders: they turn one [`BuildPlan`] (a target and its binaries) into files on disk.
 //!
 //! [`CargoBuilder`] runs `cargo build --profile dist --locked --target <triple>` in the
-//! workspace, streaming cargo's output to a [`BuildReporter`] and keeping its tail for the error
+//! workspace, streaming cargo's output to a [`Progress`] and keeping its tail for the error
 //! when the build fails. Before building it checks, with [`Toolchain::check_target`], that the
 //! target's standard library is installed, so a missing target fails with a clear message
 //! instead of a page of compiler errors. [`FakeBuilder`] writes placeholder binaries: it lets
@@ -26,18 +26,9 @@ use keel_schema::TargetTriple;
 /// How many of cargo's last output lines a failed build keeps for its error.
 const KEPT_LINES: usize = 60;
 
-/// Receives the progress of a build.
-pub trait BuildReporter {
-    /// One line of the builder's output.
-    fn output_line(&self, target: &str, line: &str);
-}
-
-/// A reporter that discards everything.
-pub struct NoReporter;
-
-impl BuildReporter for NoReporter {
-    fn output_line(&self, _target: &str, _line: &str) {}
-}
+/// A build reports each line of the builder's output as [`Event::BuildOutput`] to keel's one
+/// progress trait.
+pub use keel_schema::progress::{Event, Progress, Silent};
 
 /// Builds the binaries of one target.
 pub trait Builder {
@@ -46,7 +37,7 @@ pub trait Builder {
     /// Checks, before anything is built, that this builder can build for `target`.
     fn check_target(&self, target: &TargetTriple) -> Result<(), Error>;
     /// Builds every output of `build`.
-    fn build(&self, build: &BuildPlan, reporter: &dyn BuildReporter) -> Result<(), Error>;
+    fn build(&self, build: &BuildPlan, reporter: &dyn Progress) -> Result<(), Error>;
 }
 
 /// Why a build failed.
@@ -505,7 +496,7 @@ impl Builder for CargoBuilder {
         }
     }
 
-    fn build(&self, build: &BuildPlan, reporter: &dyn BuildReporter) -> Result<(), Error> {
+    fn build(&self, build: &BuildPlan, reporter: &dyn Progress) -> Result<(), Error> {
         let tool = self.tool.name();
         let mut child = self
             .command(build)
@@ -521,7 +512,10 @@ impl Builder for CargoBuilder {
         let mut tail = VecDeque::with_capacity(KEPT_LINES);
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            reporter.output_line(build.target.as_str(), &line);
+            reporter.event(&Event::BuildOutput {
+                target: build.target.as_str(),
+                line: &line,
+            });
             if tail.len() == KEPT_LINES {
                 tail.pop_front();
             }
@@ -567,7 +561,7 @@ impl Builder for FakeBuilder {
         Ok(())
     }
 
-    fn build(&self, build: &BuildPlan, reporter: &dyn BuildReporter) -> Result<(), Error> {
+    fn build(&self, build: &BuildPlan, reporter: &dyn Progress) -> Result<(), Error> {
         for output in &build.outputs {
             let path = &output.absolute_path;
             let write_err = |source| Error::Write {
@@ -588,10 +582,10 @@ impl Builder for FakeBuilder {
                     source: err.source,
                 }
             })?;
-            reporter.output_line(
-                build.target.as_str(),
-                &format!("wrote placeholder {}", output.path),
-            );
+            reporter.event(&Event::BuildOutput {
+                target: build.target.as_str(),
+                line: &format!("wrote placeholder {}", output.path),
+            });
         }
         Ok(())
     }

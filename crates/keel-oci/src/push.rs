@@ -163,21 +163,9 @@ pub struct Pushed {
     pub referrers_by_tag: bool,
 }
 
-/// Told of each step of a push.
-pub trait Progress {
-    /// A blob was uploaded (`true`) or found in the registry already.
-    fn blob(&mut self, digest: &str, size: u64, uploaded: bool);
-    /// A manifest, index or tag was written.
-    fn manifest(&mut self, reference: &str);
-}
-
-/// A [`Progress`] that says nothing.
-pub struct Quiet;
-
-impl Progress for Quiet {
-    fn blob(&mut self, _: &str, _: u64, _: bool) {}
-    fn manifest(&mut self, _: &str) {}
-}
+/// A push reports each blob ([`Event::Blob`]) and each manifest, index or tag
+/// ([`Event::Manifest`]) to keel's one progress trait.
+pub use keel_schema::progress::{Event, Progress, Silent};
 
 /// Pushes the image or index `top` of `layout` to `repository` with `tags`, then each
 /// attachment as a referrer of `top`. Tags are set last, so a failed push never moves one.
@@ -190,7 +178,7 @@ pub fn push(
     tags: &[String],
     attachments: &[Attachment],
     created: &str,
-    progress: &mut dyn Progress,
+    progress: &dyn Progress,
 ) -> Result<Pushed, Error> {
     let mut pushed = Pushed {
         digest: top.digest.clone(),
@@ -201,7 +189,7 @@ pub fn push(
         reason: format!("blob {digest} is missing"),
     };
     let send_blob =
-        |blob: &Blob, pushed: &mut Pushed, progress: &mut dyn Progress| -> Result<(), Error> {
+        |blob: &Blob, pushed: &mut Pushed, progress: &dyn Progress| -> Result<(), Error> {
             let uploaded = registry.push_blob(repository, blob)?;
             if uploaded {
                 pushed.uploaded += 1;
@@ -209,7 +197,11 @@ pub fn push(
             } else {
                 pushed.skipped += 1;
             }
-            progress.blob(&blob.digest, blob.data.len() as u64, uploaded);
+            progress.event(&Event::Blob {
+                digest: &blob.digest,
+                size: blob.data.len() as u64,
+                uploaded,
+            });
             Ok(())
         };
     let images = layout.images(top)?;
@@ -225,14 +217,14 @@ pub fn push(
                 .blob(&descriptor.digest)
                 .ok_or_else(|| missing(&descriptor.digest))?;
             registry.put_manifest(repository, &descriptor.digest, blob)?;
-            progress.manifest(&descriptor.digest);
+            progress.event(&Event::Manifest(&descriptor.digest));
         }
     }
     let top_blob = layout
         .blob(&top.digest)
         .ok_or_else(|| missing(&top.digest))?;
     registry.put_manifest(repository, &top.digest, top_blob)?;
-    progress.manifest(&top.digest);
+    progress.event(&Event::Manifest(&top.digest));
     let subject = top_blob.descriptor();
     for attachment in attachments {
         let (manifest, empty) = crate::image::referrer(
@@ -245,7 +237,7 @@ pub fn push(
         send_blob(&empty, &mut pushed, progress)?;
         send_blob(&attachment.blob, &mut pushed, progress)?;
         let answer = registry.put_manifest(repository, &manifest.digest, &manifest)?;
-        progress.manifest(&manifest.digest);
+        progress.event(&Event::Manifest(&manifest.digest));
         if !answer.subject_indexed {
             let mut descriptor = manifest.descriptor();
             descriptor.artifact_type = Some(attachment.artifact_type.clone());
@@ -260,7 +252,7 @@ pub fn push(
     }
     for tag in tags {
         registry.put_manifest(repository, tag, top_blob)?;
-        progress.manifest(tag);
+        progress.event(&Event::Manifest(tag));
         pushed.tags.push(tag.clone());
     }
     Ok(pushed)

@@ -173,18 +173,9 @@ pub enum Error {
     },
 }
 
-/// Receives a rehearsal's progress.
-pub trait Progress {
-    /// A run begins for `app` on `target`, from `previous` (none for a first release).
-    fn run(&self, _app: &str, _target: &TargetTriple, _version: &str, _previous: Option<&str>) {}
-    /// A step ended.
-    fn step(&self, _step: &RehearsalStep) {}
-}
-
-/// Reports nothing.
-pub struct Quiet;
-
-impl Progress for Quiet {}
+/// A rehearsal reports each run ([`Event::RehearsalRun`]) and each step as it ends
+/// ([`Event::RehearsalStep`]) to keel's one progress trait.
+pub use keel_schema::progress::{Event, Progress, Silent};
 
 /// The targets this machine runs: the host, and on Linux the static (musl) build of its
 /// architecture.
@@ -365,12 +356,12 @@ impl<'a> Sandbox<'a> {
             &self.dir.join("candidate"),
         )?;
         let old = self.previous_release(previous, &version)?;
-        progress.run(
-            self.app,
-            self.target,
-            &version,
-            old.as_ref().map(|(r, _)| r.version.as_str()),
-        );
+        progress.event(&Event::RehearsalRun {
+            app: self.app,
+            target: self.target,
+            version: &version,
+            previous: old.as_ref().map(|(r, _)| r.version.as_str()),
+        });
         let mut run = RehearsalRun {
             app: self.app.to_owned(),
             target: self.target.clone(),
@@ -822,7 +813,7 @@ fn push_step(
         detail: result.unwrap_or_else(|e| e),
     };
     *at = Instant::now();
-    progress.step(&step);
+    progress.event(&Event::RehearsalStep(&step));
     let passed = step.passed;
     run.steps.push(step);
     passed

@@ -5,23 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use keel_build::elf::{GlibcNeed, GlibcVersion};
-use keel_build::{BuildReporter, Builder, CargoBuilder, FakeBuilder, PathRemap, Tool};
+use keel_build::{Builder, CargoBuilder, FakeBuilder, PathRemap, Tool};
 use keel_plan::{BuilderName, Plan};
 use keel_schema::TargetTriple;
 
-use crate::{Error, Project, Reporter};
+use crate::{Error, Event, Progress, Project};
 
 /// Which builder compiles the binaries, for every target (the command line's `--builder`).
 pub type BuilderKind = BuilderName;
-
-/// Passes a build's output lines to the release's reporter.
-struct Lines<'a>(&'a dyn Reporter);
-
-impl BuildReporter for Lines<'_> {
-    fn output_line(&self, target: &str, line: &str) {
-        self.0.build_output(target, line);
-    }
-}
 
 /// The build machine's paths to keep out of the binaries: the workspace, the target folder,
 /// cargo's home and path dependencies outside the workspace become `/build`, `/target`,
@@ -106,7 +97,7 @@ pub fn build(
     project: &Project,
     plan: &Plan,
     epoch: u64,
-    reporter: &dyn Reporter,
+    reporter: &dyn Progress,
 ) -> Result<Built, Error> {
     let compiles = plan.builds.iter().any(|b| b.builder != BuilderName::Fake);
     let outside = if compiles && project.workspace.has_lockfile {
@@ -132,8 +123,8 @@ pub fn build(
     }
     let mut built = Built::default();
     for (step, builder) in plan.builds.iter().zip(&builders) {
-        reporter.building(&step.target);
-        builder.build(step, &Lines(reporter))?;
+        reporter.event(&Event::Building(&step.target));
+        builder.build(step, reporter)?;
         built.builders.insert(step.target.clone(), builder.name());
         let gnu = step.target.os() == keel_schema::Os::Linux
             && step.target.env().is_some_and(|e| e.starts_with("gnu"));
@@ -147,7 +138,7 @@ pub fn build(
             }
         }
     }
-    reporter.finished();
+    reporter.event(&Event::Finished);
     Ok(built)
 }
 

@@ -18,7 +18,7 @@ use keel_schema::{App, Artifact, ArtifactKind, Manifest, TargetTriple};
 use crate::files::{Whole, copy_checked, record, write_release_files};
 use crate::folder::read_partial;
 use crate::staging::Staging;
-use crate::{Error, ReleaseEnv, Released, Reporter};
+use crate::{Error, Event, Progress, ReleaseEnv, Released};
 
 /// The most an app's archive may unpack to.
 const MAX_UNPACKED: u64 = 4 << 30;
@@ -292,7 +292,7 @@ struct AppImages {
 pub fn build_images(
     dir: &Path,
     options: &ImageOptions<'_>,
-    reporter: &dyn Reporter,
+    reporter: &dyn Progress,
 ) -> Result<Released, Error> {
     let mut manifest = read_partial(dir)?;
     for wanted in &options.apps {
@@ -374,7 +374,7 @@ pub fn build_images(
                     ),
                 });
             }
-            reporter.writing(&format!("{name} image for {platform}"));
+            reporter.event(&Event::Writing(&format!("{name} image for {platform}")));
             let unpacked = scratch_dir.path().join(file);
             keel_archive::extract(format, &dir.join(file), &unpacked, MAX_UNPACKED)?;
             let base = match settings.base_image() {
@@ -457,7 +457,7 @@ pub fn build_images(
             artifact.image_digest = Some(index.digest.clone());
             artifact.platforms = platforms.clone();
             manifest.artifacts.insert(file.clone(), artifact);
-            reporter.written(&file);
+            reporter.event(&Event::Written(&file));
         }
         if options.formats.contains(&ImageFormat::DockerArchive) {
             for (target, image) in &app.images {
@@ -477,7 +477,7 @@ pub fn build_images(
                 artifact.image_digest = Some(image.manifest.digest.clone());
                 artifact.platforms = vec![image.platform.to_string()];
                 manifest.artifacts.insert(file.clone(), artifact);
-                reporter.written(&file);
+                reporter.event(&Event::Written(&file));
             }
         }
     }
@@ -493,7 +493,7 @@ pub fn build_images(
     if let Some(rehearsal) = rehearsal {
         crate::rehearsal::write_rebound_rehearsal(rehearsal, &dir, &manifest, options.key)?;
     }
-    reporter.finished();
+    reporter.event(&Event::Finished);
     Ok(Released { manifest, dir })
 }
 
@@ -601,7 +601,7 @@ pub fn publish_images(
     dir: &Path,
     dry_run: bool,
     retry: keel_oci::registry::Retry,
-    progress: &mut dyn keel_oci::push::Progress,
+    progress: &dyn keel_schema::progress::Progress,
 ) -> Result<Vec<PushedImage>, Error> {
     let manifest = read_partial(dir)?;
     for (name, app) in &manifest.apps {
@@ -645,7 +645,7 @@ pub fn publish_images(
 pub fn push_images(
     dir: &Path,
     options: &PushOptions<'_>,
-    progress: &mut dyn keel_oci::push::Progress,
+    progress: &dyn keel_schema::progress::Progress,
 ) -> Result<Vec<PushedImage>, Error> {
     let manifest = read_partial(dir)?;
     let (scheme, registry_name, namespace) = Reference::parse_namespace(options.destination)?;

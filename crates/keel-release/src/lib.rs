@@ -34,7 +34,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! This crate never prints: progress goes to a [`Reporter`], results are returned.
+//! This crate never prints: progress goes to a [`Progress`], results are returned.
 #![deny(missing_docs)]
 
 mod builder;
@@ -133,28 +133,9 @@ impl BuiltBinaries {
     }
 }
 
-/// Receives a release's progress. Every method does nothing by default.
-pub trait Reporter {
-    /// A target's build begins.
-    fn building(&self, _target: &TargetTriple) {}
-    /// A line of the builder's output.
-    fn build_output(&self, _target: &str, _line: &str) {}
-    /// Packaging begins: `archives` archives will be written.
-    fn packaging(&self, _archives: u64) {}
-    /// An archive is being written.
-    fn writing(&self, _file: &str) {}
-    /// An archive was written.
-    fn written(&self, _file: &str) {}
-    /// Dependencies are being resolved for a target's SBOMs.
-    fn resolving(&self, _target: &TargetTriple) {}
-    /// A stage (building, packaging) is over.
-    fn finished(&self) {}
-}
-
-/// A reporter that ignores everything.
-pub struct Silent;
-
-impl Reporter for Silent {}
+/// A release reports its progress (builds, builder output, archives written, SBOM
+/// resolution, images) as [`Event`]s to keel's one progress trait.
+pub use keel_schema::progress::{Event, Progress, Silent};
 
 /// Why a release could not be made, merged or verified.
 #[derive(Debug, thiserror::Error)]

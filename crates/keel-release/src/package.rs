@@ -16,7 +16,7 @@ use crate::files::{
     TOOL_VERSION, Whole, record, write_checksums, write_release_files, write_synced,
 };
 use crate::staging::Staging;
-use crate::{Error, Project, ReleaseOptions, Released, Reporter};
+use crate::{Error, Event, Progress, Project, ReleaseOptions, Released};
 
 /// Carries out `plan` into `out`: builds the binaries, writes every archive, checksum, SBOM,
 /// the provenance, the signatures (with a key) and the manifest into a staging folder beside
@@ -26,7 +26,7 @@ pub fn release(
     plan: &Plan,
     out: &Path,
     options: &ReleaseOptions<'_>,
-    reporter: &dyn Reporter,
+    reporter: &dyn Progress,
 ) -> Result<Released, Error> {
     let epoch = project.source_date_epoch(options.env)?;
     let staging = Staging::prepare(out.to_owned())?;
@@ -115,7 +115,7 @@ fn package(
     manifest: &mut Manifest,
     key: Option<&SigningKey>,
     github: Option<&GithubRun>,
-    reporter: &dyn Reporter,
+    reporter: &dyn Progress,
 ) -> Result<(), Error> {
     let epoch = manifest.source.source_date_epoch;
     let archives = plan
@@ -123,7 +123,7 @@ fn package(
         .iter()
         .filter(|a| a.kind == ArtifactKind::Archive)
         .count();
-    reporter.packaging(archives as u64);
+    reporter.event(&Event::Packaging(archives as u64));
     let lock_checksums = keel_workspace::lock_checksums(&project.workspace.root)?;
     let mut resolved: BTreeMap<&TargetTriple, cargo_metadata::Metadata> = BTreeMap::new();
     for artifact in &plan.artifacts {
@@ -135,7 +135,7 @@ fn package(
             artifact.format,
         ) {
             (ArtifactKind::Archive, _, _, Some(format)) => {
-                reporter.writing(&artifact.file_name);
+                reporter.event(&Event::Writing(&artifact.file_name));
                 let entries: Vec<Entry> = artifact
                     .contents
                     .iter()
@@ -143,7 +143,7 @@ fn package(
                     .collect();
                 let written =
                     write_archive(format, &entries, epoch, &dir.join(&artifact.file_name))?;
-                reporter.written(&artifact.file_name);
+                reporter.event(&Event::Written(&artifact.file_name));
                 let mut record = record(
                     ArtifactKind::Archive,
                     app,
@@ -172,7 +172,7 @@ fn package(
             }
             (ArtifactKind::Sbom, Some(package), Some(triple), _) => {
                 if !resolved.contains_key(triple) {
-                    reporter.resolving(triple);
+                    reporter.event(&Event::Resolving(triple));
                     let metadata = keel_workspace::resolve_for_target(
                         &project.workspace.manifest_path,
                         triple.as_str(),
@@ -205,7 +205,7 @@ fn package(
         page: listed(ArtifactKind::Page),
     };
     write_release_files(dir, manifest, &whole)?;
-    reporter.finished();
+    reporter.event(&Event::Finished);
     let mut planned: Vec<String> = plan.artifacts.iter().map(|a| a.file_name.clone()).collect();
     planned.sort_unstable();
     let written: Vec<String> = manifest.artifacts.keys().cloned().collect();

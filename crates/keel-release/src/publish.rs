@@ -140,7 +140,7 @@ pub fn rehearsal_required(
 /// go through `progress`.
 pub fn publish(
     p: &Publish<'_>,
-    progress: &mut dyn keel_oci::push::Progress,
+    progress: &dyn keel_schema::progress::Progress,
 ) -> Result<Published, Error> {
     // The manifest is read once, here; every gate looks at this folder.
     let folder = ReleaseFolder::open(p.dir)?;
@@ -241,7 +241,7 @@ pub fn publish(
 fn images(
     p: &Publish<'_>,
     dry_run: bool,
-    progress: &mut dyn keel_oci::push::Progress,
+    progress: &dyn keel_schema::progress::Progress,
 ) -> Result<Vec<PushedImage>, Error> {
     if p.no_images {
         return Ok(Vec::new());

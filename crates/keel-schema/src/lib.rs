@@ -26,6 +26,7 @@
 
 pub mod env;
 pub mod image;
+pub mod progress;
 pub mod receipt;
 pub mod rehearsal;
 pub mod store;

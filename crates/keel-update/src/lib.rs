@@ -37,7 +37,7 @@
 //!
 //! This crate is what apps embed to update themselves. It depends on keel's schema, checksum,
 //! file and archive-extraction crates, on SQLite, and, for the store client, on keel's own TUF
-//! client over a small blocking HTTPS client (ureq, rustls and ring); it never prints: progress goes to an [`UpdateReporter`].
+//! client over a small blocking HTTPS client (ureq, rustls and ring); it never prints: progress goes to keel's one [`Progress`] trait as [`Event::Update`].
 
 #![deny(missing_docs)]
 
@@ -358,39 +358,13 @@ impl Error {
     }
 }
 
-/// The steps of a transaction, as reported.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Step {
-    /// Copying the new binaries into the app's home.
-    Prepare,
-    /// Snapshotting a database.
-    Snapshot(PathBuf),
-    /// Swapping the binaries.
-    Swap,
-    /// Running the migrate hook.
-    Migrate,
-    /// Running the check hook.
-    Check,
-    /// Writing the receipt.
-    Commit,
-    /// Restoring the previous version and its data.
-    RollBack(String),
-    /// Finishing or undoing a transaction a crash interrupted.
-    Recover,
-}
+/// The steps of a transaction, as reported ([`Event::Update`]).
+pub use keel_schema::progress::UpdateStep as Step;
+/// keel's one progress trait: a transaction reports [`Event::Update`] with each [`Step`].
+pub use keel_schema::progress::{Event, Progress, Silent};
 
-/// Receives a transaction's progress.
-pub trait UpdateReporter {
-    /// A step begins.
-    fn step(&self, step: &Step);
-}
-
-/// A reporter that ignores everything.
-pub struct Silent;
-
-impl UpdateReporter for Silent {
-    fn step(&self, _step: &Step) {}
+fn report(progress: &dyn Progress, step: Step) {
+    progress.event(&Event::Update(&step));
 }
 
 /// A release ready to install: verified binaries on disk and the release's hooks.
@@ -674,7 +648,7 @@ impl AppHome {
         bin_dir: &Path,
         databases: &[PathBuf],
         origin: Origin,
-        reporter: &dyn UpdateReporter,
+        reporter: &dyn Progress,
     ) -> Result<Receipt, Error> {
         if let Some(receipt) = self.receipt()? {
             return Err(Error::AlreadyInstalled {
@@ -685,10 +659,10 @@ impl AppHome {
         if release.binaries.is_empty() {
             return Err(Error::NoBinaries);
         }
-        reporter.step(&Step::Prepare);
+        report(reporter, Step::Prepare);
         let binaries = self.stage(release)?;
         create_dir(bin_dir)?;
-        reporter.step(&Step::Swap);
+        report(reporter, Step::Swap);
         keel_fs::remove_replaced_executables(bin_dir);
         for name in binaries.keys() {
             keel_fs::replace_executable(
@@ -709,7 +683,7 @@ impl AppHome {
             hooks: release.hooks.clone(),
             previous: None,
         };
-        reporter.step(&Step::Commit);
+        report(reporter, Step::Commit);
         self.write_receipt(&receipt)?;
         Ok(receipt)
     }
@@ -786,7 +760,7 @@ impl AppHome {
         &self,
         _lock: &AppLock,
         release: &NewRelease,
-        reporter: &dyn UpdateReporter,
+        reporter: &dyn Progress,
     ) -> Result<Receipt, Error> {
         let before = self.receipt()?.ok_or_else(|| Error::NotInstalled {
             app: self.app.clone(),
@@ -812,7 +786,7 @@ impl AppHome {
                 )?;
             }
         }
-        reporter.step(&Step::Prepare);
+        report(reporter, Step::Prepare);
         let binaries = self.stage(release)?;
         let after = Receipt {
             version: release.version.clone(),
@@ -836,7 +810,7 @@ impl AppHome {
         remove_dir(&self.snapshot_dir(&before.version))?;
         create_dir(&self.snapshot_dir(&before.version))?;
         for (index, db) in before.databases.iter().enumerate() {
-            reporter.step(&Step::Snapshot(PathBuf::from(db)));
+            report(reporter, Step::Snapshot(PathBuf::from(db)));
             let existed =
                 sqlite::snapshot(Path::new(db), &self.snapshot_path(&before.version, index));
             let existed = match existed {
@@ -854,7 +828,7 @@ impl AppHome {
         self.write_journal(&journal)?;
         crash_point("snapshotted");
 
-        reporter.step(&Step::Swap);
+        report(reporter, Step::Swap);
         keel_fs::remove_replaced_executables(Path::new(&before.bin_dir));
         for name in journal.after.binaries.keys() {
             keel_fs::replace_executable(
@@ -871,7 +845,7 @@ impl AppHome {
             (Hook::Migrate, Phase::Migrated, Step::Migrate),
             (Hook::Check, Phase::Checked, Step::Check),
         ] {
-            reporter.step(&step);
+            report(reporter, step);
             let result = self.run_hook(hook, &mut journal).and_then(|()| {
                 if self.fail_after == Some(hook) {
                     return Err(Error::Injected {
@@ -948,9 +922,9 @@ impl AppHome {
 
     /// Puts back the binaries and, once the swap may have begun, the databases of the journal's
     /// `before` receipt; then forgets the transaction.
-    fn undo(&self, journal: &Journal, reporter: &dyn UpdateReporter) -> Result<(), Error> {
+    fn undo(&self, journal: &Journal, reporter: &dyn Progress) -> Result<(), Error> {
         let before = &journal.before;
-        reporter.step(&Step::RollBack(before.version.clone()));
+        report(reporter, Step::RollBack(before.version.clone()));
         if journal.phase >= Phase::Snapshotted {
             // The swap may have begun: every binary goes back (copying an unchanged one is
             // harmless).
@@ -989,8 +963,8 @@ impl AppHome {
     }
 
     /// Writes the new receipt, prunes what is no longer kept, forgets the journal.
-    fn commit(&self, journal: &mut Journal, reporter: &dyn UpdateReporter) -> Result<(), Error> {
-        reporter.step(&Step::Commit);
+    fn commit(&self, journal: &mut Journal, reporter: &dyn Progress) -> Result<(), Error> {
+        report(reporter, Step::Commit);
         self.write_receipt(&journal.after)?;
         journal.phase = Phase::Committed;
         self.write_journal(journal)?;
@@ -1025,11 +999,7 @@ impl AppHome {
 
     /// Returns to the previous version with the database snapshot taken before the update
     /// that left it; changes made to the databases since then are lost.
-    pub fn rollback(
-        &self,
-        _lock: &AppLock,
-        reporter: &dyn UpdateReporter,
-    ) -> Result<Receipt, Error> {
+    pub fn rollback(&self, _lock: &AppLock, reporter: &dyn Progress) -> Result<Receipt, Error> {
         let before = self.receipt()?.ok_or_else(|| Error::NotInstalled {
             app: self.app.clone(),
         })?;
@@ -1077,13 +1047,9 @@ impl AppHome {
     }
 
     /// Restores the rollback's target version and data, then commits; safe to repeat.
-    fn finish_rollback(
-        &self,
-        journal: &mut Journal,
-        reporter: &dyn UpdateReporter,
-    ) -> Result<(), Error> {
+    fn finish_rollback(&self, journal: &mut Journal, reporter: &dyn Progress) -> Result<(), Error> {
         let target = &journal.after;
-        reporter.step(&Step::RollBack(target.version.clone()));
+        report(reporter, Step::RollBack(target.version.clone()));
         keel_fs::remove_replaced_executables(Path::new(&target.bin_dir));
         for name in target.binaries.keys() {
             keel_fs::replace_executable(
@@ -1102,12 +1068,12 @@ impl AppHome {
     pub fn recover(
         &self,
         _lock: &AppLock,
-        reporter: &dyn UpdateReporter,
+        reporter: &dyn Progress,
     ) -> Result<Option<Recovery>, Error> {
         let Some(mut journal) = read_json::<Journal>(&self.journal_path())? else {
             return Ok(None);
         };
-        reporter.step(&Step::Recover);
+        report(reporter, Step::Recover);
         if let Some(group) = journal.hook_group.take() {
             stop_process_group(group);
         }
@@ -1146,7 +1112,7 @@ pub const HOOK_ENV: &str = keel_schema::env::KEEL_UPDATE_HOOK;
 pub fn recover_at_startup(
     keel_home: &Path,
     app: &str,
-    reporter: &dyn UpdateReporter,
+    reporter: &dyn Progress,
 ) -> Result<Option<Recovery>, Error> {
     if std::env::var_os(HOOK_ENV).is_some() {
         return Ok(None);

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::select::{Prereleases, Request, Selection};
 use crate::store::{Available, ClientOptions, Delivery, Store, Version, redact};
-use crate::{AppHome, AppLock, DEFAULT_CHANNEL, Error, Origin, Recovery, UpdateReporter};
+use crate::{AppHome, AppLock, DEFAULT_CHANNEL, Error, Origin, Progress, Recovery};
 
 /// One app's home, locked, with any interrupted transaction settled: the handle every step
 /// of the update flow goes through. The lock is released when it is dropped.
@@ -34,7 +34,7 @@ pub struct Updater<'r> {
     lock: AppLock,
     recovered: Option<Recovery>,
     client: ClientOptions,
-    reporter: &'r dyn UpdateReporter,
+    reporter: &'r dyn Progress,
 }
 
 impl std::fmt::Debug for Updater<'_> {
@@ -233,7 +233,7 @@ impl<'r> Updater<'r> {
     pub fn open(
         home: AppHome,
         client: ClientOptions,
-        reporter: &'r dyn UpdateReporter,
+        reporter: &'r dyn Progress,
     ) -> Result<Updater<'r>, Error> {
         let lock = home.lock()?;
         let recovered = home.recover(&lock, reporter)?;
@@ -248,7 +248,7 @@ impl<'r> Updater<'r> {
 
     /// [`Updater::open`] for `app` under [`crate::store::keel_home`], with the client options
     /// of the environment ([`ClientOptions::from_env`]): what an app that updates itself calls.
-    pub fn for_app(app: &str, reporter: &'r dyn UpdateReporter) -> Result<Updater<'r>, Error> {
+    pub fn for_app(app: &str, reporter: &'r dyn Progress) -> Result<Updater<'r>, Error> {
         let keel_home = crate::store::keel_home().ok_or(Error::NoKeelHome)?;
         Updater::open(
             AppHome::new(&keel_home, app),

@@ -66,27 +66,6 @@ pub fn run_build(global: &GlobalArgs, args: &ImageBuildArgs) -> anyhow::Result<(
     Ok(())
 }
 
-/// Shows each blob and manifest on the progress line (on a terminal only).
-pub(crate) struct PushProgress {
-    bar: Progress,
-}
-
-impl keel_oci::push::Progress for PushProgress {
-    fn blob(&mut self, digest: &str, size: u64, uploaded: bool) {
-        let what = if uploaded { "pushed" } else { "exists" };
-        let short = digest.get(..19).unwrap_or(digest);
-        self.bar.message(format!(
-            "{what} {short} ({})",
-            keel_installer::human_size(size)
-        ));
-    }
-
-    fn manifest(&mut self, reference: &str) {
-        let short = reference.get(..19).unwrap_or(reference);
-        self.bar.message(format!("manifest {short}"));
-    }
-}
-
 /// The lines that tell what was pushed (or would be).
 pub(crate) fn pushed_lines(pushed: &[keel_release::PushedImage], dry_run: bool) -> Vec<String> {
     let verb = if dry_run { "Would push" } else { "Pushed" };
@@ -117,11 +96,10 @@ pub(crate) fn pushed_lines(pushed: &[keel_release::PushedImage], dry_run: bool) 
     lines
 }
 
-pub(crate) fn push_progress(global: &GlobalArgs, step: String) -> PushProgress {
-    let progress = PushProgress {
-        bar: Progress::new(global.quiet || global.format == Format::Json),
-    };
-    progress.bar.step(step);
+/// A progress line for a push: each blob and manifest (on a terminal only).
+pub(crate) fn push_progress(global: &GlobalArgs, step: String) -> Progress {
+    let progress = Progress::new(global.quiet || global.format == Format::Json);
+    progress.step(step);
     progress
 }
 
@@ -134,8 +112,8 @@ pub fn run_push(global: &GlobalArgs, args: &ImagePushArgs) -> anyhow::Result<()>
         dry_run: args.dry_run,
         retry: keel_oci::registry::Retry::default(),
     };
-    let mut progress = push_progress(global, format!("Pushing to {}", args.destination));
-    let pushed = keel_release::push_images(&dir, &options, &mut progress)?;
+    let progress = push_progress(global, format!("Pushing to {}", args.destination));
+    let pushed = keel_release::push_images(&dir, &options, &progress)?;
     drop(progress);
     crate::report(
         global,

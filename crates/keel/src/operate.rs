@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use keel_schema::TargetTriple;
 use keel_update::store::{ClientOptions, Version};
 use keel_update::updater::{Check, InstallRequest, Updater};
-use keel_update::{AppHome, Recovered, Recovery, Step, UpdateReporter};
+use keel_update::{AppHome, Event, Progress, Recovered, Recovery, Step};
 
 use crate::cli::{AppArgs, Format, GlobalArgs, InstallArgs, RefreshArgs, RollbackArgs, UpdateArgs};
 use crate::hinted;
@@ -65,8 +65,11 @@ struct StepPrinter {
     quiet: bool,
 }
 
-impl UpdateReporter for StepPrinter {
-    fn step(&self, step: &Step) {
+impl Progress for StepPrinter {
+    fn event(&self, event: &Event<'_>) {
+        let Event::Update(step) = event else {
+            return;
+        };
         if self.quiet {
             return;
         }

@@ -6,8 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use keel_release::Reporter;
-use keel_schema::TargetTriple;
+use keel_schema::progress::Event;
 
 pub struct Progress {
     enabled: bool,
@@ -80,33 +79,36 @@ impl Progress {
     }
 }
 
-impl Reporter for Progress {
-    fn building(&self, target: &TargetTriple) {
-        self.step(format!("Building {target}"));
-    }
-
-    fn build_output(&self, _target: &str, line: &str) {
-        self.message(line.trim().to_owned());
-    }
-
-    fn packaging(&self, archives: u64) {
-        self.counted("Packaging".into(), archives);
-    }
-
-    fn writing(&self, file: &str) {
-        self.message(file.to_owned());
-    }
-
-    fn written(&self, _file: &str) {
-        self.advance();
-    }
-
-    fn resolving(&self, target: &TargetTriple) {
-        self.message(format!("resolving dependencies for {target}"));
-    }
-
-    fn finished(&self) {
-        self.finish();
+impl keel_schema::progress::Progress for Progress {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Building(target) => self.step(format!("Building {target}")),
+            Event::BuildOutput { line, .. } => self.message(line.trim().to_owned()),
+            Event::Packaging(files) => self.counted("Packaging".into(), *files),
+            Event::Writing(file) => self.message((*file).to_owned()),
+            Event::Written(_) => self.advance(),
+            Event::Resolving(target) => {
+                self.message(format!("resolving dependencies for {target}"));
+            }
+            Event::Finished => self.finish(),
+            Event::Blob {
+                digest,
+                size,
+                uploaded,
+            } => {
+                let what = if *uploaded { "pushed" } else { "exists" };
+                let short = digest.get(..19).unwrap_or(digest);
+                self.message(format!(
+                    "{what} {short} ({})",
+                    keel_installer::human_size(*size)
+                ));
+            }
+            Event::Manifest(reference) => {
+                let short = reference.get(..19).unwrap_or(reference);
+                self.message(format!("manifest {short}"));
+            }
+            _ => {}
+        }
     }
 }
 

@@ -43,7 +43,7 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
             reason.trim()
         ));
     }
-    let mut progress = crate::image::push_progress(global, "Pushing images".to_owned());
+    let progress = crate::image::push_progress(global, "Pushing images".to_owned());
     let published = match args.to.strip_prefix("github:") {
         Some(repo) => {
             let repo = Repo::parse(repo)?;
@@ -55,7 +55,7 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
                 replace: args.replace,
                 dry_run: args.dry_run,
             };
-            publish(&dir, args, destination, &mut progress)?
+            publish(&dir, args, destination, &progress)?
         }
         None => {
             if args.replace || args.dry_run || args.notes.is_some() {
@@ -81,7 +81,7 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
                 },
                 now: jiff::Timestamp::now(),
             };
-            publish(&dir, args, destination, &mut progress)?
+            publish(&dir, args, destination, &progress)?
         }
     };
     drop(progress);
@@ -100,7 +100,7 @@ fn publish(
     dir: &Path,
     args: &PublishArgs,
     destination: Destination<'_>,
-    progress: &mut dyn keel_oci::push::Progress,
+    progress: &dyn keel_schema::progress::Progress,
 ) -> anyhow::Result<Published> {
     let request = Publish {
         dir,

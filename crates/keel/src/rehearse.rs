@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
-use keel_rehearse::{Previous, Progress};
+use keel_rehearse::{Event, Previous, Progress};
 use keel_schema::MANIFEST_FILE_NAME;
 use keel_schema::TargetTriple;
 use keel_schema::rehearsal::{REHEARSAL_FILE_NAME, RehearsalKind, RehearsalStep};
@@ -17,6 +17,21 @@ struct StepPrinter {
 }
 
 impl Progress for StepPrinter {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::RehearsalRun {
+                app,
+                target,
+                version,
+                previous,
+            } => self.run(app, target, version, *previous),
+            Event::RehearsalStep(step) => self.step(step),
+            _ => {}
+        }
+    }
+}
+
+impl StepPrinter {
     fn run(&self, app: &str, target: &TargetTriple, version: &str, previous: Option<&str>) {
         if self.quiet {
             return;

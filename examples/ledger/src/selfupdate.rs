@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use keel_update::store::{keel_home, Version};
 use keel_update::updater::{Check, Updater};
-use keel_update::{Error, Recovery, Step, UpdateReporter};
+use keel_update::{Error, Event, Progress, Recovery, Step};
 
 const APP: &str = "ledger";
 /// The trusted root compiled in (empty when the build named none).
@@ -17,8 +17,11 @@ const BUILT_IN_STORE: Option<&str> = option_env!("LEDGER_STORE_URL");
 
 struct Printer;
 
-impl UpdateReporter for Printer {
-    fn step(&self, step: &Step) {
+impl Progress for Printer {
+    fn event(&self, event: &Event<'_>) {
+        let Event::Update(step) = event else {
+            return;
+        };
         let text = match step {
             Step::Snapshot(db) => format!("snapshotting {}", db.display()),
             Step::Swap => "installing the new binary".into(),

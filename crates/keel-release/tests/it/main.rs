@@ -216,7 +216,7 @@ fn publishing_goes_through_the_rehearsal_gate_and_a_waiver_needs_a_reason() {
             no_rehearsal,
             no_images: true,
         };
-        keel_release::publish::publish(&request, &mut keel_oci::push::Quiet)
+        keel_release::publish::publish(&request, &keel_schema::progress::Silent)
     };
     match publish(None) {
         Err(Error::NotRehearsed { problems, .. }) => {

@@ -490,7 +490,7 @@ fn push_base(registry: &Registry, files: &[(String, Vec<u8>)], platforms: &[&str
         &["v1".to_owned()],
         &[],
         "1970-01-01T00:00:00Z",
-        &mut keel_oci::push::Quiet,
+        &keel_schema::progress::Silent,
     )
     .unwrap();
     index.digest

@@ -1,0 +1,106 @@
+//! Progress, once for all of keel: every library reports what it is doing as an [`Event`] to
+//! one [`Progress`] trait, and never prints. A program renders the events it cares about
+//! (a spinner, a bar, a line per step) and ignores the rest; [`Silent`] ignores them all.
+//!
+//! ```
+//! use keel_schema::progress::{Event, Progress, UpdateStep};
+//! struct Lines;
+//! impl Progress for Lines {
+//!     fn event(&self, event: &Event<'_>) {
+//!         if let Event::Update(UpdateStep::Migrate) = event {
+//!             eprintln!("  migrating the data");
+//!         }
+//!     }
+//! }
+//! Lines.event(&Event::Update(&UpdateStep::Migrate));
+//! ```
+
+use std::path::PathBuf;
+
+use crate::TargetTriple;
+use crate::rehearsal::RehearsalStep;
+
+/// A step of an update transaction (install, update, rollback, recovery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpdateStep {
+    /// Copying the new binaries into the app's home.
+    Prepare,
+    /// Snapshotting a database.
+    Snapshot(PathBuf),
+    /// Swapping the binaries.
+    Swap,
+    /// Running the migrate hook.
+    Migrate,
+    /// Running the check hook.
+    Check,
+    /// Writing the receipt.
+    Commit,
+    /// Restoring the previous version and its data.
+    RollBack(String),
+    /// Finishing or undoing a transaction a crash interrupted.
+    Recover,
+}
+
+/// Something a library is doing.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A target's build begins.
+    Building(&'a TargetTriple),
+    /// A line of a builder's output.
+    BuildOutput {
+        /// The target.
+        target: &'a str,
+        /// The line.
+        line: &'a str,
+    },
+    /// Packaging begins: this many files will be written.
+    Packaging(u64),
+    /// A file is being written.
+    Writing(&'a str),
+    /// A file was written.
+    Written(&'a str),
+    /// Dependencies are being resolved for a target's SBOMs.
+    Resolving(&'a TargetTriple),
+    /// A stage (building, packaging, images) is over.
+    Finished,
+    /// A blob was uploaded to a registry (`uploaded`), or found there already.
+    Blob {
+        /// Its digest.
+        digest: &'a str,
+        /// Its size in bytes.
+        size: u64,
+        /// Whether it was sent.
+        uploaded: bool,
+    },
+    /// A manifest, index or tag was written to a registry.
+    Manifest(&'a str),
+    /// A rehearsal run begins.
+    RehearsalRun {
+        /// The app.
+        app: &'a str,
+        /// The target.
+        target: &'a TargetTriple,
+        /// The candidate's version.
+        version: &'a str,
+        /// The version updated from (none for a first release).
+        previous: Option<&'a str>,
+    },
+    /// A rehearsal step ended.
+    RehearsalStep(&'a RehearsalStep),
+    /// A step of an update transaction begins.
+    Update(&'a UpdateStep),
+}
+
+/// Receives the [`Event`]s of a library's work. Does nothing by default.
+pub trait Progress {
+    /// Something happened.
+    fn event(&self, _event: &Event<'_>) {}
+}
+
+/// Ignores every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {}
