@@ -85,6 +85,24 @@ impl RunResult {
         self
     }
 
+    /// Fails the test unless keel refused: exit code 1, an `error:` first line, and
+    /// `expected` in what it printed on stderr.
+    #[track_caller]
+    pub fn refused(&self, expected: &str) -> &Self {
+        assert_eq!(
+            self.code, 1,
+            "expected a refusal\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(self.stderr.starts_with("error: "), "{}", self.stderr);
+        assert!(
+            self.stderr.contains(expected),
+            "expected `{expected}` in:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     /// Fails the test unless the run failed with exit code `code`.
     #[track_caller]
     pub fn failure(self, code: i32) -> Self {
@@ -212,6 +230,21 @@ impl TestWorkspace {
     pub fn run(&self, args: &[&str]) -> RunResult {
         run_command(&mut self.keel(args))
     }
+
+    /// `keel keygen` of an unencrypted key pair at `keys/release.{key,pub}`: what the tests
+    /// sign releases and stores with.
+    pub fn keygen(&self) {
+        self.run(&["keygen", "--out", "keys/release", "--unencrypted"])
+            .success();
+    }
+}
+
+/// The manifest of the release folder `dir`, as JSON.
+#[track_caller]
+pub fn read_manifest(dir: &Path) -> serde_json::Value {
+    let text = fs_err::read_to_string(dir.join("keel-manifest.json"))
+        .unwrap_or_else(|err| panic!("no manifest: {err}"));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("the manifest is not JSON: {err}"))
 }
 
 /// Runs a command, capturing its exit code and output.

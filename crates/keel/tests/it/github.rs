@@ -16,8 +16,7 @@ fn released() -> TestWorkspace {
         "# Changelog\n\n## [1.0.0] - 2024-05-01\n\n### Added\n- The first release.\n\n## [0.9.0]\n- old\n",
     );
     ws.commit("changelog");
-    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-        .success();
+    ws.keygen();
     ws.run(&[
         "release",
         "--quiet",

@@ -1,7 +1,6 @@
 //! `keel image build` and `keel image push`, checked with a real registry (`docker-registry`)
 //! and the real `skopeo` and `umoci`.
 
-use std::path::Path;
 use std::process::Command;
 
 use keel_test::registry::{PASSWORD, Registry, USER};
@@ -12,9 +11,7 @@ use crate::single;
 
 const HOST: &str = keel_schema::HOST_TARGET;
 
-fn manifest(dir: &Path) -> Value {
-    serde_json::from_str(&fs_err::read_to_string(dir.join("keel-manifest.json")).unwrap()).unwrap()
-}
+use keel_test::read_manifest as manifest;
 
 /// `hello` built static (crt-static), so that it runs on an empty base.
 fn static_hello(version: &str, extra: &str) -> TestWorkspace {
@@ -794,8 +791,7 @@ fn a_registry_that_fails_mid_upload_is_retried_and_a_second_run_finishes_the_pus
 #[test]
 fn images_of_a_signed_release_are_signed_with_its_key() {
     let ws = static_hello("1.1.0", "");
-    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-        .success();
+    ws.keygen();
     ws.run(&["release", "--out", "dist", "--sign-key", "keys/release.key"])
         .success();
     let before = keel_test::snapshot_dir(&ws.path("dist"));
@@ -854,8 +850,7 @@ fn publish_pushes_the_images_the_settings_name_and_refuses_a_release_without_the
         "2.0.0",
         &format!("\n[package.metadata.keel.image]\nregistries = [\"{destination}\"]\n"),
     );
-    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-        .success();
+    ws.keygen();
     ws.run(&["release", "--out", "dist"]).success();
     let publish = [
         "publish",

@@ -19,8 +19,7 @@ fn released() -> &'static (TestWorkspace, PathBuf) {
     static RELEASE: OnceLock<(TestWorkspace, PathBuf)> = OnceLock::new();
     RELEASE.get_or_init(|| {
         let ws = ledger_workspace();
-        ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-            .success();
+        ws.keygen();
         release_ledger(
             &ws,
             &["--quiet", "--out", "dist", "--sign-key", "keys/release.key"],

@@ -201,8 +201,7 @@ pub(crate) fn rehearsal_report(
 #[test]
 fn rehearsal_reports_of_partials_are_merged_bound_to_the_merged_release_and_signed() {
     let ws = multi();
-    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-        .success();
+    ws.keygen();
     for (out, target) in [
         ("linux", "x86_64-unknown-linux-gnu"),
         ("mac", "aarch64-apple-darwin"),

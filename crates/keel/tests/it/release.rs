@@ -10,9 +10,7 @@ use crate::{multi, single};
 /// The host: what keel releases for by default, and what installs pick.
 const HOST: &str = keel_schema::HOST_TARGET;
 
-fn manifest(dir: &std::path::Path) -> Value {
-    serde_json::from_str(&fs_err::read_to_string(dir.join("keel-manifest.json")).unwrap()).unwrap()
-}
+use keel_test::read_manifest as manifest;
 
 #[test]
 fn release_archives_check_out_with_real_tools() {

@@ -21,8 +21,7 @@ fn python(script: &str, args: &[&Path]) -> RunResult {
 }
 
 fn keygen_unencrypted(ws: &TestWorkspace) {
-    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-        .success();
+    ws.keygen();
 }
 
 fn signed_release(name: &str) -> TestWorkspace {

@@ -14,8 +14,7 @@ const HOST: &str = keel_schema::HOST_TARGET;
 /// A workspace whose release 1.0.0 (fake build) is published to `store`.
 fn published() -> TestWorkspace {
     let ws = single("app", "1.0.0");
-    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-        .success();
+    ws.keygen();
     release_and_publish(&ws);
     ws
 }
@@ -97,17 +96,6 @@ fn target_file(ws: &TestWorkspace, name: &str) -> PathBuf {
 }
 
 #[track_caller]
-fn assert_refused(result: &RunResult, expected: &str) {
-    assert_eq!(result.code, 1, "{}", result.stderr);
-    assert!(result.stderr.starts_with("error: "), "{}", result.stderr);
-    assert!(
-        result.stderr.contains(expected),
-        "expected `{expected}` in:\n{}",
-        result.stderr
-    );
-}
-
-#[track_caller]
 fn assert_not_installed(ws: &TestWorkspace) {
     assert!(
         !ws.path("operator/bin/app").exists(),
@@ -133,7 +121,7 @@ fn a_tampered_artifact_is_refused() {
     fs_err::write(&file, bytes).unwrap();
     let nginx = Nginx::serve(&ws.path("store"));
     let result = install(&ws, &nginx.url(""));
-    assert_refused(&result, "could not download from the store");
+    result.refused("could not download from the store");
     assert!(
         result.stderr.to_lowercase().contains("hash"),
         "{}",
@@ -158,15 +146,14 @@ fn a_store_signed_by_another_key_is_refused() {
     .success();
     let nginx = Nginx::serve(&ws.path("evil-store"));
     let result = install(&ws, &nginx.url(""));
-    assert_refused(&result, "could not verify the metadata of the store");
+    result.refused("could not verify the metadata of the store");
     assert_not_installed(&ws);
 }
 
 #[test]
 fn expired_metadata_is_refused() {
     let ws = single("app", "1.0.0");
-    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-        .success();
+    ws.keygen();
     ws.run(&["release", "--quiet", "--builder", "fake", "--out", "dist"])
         .success();
     ws.run(&[
@@ -182,7 +169,7 @@ fn expired_metadata_is_refused() {
     .success();
     let nginx = Nginx::serve(&ws.path("store"));
     let result = install(&ws, &nginx.url(""));
-    assert_refused(&result, "could not verify the metadata of the store");
+    result.refused("could not verify the metadata of the store");
     assert!(result.stderr.contains("xpired"), "{}", result.stderr);
     assert!(
         result
@@ -239,7 +226,7 @@ fn metadata_older_than_what_the_client_trusts_is_refused() {
     );
     let before = fs_err::read(ws.path("operator/bin/app")).unwrap();
     let result = update(&ws);
-    assert_refused(&result, "could not verify the metadata of the store");
+    result.refused("could not verify the metadata of the store");
     assert!(
         result.stderr.to_lowercase().contains("older") || result.stderr.contains("version"),
         "{}",
@@ -257,7 +244,7 @@ fn more_bytes_than_the_metadata_says_are_refused() {
     fs_err::write(&file, bytes).unwrap();
     let nginx = Nginx::serve(&ws.path("store"));
     let result = install(&ws, &nginx.url(""));
-    assert_refused(&result, "could not download from the store");
+    result.refused("could not download from the store");
     assert_not_installed(&ws);
 }
 
@@ -267,7 +254,7 @@ fn a_missing_file_is_a_clear_error() {
     fs_err::remove_file(target_file(&ws, &archive())).unwrap();
     let nginx = Nginx::serve(&ws.path("store"));
     let result = install(&ws, &nginx.url(""));
-    assert_refused(&result, "could not download from the store");
+    result.refused("could not download from the store");
     assert!(result.stderr.contains("404"), "{}", result.stderr);
     assert_not_installed(&ws);
 }
@@ -300,7 +287,7 @@ fn a_stalling_server_times_out() {
     let result = install(&ws, &format!("http://127.0.0.1:{}/", port.trim()));
     let _ = server.kill();
     let _ = server.wait();
-    assert_refused(&result, "could not verify the metadata of the store");
+    result.refused("could not verify the metadata of the store");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(30),
         "the timeout did not hold"
@@ -341,7 +328,7 @@ fn an_archive_escaping_the_install_folder_is_refused() {
     .success();
     let nginx = Nginx::serve(&ws.path("store"));
     let result = install(&ws, &nginx.url(""));
-    assert_refused(&result, "refusing to extract");
+    result.refused("refusing to extract");
     assert_not_installed(&ws);
     assert!(!ws.path("operator/keel/escaped").exists() && !ws.path("escaped").exists());
 }
@@ -401,8 +388,7 @@ fn publish_version_on(ws: &TestWorkspace, from: &str, version: &str, channel: &s
 #[test]
 fn an_install_on_beta_follows_beta() {
     let ws = single("app", "1.0.0");
-    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-        .success();
+    ws.keygen();
     release_and_publish_on(&ws, "beta");
     let nginx = Nginx::serve(&ws.path("store"));
     let installed = run_command(
@@ -469,7 +455,7 @@ fn install_and_update_go_through_https_and_bad_certificates_are_refused_naming_w
             command.env_remove("SSL_CERT_FILE");
         }
         let result = run_command(&mut command);
-        assert_refused(&result, "could not verify the metadata of the store");
+        result.refused("could not verify the metadata of the store");
         assert!(
             result.stderr.contains(&format!("hint: the store's {hint}")),
             "{}: {}",
@@ -512,15 +498,12 @@ fn install_and_update_go_through_https_and_bad_certificates_are_refused_naming_w
 fn a_plain_http_store_on_another_machine_needs_allow_http() {
     let ws = published();
     let result = install(&ws, "http://store.invalid/");
-    assert_refused(
-        &result,
-        "refusing the plain-HTTP store URL `http://store.invalid/`",
-    );
+    result.refused("refusing the plain-HTTP store URL `http://store.invalid/`");
     assert!(result.stderr.contains("--allow-http"), "{}", result.stderr);
     assert_not_installed(&ws);
     // With the flag, the URL is used (and this machine cannot reach it).
     let result = run_command(install_command(&ws, "http://store.invalid/").arg("--allow-http"));
-    assert_refused(&result, "could not verify the metadata of the store");
+    result.refused("could not verify the metadata of the store");
     assert!(!result.stderr.contains("plain-HTTP"), "{}", result.stderr);
     assert_not_installed(&ws);
 }
@@ -645,6 +628,6 @@ fn an_ssl_cert_file_without_a_certificate_is_named_not_trusted_silently() {
     let result = run_command(
         install_command(&ws, "https://127.0.0.1:9/").env("SSL_CERT_FILE", ws.path("empty.pem")),
     );
-    assert_refused(&result, "(SSL_CERT_FILE): it holds no PEM certificate");
+    result.refused("(SSL_CERT_FILE): it holds no PEM certificate");
     assert_not_installed(&ws);
 }

@@ -121,8 +121,7 @@ fn rehearsal(ws: &TestWorkspace) -> serde_json::Value {
 #[test]
 fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_back_over_http() {
     let ws = ledger_workspace();
-    ws.run(&["keygen", "--out", "keys/release", "--unencrypted"])
-        .success();
+    ws.keygen();
     release_ledger(
         &ws,
         &["--quiet", "--out", "dist", "--sign-key", "keys/release.key"],
