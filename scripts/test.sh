@@ -59,6 +59,7 @@ cargo fmt --manifest-path examples/ledger/Cargo.toml --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p keel-update -p keel-store --features keel-update/crash-points,keel-store/crash-points --all-targets --locked -- -D warnings
+cargo clippy -p keel-update --features conformance --all-targets --locked -- -D warnings
 cargo clippy --manifest-path examples/ledger/Cargo.toml --all-targets --locked -- -D warnings
 # The transaction core alone: keel-update without its store client (no TLS, no HTTP).
 cargo clippy -p keel-update --no-default-features --lib --locked -- -D warnings
@@ -75,6 +76,9 @@ cargo test --workspace --locked
 
 echo "==> tests: update and publish crash safety (the test-only crash-points builds)"
 cargo test -p keel-update -p keel-store --features keel-update/crash-points,keel-store/crash-points --locked --test it crash
+
+echo "==> tests: keel-tuf-client, the TUF conformance suite's entry point, against python-tuf's repositories"
+cargo test -p keel-update --features conformance --locked --test it tuf
 
 echo "==> an app on the previous rusqlite minor, linking the system's SQLite, embeds keel-update"
 scripts/system-sqlite-app.sh

@@ -493,3 +493,52 @@ impl Chromium {
         assert!(path.is_file(), "chromium wrote no screenshot");
     }
 }
+
+/// Writes a TUF repository with python-tuf's metadata API (the reference implementation) in
+/// `out`: one Ed25519 key for every role, consistent snapshots, and `archive` as its one
+/// target with `custom` as its custom metadata. Needs the python package `tuf`.
+pub fn python_tuf_repository(out: &Path, archive: &Path, custom: &serde_json::Value) {
+    run_ok(
+        Command::new(require_tool("python3"))
+            .arg("-c")
+            .arg(PYTHON_TUF_REPOSITORY)
+            .arg(out)
+            .arg(archive)
+            .arg(custom.to_string()),
+    );
+}
+
+const PYTHON_TUF_REPOSITORY: &str = r#"
+import hashlib, json, os, shutil, sys
+from datetime import datetime, timedelta, timezone
+try:
+    from securesystemslib.signer import CryptoSigner
+    from tuf.api.metadata import Metadata, Root, Snapshot, TargetFile, Targets, Timestamp
+    from tuf.api.serialization.json import JSONSerializer
+except ImportError:
+    sys.exit("the python package tuf is not installed; run scripts/test.sh")
+out, archive, custom = sys.argv[1:4]
+name = os.path.basename(archive)
+signer = CryptoSigner.generate_ed25519()
+expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=7)
+root = Metadata(Root(expires=expires))
+for role in ["root", "targets", "snapshot", "timestamp"]:
+    root.signed.add_key(signer.public_key, role)
+targets = Metadata(Targets(expires=expires))
+target = TargetFile.from_file(name, archive, ["sha256"])
+target.unrecognized_fields["custom"] = json.loads(custom)
+targets.signed.targets[name] = target
+snapshot = Metadata(Snapshot(expires=expires))
+timestamp = Metadata(Timestamp(expires=expires))
+for md in (root, targets, snapshot, timestamp):
+    md.sign(signer)
+os.makedirs(os.path.join(out, "metadata"))
+os.makedirs(os.path.join(out, "targets"))
+serializer = JSONSerializer(compact=False)
+root.to_file(os.path.join(out, "metadata/1.root.json"), serializer)
+targets.to_file(os.path.join(out, "metadata/1.targets.json"), serializer)
+snapshot.to_file(os.path.join(out, "metadata/1.snapshot.json"), serializer)
+timestamp.to_file(os.path.join(out, "metadata/timestamp.json"), serializer)
+digest = hashlib.sha256(open(archive, "rb").read()).hexdigest()
+shutil.copy(archive, os.path.join(out, "targets", f"{digest}.{name}"))
+"#;

@@ -5,6 +5,8 @@
 #[cfg(feature = "crash-points")]
 mod crash;
 mod transaction;
+#[cfg(feature = "conformance")]
+mod tuf;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
