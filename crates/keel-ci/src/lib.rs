@@ -183,22 +183,30 @@ pub fn matrix(
         .collect()
 }
 
+/// One job of the build matrix, as GitHub Actions takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct MatrixInclude<'a> {
+    /// The target triple.
+    pub target: &'a str,
+    /// The runner's label.
+    pub runner: &'a str,
+    /// The builder.
+    pub builder: &'a str,
+}
+
+/// The build matrix as GitHub Actions takes it: `keel ci matrix --format json`'s output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct MatrixJson<'a> {
+    /// One job per target.
+    pub include: Vec<MatrixInclude<'a>>,
+}
+
 /// The matrix as GitHub Actions takes it: `{"include": [{"target", "runner", "builder"}, ...]}`.
 pub fn matrix_json(entries: &[MatrixEntry]) -> String {
-    #[derive(Serialize)]
-    struct Include<'a> {
-        target: &'a str,
-        runner: &'a str,
-        builder: &'a str,
-    }
-    #[derive(Serialize)]
-    struct Matrix<'a> {
-        include: Vec<Include<'a>>,
-    }
-    let matrix = Matrix {
+    let matrix = MatrixJson {
         include: entries
             .iter()
-            .map(|e| Include {
+            .map(|e| MatrixInclude {
                 target: &e.target,
                 runner: &e.runner,
                 builder: e.builder,

@@ -43,7 +43,7 @@ pub struct Publication<'a> {
 }
 
 /// What [`publish`] did (or, in a dry run, would do).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Published {
     /// The release's page.
     pub url: String,

@@ -78,7 +78,7 @@ pub struct PullSpec<'a> {
 }
 
 /// What [`open_or_update`] did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PullOutcome {
     /// The pull request's number.
     pub number: u64,

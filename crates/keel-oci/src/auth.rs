@@ -167,7 +167,7 @@ fn from_config(config: &DockerConfig, registry: &str) -> Result<Option<Credentia
 }
 
 /// Where the credentials of a login went (in JSON, `{"file": PATH}` or `{"helper": NAME}`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Saved {
     /// Into `config.json`'s `auths` (the file, written with mode 0600).

@@ -780,7 +780,7 @@ pub fn login(
 }
 
 /// What [`login`] did: `keel image login`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct LoggedIn {
     /// The registry's host.
     pub registry: String,

@@ -52,7 +52,7 @@ pub struct PlanOptions {
 }
 
 /// The whole release, decided up front.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     /// The tag being released.
     pub tag: Option<String>,
@@ -77,7 +77,7 @@ pub struct Plan {
 }
 
 /// An app: a package whose binaries ship together.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct AppPlan {
     /// The app's name (its package's name).
     pub name: String,
@@ -109,7 +109,7 @@ pub struct AppPlan {
 }
 
 /// One build: the packages and binaries compiled for one target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BuildPlan {
     /// The target triple.
     pub target: TargetTriple,
@@ -127,7 +127,7 @@ pub struct BuildPlan {
 }
 
 /// A binary a build produces.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BuildOutput {
     /// The binary's name.
     pub binary: String,
@@ -141,7 +141,7 @@ pub struct BuildOutput {
 }
 
 /// A file of the release.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ArtifactPlan {
     /// Its file name in the output directory.
     pub file_name: String,
@@ -157,15 +157,15 @@ pub struct ArtifactPlan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<ArchiveFormat>,
     /// For archives: every file inside, sorted by path; parent directories are implied.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contents: Vec<ArchiveContent>,
     /// For checksum files: the artifact they cover; for the checksum list, every one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub covers: Vec<String>,
 }
 
 /// One file inside an archive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ArchiveContent {
     /// The path inside the archive.
     pub path: String,
@@ -181,7 +181,7 @@ pub struct ArchiveContent {
 }
 
 /// Why a file is in an archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ContentRole {
     /// A binary built by the release.

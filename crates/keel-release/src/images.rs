@@ -58,7 +58,7 @@ pub fn docker_archive_name(app: &str, version: &str, target: &TargetTriple) -> S
 }
 
 /// An image file of a release, as the manifest lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ImageFile {
     /// The file name.
     pub file: String,
@@ -512,7 +512,7 @@ pub struct PushOptions<'a> {
 }
 
 /// `keel image build`'s outcome: the release folder and its image files.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ImagesBuilt<'a> {
     /// The release folder.
     pub dir: &'a Path,
@@ -521,7 +521,7 @@ pub struct ImagesBuilt<'a> {
 }
 
 /// `keel image push`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct PushedImages<'a> {
     /// Whether nothing was pushed.
     pub dry_run: bool,
@@ -530,7 +530,7 @@ pub struct PushedImages<'a> {
 }
 
 /// One app's push.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct PushedImage {
     /// The app.
     pub app: String,

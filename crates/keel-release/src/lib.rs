@@ -87,7 +87,7 @@ pub struct ReleaseOptions<'a> {
 
 /// A release written into its folder: `keel release`'s and `keel merge`'s outcome (in JSON,
 /// `out_dir` and `manifest`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Released {
     /// The release's manifest, as written.
     pub manifest: Manifest,
@@ -97,7 +97,7 @@ pub struct Released {
 }
 
 /// One binary a build made.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct BuiltBinary {
     /// The target triple.
     pub target: String,
@@ -108,7 +108,7 @@ pub struct BuiltBinary {
 }
 
 /// `keel build`'s outcome: every binary built, in the plan's order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct BuiltBinaries {
     /// The binaries.
     pub binaries: Vec<BuiltBinary>,

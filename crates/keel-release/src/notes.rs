@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::Error;
 
 /// Where the notes' changes came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangesSource {
     /// The version's section of `CHANGELOG.md`.
@@ -21,8 +21,8 @@ pub enum ChangesSource {
     None,
 }
 
-/// A release's notes.
-#[derive(Debug, Clone, Serialize)]
+/// A release's notes: `keel notes`'s outcome.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Notes {
     /// The release's title: `<app> <version>` for one app, else the tag.
     pub title: String,

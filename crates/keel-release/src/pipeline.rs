@@ -71,7 +71,7 @@ pub fn pipeline(project: &Project, gitlab: bool) -> Result<Pipeline, Error> {
 }
 
 /// `keel ci init`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PipelineWritten {
     /// The file, relative to the workspace.
     pub path: String,
@@ -97,7 +97,7 @@ pub fn write_pipeline(project: &Project, gitlab: bool) -> Result<PipelineWritten
 }
 
 /// `keel ci check`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PipelineChecked {
     /// The file, relative to the workspace.
     pub path: String,

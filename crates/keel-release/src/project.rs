@@ -78,7 +78,7 @@ fn dist_dir(workspace: &Workspace) -> PathBuf {
 }
 
 /// What [`init`] did: `keel init`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Initialized {
     /// The workspace's root `Cargo.toml`, as shown (relative to the workspace).
     pub manifest: String,

@@ -69,7 +69,7 @@ pub struct Publish<'a> {
 }
 
 /// What a publish to a store did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StorePublished {
     /// The store's folder.
     pub store: PathBuf,
@@ -83,7 +83,7 @@ pub struct StorePublished {
 }
 
 /// What a publish to GitHub did (or, in a dry run, would do).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GithubPublished {
     /// `owner/name`.
     pub repo: String,
@@ -102,7 +102,7 @@ pub struct GithubPublished {
 }
 
 /// What [`publish`] did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Published {
     /// To a store.

@@ -36,7 +36,7 @@ pub struct ReleasePrOptions<'a> {
 }
 
 /// What [`release_pr`] did: `keel release-pr`'s outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ReleasePr {
     /// Nothing to release: no pull request.

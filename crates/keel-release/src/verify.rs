@@ -16,7 +16,7 @@ use crate::Error;
 use crate::folder::{Mismatch, ReleaseFolder, check_artifact, describe, signature_holds};
 
 /// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// It holds.
@@ -39,7 +39,7 @@ impl Status {
 }
 
 /// One check and its outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Check {
     /// The file checked.
     pub file: String,
@@ -49,7 +49,7 @@ pub struct Check {
     /// The outcome.
     pub status: Status,
     /// Why it failed or was skipped.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
 }
 
@@ -63,6 +63,28 @@ pub struct Verification {
     pub key_given: bool,
     /// Every check, in the order made.
     pub checks: Vec<Check>,
+}
+
+/// The JSON shape of a [`Verification`].
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct VerificationJson {
+    /// The release folder.
+    dir: PathBuf,
+    /// Whether every check holds (none failed).
+    ok: bool,
+    /// Every check, in the order made.
+    checks: Vec<Check>,
+}
+
+impl schemars::JsonSchema for Verification {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Verification".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        VerificationJson::json_schema(generator)
+    }
 }
 
 impl Serialize for Verification {

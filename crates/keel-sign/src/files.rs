@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::{Error, Secret, SigningKey};
 
 /// What [`write_key_pair`] wrote: `keel keygen`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct KeyPairWritten {
     /// `PREFIX.pub`.
     pub public_key: PathBuf,
@@ -60,7 +60,7 @@ pub fn write_key_pair(
 }
 
 /// What [`sign_files`] wrote: `keel sign`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FilesSigned {
     /// Each signature, `<file>.minisig`, in the order of the files.
     pub signatures: Vec<PathBuf>,

@@ -181,7 +181,7 @@ fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Err
 }
 
 /// What [`publish`] did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Published {
     /// Whether the store's root was created by this publish.
     pub created_root: bool,
@@ -194,19 +194,20 @@ pub struct Published {
 }
 
 /// One TUF role of a store after [`refresh`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct RoleState {
     /// Its version.
     pub version: u64,
     /// When it expires (RFC 3339 in JSON).
     #[serde(serialize_with = "as_text")]
+    #[schemars(with = "String")]
     pub expires: jiff::Timestamp,
     /// Whether this refresh signed it anew (else it is byte for byte what it was).
     pub renewed: bool,
 }
 
 /// What [`refresh`] did to each role (in JSON, the roles by name, sorted).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Refreshed {
     /// The snapshot role.
     pub snapshot: RoleState,
@@ -217,7 +218,7 @@ pub struct Refreshed {
 }
 
 /// `keel store refresh`'s outcome: the store, its new version and each role.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct RefreshReport<'a> {
     /// The store's folder.
     pub store: &'a Path,

@@ -38,8 +38,30 @@ impl serde::Serialize for DoctorCheck {
     }
 }
 
+/// The JSON shape of a [`DoctorCheck`].
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct DoctorCheckJson {
+    /// What was checked.
+    check: String,
+    /// Whether it holds.
+    ok: bool,
+    /// Why it failed (`null` when it holds).
+    detail: Option<String>,
+}
+
+impl schemars::JsonSchema for DoctorCheck {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DoctorCheck".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        DoctorCheckJson::json_schema(generator)
+    }
+}
+
 /// Every check of an install: `keel doctor`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct DoctorReport {
     /// The app.
     pub app: String,

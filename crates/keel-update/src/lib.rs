@@ -422,7 +422,7 @@ impl Recovery {
 }
 
 /// What settling an app's interrupted transaction did: `keel recover`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Recovered {
     /// The app.
     pub app: String,

@@ -76,7 +76,7 @@ pub enum Check {
 }
 
 /// The install is at the newest release of its channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct UpToDate {
     /// The app.
     pub app: String,
@@ -103,7 +103,7 @@ impl std::fmt::Debug for PendingUpdate {
 }
 
 /// What an update would do: `keel update --dry-run`'s output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct UpdatePlan {
     /// The app.
     pub app: String,
@@ -144,7 +144,7 @@ impl PendingUpdate {
 }
 
 /// How the new release was downloaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DownloadKind {
     /// The full archive.
@@ -154,7 +154,7 @@ pub enum DownloadKind {
 }
 
 /// The download of an update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Download {
     /// Archive or patch.
     pub kind: DownloadKind,
@@ -202,7 +202,7 @@ impl Download {
 }
 
 /// A completed update: `keel update`'s output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Updated {
     /// The app.
     pub app: String,
@@ -217,7 +217,7 @@ pub struct Updated {
 }
 
 /// A completed rollback: `keel rollback`'s output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RolledBack {
     /// The app.
     pub app: String,

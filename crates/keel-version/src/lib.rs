@@ -105,7 +105,7 @@ pub enum Error {
 }
 
 /// A commit as a plan reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CommitNote {
     /// The short hash.
     pub commit: String,
@@ -116,7 +116,7 @@ pub struct CommitNote {
 }
 
 /// One package in a bump plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PackageBump {
     /// The package.
     pub name: String,

@@ -5,7 +5,7 @@ use semver::{Prerelease, Version};
 use serde::Serialize;
 
 /// How much a version moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Level {
     /// `x.y.Z`.

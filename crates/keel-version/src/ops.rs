@@ -27,7 +27,7 @@ pub struct BumpOptions {
 }
 
 /// What [`bump`] did: `keel bump`'s outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Bumped {
     /// Every package, with its old and new version and why.
     pub packages: Vec<PackageBump>,
@@ -99,7 +99,7 @@ pub struct ChangelogChange {
 }
 
 /// What [`changelog`] did: `keel changelog`'s outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ChangelogsUpdated {
     /// Every changelog of the workspace, relative to it.
     pub files: Vec<String>,

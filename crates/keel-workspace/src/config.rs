@@ -83,7 +83,9 @@ pub enum ChangelogLayout {
 }
 
 /// A builder, as settings and the command line name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BuilderName {
     /// `cargo build`.

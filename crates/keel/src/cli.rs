@@ -203,8 +203,9 @@ pub enum Command {
     /// merge commit (`keel bump --tag`, or `git tag`) starts the release workflow.
     ReleasePr(ReleasePrArgs),
 
-    /// Print the JSON Schema of keel-manifest.json
-    Schema,
+    /// Print the JSON Schema of keel-manifest.json (or, with --outputs, of every command's
+    /// --format json output)
+    Schema(SchemaArgs),
 }
 
 #[derive(Debug, Args)]
@@ -784,4 +785,11 @@ mod tests {
     fn the_command_line_is_consistent() {
         super::Cli::command().debug_assert();
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of every command's `--format json` output instead
+    #[arg(long)]
+    pub outputs: bool,
 }

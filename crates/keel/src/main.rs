@@ -12,6 +12,7 @@ mod cli;
 mod hints;
 mod image;
 mod operate;
+mod outputs;
 mod progress;
 mod publish;
 mod rehearse;
@@ -181,8 +182,13 @@ fn main() -> ExitCode {
         Command::Bump(args) => version::run_bump(&cli.global, args),
         Command::Changelog(args) => version::run_changelog(&cli.global, args),
         Command::ReleasePr(args) => version::run_release_pr(&cli.global, args),
-        Command::Schema => {
-            out(keel_schema::manifest_schema().trim_end());
+        Command::Schema(args) => {
+            let schema = if args.outputs {
+                outputs::schema()
+            } else {
+                keel_schema::manifest_schema()
+            };
+            out(schema.trim_end());
             Ok(())
         }
     };

@@ -10,6 +10,7 @@ mod image;
 mod init;
 mod installers;
 mod merge;
+mod outputs;
 mod plan;
 mod release;
 mod signing;
