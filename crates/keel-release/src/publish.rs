@@ -155,7 +155,15 @@ pub fn publish(
             rehearsal_required(&folder, p.no_rehearsal, Some(&key.public_key()))?;
             // Images first: the store is what updaters follow, so what it points at is there.
             let images = images(p, false, progress)?;
-            let published = keel_store::publish_with(path, p.dir, key, *root_key, options, *now)?;
+            let published = keel_store::publish_release(
+                path,
+                p.dir,
+                folder.manifest(),
+                key,
+                *root_key,
+                options,
+                *now,
+            )?;
             Ok(Published::Store(StorePublished {
                 store: path.to_path_buf(),
                 published,

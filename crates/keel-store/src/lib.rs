@@ -666,8 +666,23 @@ pub fn publish_with(
     options: &PublishOptions<'_>,
     now: jiff::Timestamp,
 ) -> Result<Published, Error> {
-    let (channel, expiry) = (options.channel, &options.expiry);
     let manifest = read_release(release_dir)?;
+    publish_release(store, release_dir, &manifest, key, root_key, options, now)
+}
+
+/// [`publish_with`] of a release folder whose manifest the caller read already (keel's
+/// `ReleaseFolder`): every archive is still hashed and checked against it before anything is
+/// written.
+pub fn publish_release(
+    store: &Path,
+    release_dir: &Path,
+    manifest: &Manifest,
+    key: &SigningKey,
+    root_key: Option<&SigningKey>,
+    options: &PublishOptions<'_>,
+    now: jiff::Timestamp,
+) -> Result<Published, Error> {
+    let (channel, expiry) = (options.channel, &options.expiry);
     let archives: Vec<(&String, &keel_schema::Artifact)> = manifest
         .artifacts
         .iter()
@@ -691,7 +706,7 @@ pub fn publish_with(
     for (name, artifact) in &archives {
         let path = release_dir.join(name);
         let described =
-            store_target(&manifest, artifact, channel).ok_or_else(|| Error::Incomplete {
+            store_target(manifest, artifact, channel).ok_or_else(|| Error::Incomplete {
                 dir: release_dir.to_owned(),
                 file: (*name).clone(),
             })?;
