@@ -29,6 +29,23 @@ fn keel_bin() -> &'static str {
     env!("CARGO_BIN_EXE_keel")
 }
 
+/// The arguments of `keel install` of `app` for this machine's target, from the store at
+/// `url` trusting the root file `root`, into the folder `bin`.
+fn install_args(
+    url: &str,
+    app: &str,
+    root: &std::path::Path,
+    bin: &std::path::Path,
+) -> Vec<String> {
+    let mut args: Vec<String> = ["install", "--from", url, "--app", app, "--root"]
+        .map(str::to_owned)
+        .to_vec();
+    args.push(root.display().to_string());
+    args.extend(["--dir".to_owned(), bin.display().to_string()]);
+    args.extend(["--target".to_owned(), keel_schema::HOST_TARGET.to_owned()]);
+    args
+}
+
 /// A workspace with one binary package.
 fn single(name: &str, version: &str) -> TestWorkspace {
     TestWorkspace::single_binary(keel_bin(), name, version)

@@ -9,8 +9,6 @@ use keel_test::{Nginx, RunResult, require_tool, run_command};
 
 use crate::single;
 
-const HOST: &str = keel_schema::HOST_TARGET;
-
 fn checked_in() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/keel-outputs.schema.json")
 }
@@ -105,30 +103,27 @@ fn what_the_commands_print_validates_against_the_schema() {
         json(&["store", "refresh", "store", "--key", "keys/release.key"]),
     ));
     let nginx = Nginx::serve(&ws.path("store"));
-    let operator = |args: &[&str]| {
-        let mut all = vec!["--format", "json"];
+    let operator = |args: &[String]| {
+        let mut all = vec!["--format".to_owned(), "json".to_owned()];
         all.extend_from_slice(args);
         run_command(ws.keel(&all).env("KEEL_HOME", ws.path("operator/keel"))).success()
     };
+    let words = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
     outputs.push((
         "install",
-        operator(&[
-            "install",
-            "--from",
+        operator(&crate::install_args(
             &nginx.url(""),
-            "--app",
             "app",
-            "--root",
-            ws.path("store/metadata/root.json").to_str().unwrap(),
-            "--dir",
-            ws.path("operator/bin").to_str().unwrap(),
-            "--target",
-            HOST,
-        ]),
+            &ws.path("store/metadata/root.json"),
+            &ws.path("operator/bin"),
+        )),
     ));
-    outputs.push(("update", operator(&["update", "--app", "app", "--yes"])));
-    outputs.push(("doctor", operator(&["doctor", "--app", "app"])));
-    outputs.push(("recover", operator(&["recover", "--app", "app"])));
+    outputs.push((
+        "update",
+        operator(&words(&["update", "--app", "app", "--yes"])),
+    ));
+    outputs.push(("doctor", operator(&words(&["doctor", "--app", "app"]))));
+    outputs.push(("recover", operator(&words(&["recover", "--app", "app"]))));
     let dir = ws.path("outputs");
     fs_err::create_dir_all(&dir).unwrap();
     let mut pairs = Vec::new();

@@ -50,19 +50,12 @@ fn install(ws: &TestWorkspace, url: &str) -> RunResult {
 }
 
 fn install_command(ws: &TestWorkspace, url: &str) -> Command {
-    let mut command = ws.keel([
-        "install",
-        "--from",
+    let mut command = ws.keel(crate::install_args(
         url,
-        "--app",
         "app",
-        "--root",
-        ws.path("store/metadata/root.json").to_str().unwrap(),
-        "--dir",
-        ws.path("operator/bin").to_str().unwrap(),
-        "--target",
-        HOST,
-    ]);
+        &ws.path("store/metadata/root.json"),
+        &ws.path("operator/bin"),
+    ));
     command
         .env("KEEL_HOME", home(ws))
         .env("KEEL_HTTP_TIMEOUT", "3");

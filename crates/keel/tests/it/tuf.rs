@@ -36,19 +36,12 @@ fn keel_installs_from_a_repository_written_by_python_tuf() {
     let (ws, _) = python_repository();
     let nginx = Nginx::serve(&ws.path("pystore"));
     let result = run_command(
-        ws.keel([
-            "install",
-            "--from",
+        ws.keel(crate::install_args(
             &nginx.url(""),
-            "--app",
             "app",
-            "--root",
-            ws.path("pystore/metadata/1.root.json").to_str().unwrap(),
-            "--dir",
-            ws.path("bin").to_str().unwrap(),
-            "--target",
-            HOST,
-        ])
+            &ws.path("pystore/metadata/1.root.json"),
+            &ws.path("bin"),
+        ))
         .env("KEEL_HOME", ws.path("home")),
     )
     .success();
