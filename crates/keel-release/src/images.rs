@@ -16,7 +16,7 @@ use keel_schema::image::{BIN_DIR, ImageSettings};
 use keel_schema::{App, Artifact, ArtifactKind, Manifest, TargetTriple};
 
 use crate::files::{Whole, copy_checked, record, write_release_files};
-use crate::folder::read_partial;
+use crate::folder::ReleaseFolder;
 use crate::staging::Staging;
 use crate::{Error, Event, Progress, ReleaseEnv, Released};
 
@@ -294,7 +294,7 @@ pub fn build_images(
     options: &ImageOptions<'_>,
     reporter: &dyn Progress,
 ) -> Result<Released, Error> {
-    let mut manifest = read_partial(dir)?;
+    let mut manifest = ReleaseFolder::open_checked(dir)?.into_manifest();
     for wanted in &options.apps {
         if !manifest.apps.contains_key(wanted) {
             return Err(Error::Image {
@@ -603,7 +603,7 @@ pub fn publish_images(
     retry: keel_oci::registry::Retry,
     progress: &dyn keel_schema::progress::Progress,
 ) -> Result<Vec<PushedImage>, Error> {
-    let manifest = read_partial(dir)?;
+    let manifest = ReleaseFolder::open_checked(dir)?.into_manifest();
     for (name, app) in &manifest.apps {
         let Some(settings) = app.image.as_ref().filter(|s| !s.registries.is_empty()) else {
             continue;
@@ -647,7 +647,7 @@ pub fn push_images(
     options: &PushOptions<'_>,
     progress: &dyn keel_schema::progress::Progress,
 ) -> Result<Vec<PushedImage>, Error> {
-    let manifest = read_partial(dir)?;
+    let manifest = ReleaseFolder::open_checked(dir)?.into_manifest();
     let (scheme, registry_name, namespace) = Reference::parse_namespace(options.destination)?;
     let images: Vec<(&String, &Artifact)> = manifest
         .artifacts

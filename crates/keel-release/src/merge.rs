@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use keel_schema::{ArtifactKind, Manifest};
 
 use crate::files::{Whole, copy_checked, write_release_files};
-use crate::folder::read_partial;
+use crate::folder::ReleaseFolder;
 use crate::staging::Staging;
 use crate::{Error, ReleaseEnv, Released};
 
@@ -27,7 +27,7 @@ pub fn merge(
     // The merged release has installers and a page when its partials had them.
     let (mut installers, mut page) = (false, false);
     for dir in partials {
-        let manifest = read_partial(dir)?;
+        let manifest = ReleaseFolder::open_checked(dir)?.into_manifest();
         installers |= manifest
             .artifacts
             .values()

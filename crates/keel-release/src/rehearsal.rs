@@ -205,7 +205,7 @@ pub(crate) fn rehearsals_of(partials: &[PathBuf]) -> Result<Option<Rehearsal>, E
         let Some(report) = read_rehearsal(dir)? else {
             continue;
         };
-        let partial = crate::folder::read_manifest(dir)?;
+        let partial = crate::ReleaseFolder::open(dir)?.into_manifest();
         let problems = binding_problems(&report, &partial, &manifest_digest(dir)?);
         if !problems.is_empty() {
             return Err(Error::BadRehearsal {

@@ -257,3 +257,30 @@ fn publishing_goes_through_the_rehearsal_gate_and_a_waiver_needs_a_reason() {
         ]
     );
 }
+
+#[test]
+fn a_release_folder_is_read_once_and_checked_on_request() {
+    let ws = workspace();
+    let host = TargetTriple::host();
+    let released = release(&ws, "dist", &[host.as_str()], None);
+    let folder = keel_release::ReleaseFolder::open(&released.dir).unwrap();
+    assert_eq!(folder.manifest(), &released.manifest);
+    assert_eq!(folder.dir(), released.dir.as_path());
+    let archive = format!("lib-demo-1.2.0-{host}.tar.gz");
+    assert!(folder.path(&archive).is_file());
+    keel_release::ReleaseFolder::open_checked(&released.dir).unwrap();
+    // A file changed after the release: opening still reads the manifest; checking names it.
+    let mut bytes = fs_err::read(folder.path(&archive)).unwrap();
+    bytes[0] ^= 1;
+    fs_err::write(folder.path(&archive), bytes).unwrap();
+    keel_release::ReleaseFolder::open(&released.dir).unwrap();
+    match keel_release::ReleaseFolder::open_checked(&released.dir) {
+        Err(Error::PartialMismatch { path, .. }) => assert!(path.ends_with(&archive), "{path:?}"),
+        other => panic!("expected PartialMismatch, got {other:?}"),
+    }
+    // A folder without a manifest is no release.
+    assert!(matches!(
+        keel_release::ReleaseFolder::open(&ws.path("nowhere")),
+        Err(Error::NotARelease { .. })
+    ));
+}
