@@ -273,6 +273,73 @@ fn another_key_or_a_tampered_release_changes_nothing() {
     assert!(!new_store.exists(), "a store was created");
 }
 
+/// A store whose metadata was changed on disk (a signed role edited, a role replaced by an
+/// older or foreign one, a snapshot that no longer matches its targets) is not extended:
+/// publish and refresh refuse it and write nothing.
+#[test]
+fn a_store_whose_metadata_was_tampered_with_is_not_extended() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let key = SigningKey::generate().unwrap();
+    let now = jiff::Timestamp::now();
+    publish_app(&store, dir.path(), "app", "1.0.0", &key, now);
+    publish_app(&store, dir.path(), "app", "1.1.0", &key, now);
+    let metadata = store.join("metadata");
+    let honest = keel_test::snapshot_dir(&store);
+    type Edit = fn(&str) -> String;
+    let edits: [(&str, Edit); 3] = [
+        // A target's length changed inside the signed targets role.
+        ("2.targets.json", |t| {
+            t.replacen("\"length\":", "\"length\":1", 1)
+        }),
+        // The timestamp says the snapshot has other bytes than it has.
+        ("2.snapshot.json", |t| {
+            t.replacen("\"version\":", "\"version\": ", 1)
+        }),
+        // The timestamp's signature made by no trusted key.
+        ("timestamp.json", |t| {
+            let at = t.find("\"sig\":\"").unwrap() + 7;
+            let flipped = if &t[at..=at] == "0" { "1" } else { "0" };
+            format!("{}{flipped}{}", &t[..at], &t[at + 1..])
+        }),
+    ];
+    for (file, edit) in edits {
+        let path = metadata.join(file);
+        let text = fs_err::read_to_string(&path).unwrap();
+        let changed = edit(&text);
+        assert_ne!(changed, text, "{file}: the edit changed nothing");
+        fs_err::write(&path, changed).unwrap();
+        let before = keel_test::snapshot_dir(&store);
+        let err = publish(
+            &store,
+            &release(dir.path(), "app", "1.2.0"),
+            &key,
+            None,
+            "stable",
+            &Expiry::default(),
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, keel_store::Error::Tuf { .. }),
+            "{file}: {err}"
+        );
+        let err = refresh(&store, &key, &Expiry::default(), now).unwrap_err();
+        assert!(
+            matches!(err, keel_store::Error::Tuf { .. }),
+            "{file}: {err}"
+        );
+        assert!(
+            keel_test::snapshot_dir(&store) == before,
+            "{file}: the store changed"
+        );
+        fs_err::write(&path, text).unwrap();
+    }
+    assert!(keel_test::snapshot_dir(&store) == honest);
+    // Put back as it was, the store is extended again.
+    publish_app(&store, dir.path(), "app", "1.2.0", &key, now);
+}
+
 fn metadata_files(store: &Path) -> BTreeMap<String, Vec<u8>> {
     keel_test::snapshot_dir(&store.join("metadata"))
         .into_iter()
