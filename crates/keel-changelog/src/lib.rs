@@ -215,11 +215,7 @@ pub enum Error {
 
 /// Runs `git args` in `dir` through keel's one git runner ([`keel_workspace::git::run`]),
 /// with this crate's errors.
-pub fn git_in(dir: &Path, args: &[&str]) -> Result<String, Error> {
-    git(dir, args)
-}
-
-pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
+pub fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
     keel_workspace::git::run(dir, args).map_err(|err| match err {
         keel_workspace::git::GitError::Spawn(source) => Error::Spawn(source),
         keel_workspace::git::GitError::Failed { args, stderr } => Error::Git { args, stderr },

@@ -30,6 +30,16 @@ pub fn key_pair_paths(prefix: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
+/// [`Error::KeyExists`] when a file of the key pair at `prefix` exists and `force` is not
+/// given: what [`write_key_pair`] refuses, for a caller to check before it asks for a password.
+pub fn check_key_pair_free(prefix: &Path, force: bool) -> Result<(), Error> {
+    let (public_path, secret_path) = key_pair_paths(prefix);
+    match [public_path, secret_path].into_iter().find(|p| p.exists()) {
+        Some(path) if !force => Err(Error::KeyExists { path }),
+        _ => Ok(()),
+    }
+}
+
 /// Makes a new key pair and writes it at `prefix`, the secret key encrypted with `password`
 /// when one is given. Refuses to replace an existing file unless `force`.
 pub fn write_key_pair(
@@ -37,12 +47,8 @@ pub fn write_key_pair(
     password: Option<&Secret>,
     force: bool,
 ) -> Result<KeyPairWritten, Error> {
+    check_key_pair_free(prefix, force)?;
     let (public_path, secret_path) = key_pair_paths(prefix);
-    for path in [&public_path, &secret_path] {
-        if path.exists() && !force {
-            return Err(Error::KeyExists { path: path.clone() });
-        }
-    }
     if let Some(dir) = secret_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         keel_fs::create_dir(dir)?;
     }

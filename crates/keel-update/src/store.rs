@@ -198,12 +198,9 @@ impl StoreFailure {
     }
 }
 
-/// Removes `user:password@` from a URL before it is shown or kept (keel's one redaction,
-/// [`keel_http::redact`]).
+/// Removes `user:password@` from a URL before it is shown or kept: keel's one redaction.
 #[cfg(feature = "store")]
-pub fn redact(url: &str) -> String {
-    keel_http::redact(url)
-}
+pub use keel_http::redact;
 
 /// Where a downloaded release is unpacked: the executables named by the store, found in the
 /// extracted archive.

@@ -290,24 +290,16 @@ impl<'r> Updater<'r> {
             &self.home.trusted_dir(),
             &self.client,
         )?;
-        let release = find(
-            &store,
-            &Request {
-                app: self.home.app(),
-                target: &request.target,
-                channel: request.channel,
-                version: request.version,
-                installed: None,
-                prereleases: Prereleases::for_channel(request.channel, None),
-            },
-        )?
-        .ok_or_else(|| Error::NoRelease {
-            app: self.home.app().to_owned(),
-            version: request.version.map(ToString::to_string),
-            target: request.target.to_string(),
-            channel: request.channel.to_owned(),
-            available: store.catalogue(),
-        })?;
+        let wanted = Request {
+            app: self.home.app(),
+            target: &request.target,
+            channel: request.channel,
+            version: request.version,
+            installed: None,
+            prereleases: Prereleases::for_channel(request.channel, None),
+        };
+        // With nothing installed, nothing is up to date: no release is a release not found.
+        let release = find(&store, &wanted)?.ok_or_else(|| no_release(&store, &wanted))?;
         let (_download, new) = store.fetch(&release, &self.home.downloads())?;
         let receipt = self.home.install(
             &self.lock,
@@ -436,12 +428,17 @@ fn find(store: &Store, request: &Request<'_>) -> Result<Option<Available>, Error
     match store.select(request) {
         Selection::Install(release) => Ok(Some(*release)),
         Selection::UpToDate => Ok(None),
-        Selection::NotFound => Err(Error::NoRelease {
-            app: request.app.to_owned(),
-            version: request.version.map(ToString::to_string),
-            target: request.target.to_string(),
-            channel: request.channel.to_owned(),
-            available: store.catalogue(),
-        }),
+        Selection::NotFound => Err(no_release(store, request)),
+    }
+}
+
+/// [`Error::NoRelease`] for `request`, listing what the store has.
+fn no_release(store: &Store, request: &Request<'_>) -> Error {
+    Error::NoRelease {
+        app: request.app.to_owned(),
+        version: request.version.map(ToString::to_string),
+        target: request.target.to_string(),
+        channel: request.channel.to_owned(),
+        available: store.catalogue(),
     }
 }

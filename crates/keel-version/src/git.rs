@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::Error;
 
 fn git(root: &Path, args: &[&str]) -> Result<String, Error> {
-    Ok(keel_changelog::git_in(root, args)?.trim().to_owned())
+    Ok(keel_changelog::git(root, args)?.trim().to_owned())
 }
 
 /// The tracked files with uncommitted changes, relative to `root`.

@@ -39,8 +39,6 @@ impl Hint for keel_release::Error {
             E::NoTag => "make the release with `keel release --tag vX.Y.Z`".into(),
             E::DetachedHead => "pass --base BRANCH".into(),
             E::Version(e) => return e.hint(),
-            E::Ci(_) => return None,
-            E::PipelineMissing { .. } => return None,
             E::Github(e) => return Hint::hint(e),
             E::Store(e) => return e.hint(),
             E::GlibcTooNew { .. } => "build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`".into(),

@@ -58,12 +58,7 @@ pub fn load_signing_key(path: Option<&Path>) -> anyhow::Result<Option<SigningKey
 
 pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> {
     // Refused before a password is asked for.
-    let (public_path, secret_path) = keel_sign::files::key_pair_paths(&args.out);
-    for path in [&public_path, &secret_path] {
-        if path.exists() && !args.force {
-            return Err(keel_sign::Error::KeyExists { path: path.clone() }.into());
-        }
-    }
+    keel_sign::files::check_key_pair_free(&args.out, args.force)?;
     let password = if args.unencrypted {
         None
     } else {
