@@ -190,20 +190,17 @@ impl Registry {
             .prefix("keel-registry-")
             .tempdir()
             .unwrap();
-        let port = free_port();
         let d = dir.path().display();
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n"
-        );
+        let mut auth = String::new();
         if secure {
             make_test_ca(dir.path(), "IP:127.0.0.1,DNS:localhost");
-            config.push_str(&format!(
+            auth.push_str(&format!(
                 "  tls:\n    certificate: {d}/server.pem\n    key: {d}/server.key\n"
             ));
             let htpasswd = require_tool("htpasswd");
             let out = run_ok(Command::new(htpasswd).args(["-Bbn", USER, PASSWORD]));
             fs_err::write(dir.path().join("htpasswd"), out.stdout).unwrap();
-            config.push_str(&format!(
+            auth.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: keel-test\n    path: {d}/htpasswd\n"
             ));
         }
@@ -211,36 +208,57 @@ impl Registry {
         if mode == Mode::Token {
             let (child, token_port) = Registry::start_token_server(dir.path());
             token_server = Some(child);
-            config.push_str(&format!(
+            auth.push_str(&format!(
                 "auth:\n  token:\n    realm: http://127.0.0.1:{token_port}/token\n    service: {TOKEN_SERVICE}\n    issuer: {TOKEN_ISSUER}\n    rootcertbundle: {d}/token.pem\n"
             ));
         }
-        fs_err::write(dir.path().join("config.yml"), config).unwrap();
-        let log = fs_err::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(program)
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdout(Stdio::null())
-            .stderr(log.into_file())
-            .spawn()
-            .unwrap();
-        let registry = Registry {
-            child,
-            port,
-            dir,
-            tls: secure,
-            token_server,
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "docker-registry did not start: {}",
-                registry.log()
+        // A port found free can be taken by another test's server before the registry binds
+        // it; then the registry exits and the readiness check would reach the other server.
+        // A registry that is not running once its port answers is started again on another.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let port = free_port();
+            let config = format!(
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}"
             );
-            std::thread::sleep(Duration::from_millis(30));
+            fs_err::write(dir.path().join("config.yml"), config).unwrap();
+            let log = fs_err::File::create(dir.path().join("registry.log")).unwrap();
+            let child = Command::new(&program)
+                .arg("serve")
+                .arg(dir.path().join("config.yml"))
+                .stdout(Stdio::null())
+                .stderr(log.into_file())
+                .spawn()
+                .unwrap();
+            let log_text =
+                || fs_err::read_to_string(dir.path().join("registry.log")).unwrap_or_default();
+            let mut child = child;
+            let started = Instant::now();
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "docker-registry did not start: {}",
+                    log_text()
+                );
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            if child.try_wait().ok().flatten().is_none() {
+                return Registry {
+                    child,
+                    port,
+                    dir,
+                    tls: secure,
+                    token_server,
+                };
+            }
+            assert!(
+                attempts < 5,
+                "docker-registry exited after starting: {}",
+                log_text()
+            );
         }
-        registry
     }
 
     /// `127.0.0.1:<port>`.
