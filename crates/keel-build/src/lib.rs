@@ -112,6 +112,19 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::UnknownTarget { .. } => {
+                "`rustc --print target-list` lists the targets rustc knows"
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// The Rust toolchain that builds a workspace (the one its `rust-toolchain.toml` selects).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toolchain {

@@ -135,6 +135,17 @@ pub struct MatrixEntry {
     pub linux: bool,
 }
 
+/// `target  runner  builder`, in columns.
+impl std::fmt::Display for MatrixEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<32} {:<18} {}",
+            self.target, self.runner, self.builder
+        )
+    }
+}
+
 /// The targets CI builds: the CI setting, else the workspace's `targets`, else
 /// [`DEFAULT_TARGETS`].
 pub fn ci_targets(

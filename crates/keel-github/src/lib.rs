@@ -168,3 +168,26 @@ pub enum Error {
         source: std::io::Error,
     },
 }
+
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NoToken => {
+                "set GITHUB_TOKEN (or GH_TOKEN) to a token that may write the repository's contents"
+            }
+            Error::Unauthorized { .. } => {
+                "check that GITHUB_TOKEN is current and may write the repository's contents (`contents: write`)"
+            }
+            Error::Immutable { .. } => {
+                "publish a new version instead: a published immutable release cannot be changed"
+            }
+            Error::GaveUp { .. } => "run the same command again: it finishes what is left",
+            Error::Trust(_) => {
+                "set SSL_CERT_FILE to a PEM file of the certificate authorities to trust, or unset it"
+            }
+            _ => return None,
+        })
+    }
+}

@@ -363,21 +363,7 @@ struct FileView {
     url: String,
 }
 
-/// A size for people: `512 B`, `1.5 KiB`, `12.3 MiB`.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+use keel_schema::human_size;
 
 fn files(manifest: &Manifest, except: &[ArtifactKind]) -> Vec<FileView> {
     let base = manifest.distribution.download_url.as_deref();

@@ -213,3 +213,22 @@ pub enum Error {
         limit: u64,
     },
 }
+
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NoPlatform { .. } => {
+                "choose a base image published for every Linux target of the release, or release only the targets it has"
+            }
+            Error::DigestMismatch { .. } => {
+                "check the digest in `base` of [package.metadata.keel.image]: `docker buildx imagetools inspect` or `skopeo inspect --raw` shows the right one"
+            }
+            Error::Network { .. } => {
+                "check the registry's address; for a private certificate authority, set SSL_CERT_FILE to its PEM file"
+            }
+            _ => return None,
+        })
+    }
+}

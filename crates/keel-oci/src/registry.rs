@@ -792,6 +792,24 @@ pub struct LoggedIn {
     pub saved: crate::auth::Saved,
 }
 
+impl std::fmt::Display for LoggedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = match &self.saved {
+            crate::auth::Saved::File(path) => path.display().to_string(),
+            crate::auth::Saved::Helper(helper) => format!("docker-credential-{helper}"),
+        };
+        let checked = match self.checked {
+            true => "",
+            false => " (not checked with the registry)",
+        };
+        let (registry, user) = (&self.registry, &self.user);
+        write!(
+            f,
+            "Logged in to {registry} as {user}{checked}; saved in {place}"
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,8 @@ pub use keel_workspace::BuilderName;
 use keel_workspace::{Package, Workspace};
 use serde::Serialize;
 
+mod text;
+
 /// What the command line adds to the workspace's configuration.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -261,6 +263,31 @@ pub enum Error {
         /// The text given.
         given: String,
     },
+}
+
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NoBinaries => {
+                "keel ships binaries: add src/main.rs or a [[bin]] target to a member, or check `apps` and `dist = false` in the keel settings"
+            }
+            Error::TagMismatch { .. } => {
+                "tag the commit with the version in Cargo.toml, or bump that version before tagging"
+            }
+            Error::TagFormat { .. } => {
+                "tags are `v` and the version (`v1.2.3`), or the package name, `-v` and the version (`my-app-v1.2.3`)"
+            }
+            Error::UnknownApp { .. } | Error::UnknownBinary { .. } => {
+                "fix the name in Cargo.toml; `keel plan` shows what would be shipped"
+            }
+            Error::BadGlibcFloor { .. } => {
+                "write `glibc-floor` as a glibc version such as \"2.17\" or \"2.28\""
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// Makes the plan. Pure: reads nothing but its arguments.

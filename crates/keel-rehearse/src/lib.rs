@@ -173,6 +173,19 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NothingRunnable { .. } => {
+                "rehearse on a machine of the release's targets (the CI workflow rehearses on each native runner)"
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// A rehearsal reports each run ([`Event::RehearsalRun`]) and each step as it ends
 /// ([`Event::RehearsalStep`]) to keel's one progress trait.
 pub use keel_schema::progress::{Event, Progress, Silent};

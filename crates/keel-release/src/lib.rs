@@ -51,6 +51,7 @@ pub mod publish;
 mod rehearsal;
 pub mod release_pr;
 mod staging;
+mod text;
 mod verify;
 
 use std::path::PathBuf;
@@ -404,4 +405,29 @@ pub enum Error {
         /// What the plan said.
         planned: Vec<String>,
     },
+}
+
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NoLockfile { .. } => "run `cargo generate-lockfile` and commit Cargo.lock",
+            Error::BadSourceDateEpoch { .. } => {
+                "set SOURCE_DATE_EPOCH to a Unix time such as `$(git log -1 --format=%ct)`, or unset it"
+            }
+            Error::NotARelease { .. } => "pass the output folders of `keel release`",
+            Error::DynamicOnScratch { .. } => {
+                "build the Linux targets static (a musl target such as x86_64-unknown-linux-musl, or `-C target-feature=+crt-static` on gnu), or set `base` in [package.metadata.keel.image] to an image with a C library, pinned by digest (e.g. gcr.io/distroless/cc-debian12@sha256:...)"
+            }
+            Error::NoImages { .. } => "run `keel image build` on the release first",
+            Error::EmptyWaiver => {
+                "say why the release goes out unrehearsed; the reason is written into the release notes"
+            }
+            Error::DoesNotCheckOut { .. } => {
+                "`keel verify` shows every check; make the release again with `keel release`"
+            }
+            _ => return None,
+        })
+    }
 }

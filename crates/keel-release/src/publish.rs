@@ -80,6 +80,12 @@ pub struct StorePublished {
     pub images: Vec<PushedImage>,
     /// The waiver's reason, when published without a rehearsal.
     pub no_rehearsal: Option<String>,
+    /// The channel the archives were published to.
+    #[serde(skip)]
+    pub channel: String,
+    /// Days until the new timestamp metadata expires.
+    #[serde(skip)]
+    pub timestamp_days: u32,
 }
 
 /// What a publish to GitHub did (or, in a dry run, would do).
@@ -169,6 +175,8 @@ pub fn publish(
                 published,
                 images,
                 no_rehearsal: p.no_rehearsal.map(|r| r.trim().to_owned()),
+                channel: options.channel.to_owned(),
+                timestamp_days: options.expiry.timestamp_days,
             }))
         }
         Destination::Github {

@@ -495,6 +495,22 @@ impl Manifest {
     }
 }
 
+/// A size for people: `512 B`, `1.5 KiB`, `12.3 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// The JSON Schema of [`Manifest`], as pretty JSON with a trailing newline.
 pub fn manifest_schema() -> String {
     let schema = schemars::schema_for!(Manifest);

@@ -42,6 +42,22 @@ pub enum UpdateStep {
     Recover,
 }
 
+/// The step as a line for people: `snapshotting data/app.db`, `migrating the data`.
+impl std::fmt::Display for UpdateStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpdateStep::Prepare => write!(f, "preparing the new version"),
+            UpdateStep::Snapshot(db) => write!(f, "snapshotting {}", db.display()),
+            UpdateStep::Swap => write!(f, "swapping the binaries"),
+            UpdateStep::Migrate => write!(f, "migrating the data"),
+            UpdateStep::Check => write!(f, "checking the new version"),
+            UpdateStep::Commit => write!(f, "committing"),
+            UpdateStep::RollBack(version) => write!(f, "restoring {version} and its data"),
+            UpdateStep::Recover => write!(f, "finishing an interrupted update"),
+        }
+    }
+}
+
 /// Something a library is doing.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]

@@ -101,6 +101,44 @@ impl Rehearsal {
         self.runs
             .sort_by(|a, b| (a.app.as_str(), &a.target).cmp(&(b.app.as_str(), &b.target)));
     }
+
+    /// Each failed run in a phrase: the app, version and target, and the step that failed.
+    pub fn failures(&self) -> Vec<String> {
+        let failed = self.runs.iter().filter(|r| !r.passed);
+        failed
+            .map(|run| {
+                let step = run.steps.iter().find(|s| !s.passed);
+                let step = step.map(|s| format!("{}: {}", s.step, s.detail));
+                let (app, version, target) = (&run.app, &run.version, &run.target);
+                format!(
+                    "{app} {version} on {target} at {}",
+                    step.unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+}
+
+/// One line per run: `Passed app 1.2.0 on x86_64-unknown-linux-gnu: update from 1.1.0, ...`.
+impl std::fmt::Display for Rehearsal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, run) in self.runs.iter().enumerate() {
+            let what = match run.kind {
+                RehearsalKind::Update => format!(
+                    "update from {}, rollback and a failed migration",
+                    run.previous.as_deref().unwrap_or("?")
+                ),
+                RehearsalKind::FirstRelease => {
+                    "first release: fresh install, migrate and check".to_owned()
+                }
+            };
+            let verdict = if run.passed { "Passed" } else { "Failed" };
+            let (app, version, target) = (&run.app, &run.version, &run.target);
+            let newline = if i == 0 { "" } else { "\n" };
+            write!(f, "{newline}{verdict} {app} {version} on {target}: {what}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What was rehearsed for one app on one target.
@@ -154,6 +192,15 @@ pub struct RehearsalStep {
     pub millis: u64,
     /// What happened, in a sentence.
     pub detail: String,
+}
+
+/// `ok      update (120 ms): what happened`.
+impl std::fmt::Display for RehearsalStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verdict = if self.passed { "ok" } else { "FAILED" };
+        let (step, millis, detail) = (&self.step, self.millis, &self.detail);
+        write!(f, "  {verdict:<7} {step} ({millis} ms): {detail}")
+    }
 }
 
 /// A database's file sha256 and logical-content digest at each stage of a run.

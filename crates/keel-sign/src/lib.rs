@@ -102,3 +102,17 @@ pub enum Error {
     #[error("provenance envelope: the signature does not match the payload")]
     EnvelopeBadSignature,
 }
+
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::PasswordNeeded => "set KEEL_SIGNING_KEY_PASSWORD",
+            Error::MalformedKey(_) => {
+                "pass the secret key file (PREFIX.key) that `keel keygen` or `minisign -G` wrote"
+            }
+            _ => return None,
+        })
+    }
+}

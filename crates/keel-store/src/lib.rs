@@ -142,6 +142,25 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::Busy { .. } => {
+                "wait for it to finish and run this again; a store is written by one publisher at a time (the lock is released when that process ends, however it ends)"
+            }
+            Error::NotARelease { .. } | Error::NoArchives { .. } => {
+                "pass the output folder of `keel release`"
+            }
+            Error::Mismatch { .. } => {
+                "the release folder changed after `keel release`: release again, or restore the file"
+            }
+            _ => return None,
+        })
+    }
+}
+
 impl From<keel_fs::Error> for Error {
     fn from(err: keel_fs::Error) -> Error {
         Error::Io {
@@ -236,6 +255,32 @@ impl Refreshed {
             version: self.timestamp.version,
             roles: self,
         }
+    }
+}
+
+/// The store re-signed, then each role: kept or re-signed, its version and expiry.
+impl std::fmt::Display for RefreshReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (store, version) = (self.store.display(), self.version);
+        write!(
+            f,
+            "Re-signed {store} at version {version}; a role is re-signed when less than half of its lifetime is left"
+        )?;
+        let roles = &self.roles;
+        for (name, role) in [
+            ("targets", &roles.targets),
+            ("snapshot", &roles.snapshot),
+            ("timestamp", &roles.timestamp),
+        ] {
+            let what = if role.renewed { "re-signed" } else { "kept" };
+            let expires = role.expires.strftime("%Y-%m-%d %H:%M UTC");
+            write!(
+                f,
+                "\n  {name:<9} {what:<9} version {:<4} expires {expires}",
+                role.version
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -45,6 +45,7 @@ mod doctor;
 pub mod select;
 mod sqlite;
 pub mod store;
+mod text;
 #[cfg(feature = "store")]
 mod tuf;
 #[cfg(feature = "store")]

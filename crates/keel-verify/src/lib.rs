@@ -114,6 +114,20 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::ReadKey { .. } => "pass the PREFIX.pub file written by `keel keygen`",
+            Error::MalformedKey { .. } => {
+                "pass the public key file (PREFIX.pub) that `keel keygen` or `minisign -G` wrote"
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// The SHA-256 of a byte slice.
 pub fn sha256_bytes(bytes: &[u8]) -> Sha256Digest {
     Sha256Digest(Sha256::digest(bytes).into())

@@ -22,6 +22,7 @@ mod next;
 pub mod ops;
 mod pull;
 mod semver_checks;
+mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -102,6 +103,22 @@ pub enum Error {
     /// The workspace checked out for a release pull request could not be read.
     #[error(transparent)]
     Workspace(#[from] keel_workspace::Error),
+}
+
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::TagExists { .. } => {
+                "that version is released already: bump again (`keel bump patch`), or delete the tag if it was made by mistake"
+            }
+            Error::NothingReleased => {
+                "keel versions packages with a binary to ship or a library to publish; check `apps`, `dist = false` and `publish`"
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// A commit as a plan reports it.

@@ -130,6 +130,25 @@ pub enum NextError {
     },
 }
 
+impl NextError {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            NextError::Backwards { .. } => {
+                "a pre-release goes alpha → beta → rc → release; pass a version after the current one"
+            }
+            NextError::NotPrerelease { .. } => {
+                "`keel bump auto` (or major, minor, patch) makes a new version"
+            }
+            NextError::UnknownPrerelease { .. } => {
+                "pass the next version itself: `keel bump 1.3.0-rc.1`"
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// The version one level up. Explicit: `major` of 0.3.1 is 1.0.0.
 pub fn bump(version: &Version, level: Level) -> Version {
     match level {

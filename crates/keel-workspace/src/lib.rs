@@ -186,6 +186,19 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// What to do about the error, when that needs no command-line flag (the `keel` binary
+    /// adds the hints that name its flags).
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::Config { .. } => {
+                "the keel settings are documented in the README; `keel init` writes them with their defaults"
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// What a failed cargo command printed on stderr.
 #[derive(Debug)]
 pub struct CargoOutput(pub String);

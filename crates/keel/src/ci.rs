@@ -1,18 +1,12 @@
 //! `keel ci init`, `keel ci check` and `keel ci matrix`.
 
-use anyhow::{Context, bail};
-use keel_release::Project;
+use anyhow::bail;
 
 use crate::cli::{CiArgs, CiCommand, Format, GlobalArgs};
 use crate::hinted;
 
-fn project(global: &GlobalArgs) -> anyhow::Result<Project> {
-    let cwd = std::env::current_dir().context("could not read the current directory")?;
-    Ok(Project::load(global.manifest_path.as_deref(), &cwd)?)
-}
-
 pub fn run_ci(global: &GlobalArgs, args: &CiArgs) -> anyhow::Result<()> {
-    let project = project(global)?;
+    let project = crate::project(global)?;
     match &args.command {
         CiCommand::Init(file) => {
             let written = keel_release::pipeline::write_pipeline(&project, file.gitlab)?;
@@ -69,14 +63,7 @@ pub fn run_ci(global: &GlobalArgs, args: &CiArgs) -> anyhow::Result<()> {
             let entries = keel_ci::matrix(&targets, &config.ci, &config.builders);
             match global.format {
                 Format::Json => crate::out(&keel_ci::matrix_json(&entries)),
-                Format::Text => {
-                    for entry in &entries {
-                        crate::out(&format!(
-                            "{:<32} {:<18} {}",
-                            entry.target, entry.runner, entry.builder
-                        ));
-                    }
-                }
+                Format::Text => entries.iter().for_each(|e| crate::out(&e.to_string())),
             }
             Ok(())
         }

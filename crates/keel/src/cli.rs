@@ -1,4 +1,4 @@
-//! The command line: clap definitions only.
+//! The command line: clap definitions, and the libraries' options they stand for.
 
 use std::path::PathBuf;
 
@@ -384,6 +384,17 @@ pub enum BuilderKind {
     Fake,
 }
 
+impl From<BuilderKind> for keel_release::BuilderKind {
+    fn from(kind: BuilderKind) -> Self {
+        match kind {
+            BuilderKind::Cargo => Self::Cargo,
+            BuilderKind::Zigbuild => Self::Zigbuild,
+            BuilderKind::Cross => Self::Cross,
+            BuilderKind::Fake => Self::Fake,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// The output folder of the merged release
@@ -555,6 +566,17 @@ pub struct ExpiryArgs {
     pub root_days: u32,
 }
 
+impl From<&ExpiryArgs> for Expiry {
+    fn from(args: &ExpiryArgs) -> Self {
+        Expiry {
+            root_days: args.root_days,
+            targets_days: args.targets_days,
+            snapshot_days: args.snapshot_days,
+            timestamp_days: args.timestamp_days,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// Make each app's image from the release's Linux archives and add it to the release
@@ -595,6 +617,15 @@ pub enum ImageFileFormat {
     Oci,
     /// One `docker load`-able tar per app and target (`<app>-<version>-<target>.docker.tar`)
     DockerArchive,
+}
+
+impl From<ImageFileFormat> for keel_release::ImageFormat {
+    fn from(format: ImageFileFormat) -> Self {
+        match format {
+            ImageFileFormat::Oci => Self::Oci,
+            ImageFileFormat::DockerArchive => Self::DockerArchive,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -5,11 +5,9 @@ use keel_release::{ImageFormat, ImageOptions, PushOptions, ReleaseEnv};
 use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
-use keel_oci::auth::{Credentials, Saved};
+use keel_oci::auth::Credentials;
 
-use crate::cli::{
-    Format, GlobalArgs, ImageBuildArgs, ImageFileFormat, ImageLoginArgs, ImagePushArgs,
-};
+use crate::cli::{Format, GlobalArgs, ImageBuildArgs, ImageLoginArgs, ImagePushArgs};
 use crate::hinted;
 use crate::progress::Progress;
 use crate::release_dir;
@@ -18,14 +16,7 @@ pub fn run_build(global: &GlobalArgs, args: &ImageBuildArgs) -> anyhow::Result<(
     let dir = release_dir(global, args.dir.as_deref())?;
     let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
     let env = ReleaseEnv::from_process();
-    let mut formats: Vec<ImageFormat> = args
-        .image_format
-        .iter()
-        .map(|f| match f {
-            ImageFileFormat::Oci => ImageFormat::Oci,
-            ImageFileFormat::DockerArchive => ImageFormat::DockerArchive,
-        })
-        .collect();
+    let mut formats: Vec<ImageFormat> = args.image_format.iter().map(|&f| f.into()).collect();
     formats.sort();
     formats.dedup();
     let options = ImageOptions {
@@ -40,60 +31,14 @@ pub fn run_build(global: &GlobalArgs, args: &ImageBuildArgs) -> anyhow::Result<(
     let released = keel_release::build_images(&dir, &options, &progress)?;
     drop(progress);
     let images = keel_release::image_files(&released.manifest);
-    crate::report(
-        global,
-        keel_release::ImagesBuilt {
-            dir: &released.dir,
-            images: &images,
-        },
-        || {
-            let mut lines = vec![format!("Images added to {}", released.dir.display())];
-            for image in &images {
-                lines.push(format!(
-                    "  {}  {}  {}  {}",
-                    image.file,
-                    keel_installer::human_size(image.size),
-                    image.platforms.join(","),
-                    image.digest.as_deref().unwrap_or_default(),
-                ));
-            }
-            lines.push(
-                "Next: `keel image push REGISTRY/NAMESPACE` sends them to a registry.".to_owned(),
-            );
-            lines.join("\n")
-        },
-    );
+    let built = keel_release::ImagesBuilt {
+        dir: &released.dir,
+        images: &images,
+    };
+    crate::report(global, &built, || {
+        format!("{built}\nNext: `keel image push REGISTRY/NAMESPACE` sends them to a registry.")
+    });
     Ok(())
-}
-
-/// The lines that tell what was pushed (or would be).
-pub(crate) fn pushed_lines(pushed: &[keel_release::PushedImage], dry_run: bool) -> Vec<String> {
-    let verb = if dry_run { "Would push" } else { "Pushed" };
-    let mut lines = Vec::new();
-    for image in pushed {
-        lines.push(format!(
-            "{verb} {}@{} ({})",
-            image.repository,
-            image.digest,
-            image.platforms.join(", ")
-        ));
-        lines.push(format!("  tags: {}", image.tags.join(", ")));
-        if !dry_run {
-            lines.push(format!(
-                "  {} blobs uploaded ({}), {} already there; {} referrers attached{}",
-                image.uploaded,
-                keel_installer::human_size(image.uploaded_bytes),
-                image.skipped,
-                image.referrers.len(),
-                if image.referrers_by_tag {
-                    " (under the sha256-<digest> tag: the registry has no referrers API)"
-                } else {
-                    ""
-                }
-            ));
-        }
-    }
-    lines
 }
 
 /// A progress line for a push: each blob and manifest (on a terminal only).
@@ -115,14 +60,11 @@ pub fn run_push(global: &GlobalArgs, args: &ImagePushArgs) -> anyhow::Result<()>
     let progress = push_progress(global, format!("Pushing to {}", args.destination));
     let pushed = keel_release::push_images(&dir, &options, &progress)?;
     drop(progress);
-    crate::report(
-        global,
-        keel_release::PushedImages {
-            dry_run: args.dry_run,
-            images: &pushed,
-        },
-        || pushed_lines(&pushed, args.dry_run).join("\n"),
-    );
+    let pushed = keel_release::PushedImages {
+        dry_run: args.dry_run,
+        images: &pushed,
+    };
+    crate::show(global, &pushed);
     Ok(())
 }
 
@@ -168,20 +110,6 @@ pub fn run_login(global: &GlobalArgs, args: &ImageLoginArgs) -> anyhow::Result<(
                 ),
                 other => other.into(),
             })?;
-    crate::report(global, &logged_in, || {
-        let place = match &logged_in.saved {
-            Saved::File(path) => path.display().to_string(),
-            Saved::Helper(helper) => format!("docker-credential-{helper}"),
-        };
-        let checked = if logged_in.checked {
-            ""
-        } else {
-            " (not checked with the registry)"
-        };
-        format!(
-            "Logged in to {} as {}{checked}; saved in {place}",
-            logged_in.registry, logged_in.user
-        )
-    });
+    crate::show(global, &logged_in);
     Ok(())
 }

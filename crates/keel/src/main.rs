@@ -62,17 +62,28 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
     })
 }
 
+/// The current folder: relative paths on the command line are taken from it.
+pub fn cwd() -> anyhow::Result<std::path::PathBuf> {
+    std::env::current_dir().context("could not read the current directory")
+}
+
+/// The workspace `--manifest-path` or the current folder names, with its toolchain.
+pub fn project(global: &GlobalArgs) -> anyhow::Result<keel_release::Project> {
+    let manifest_path = global.manifest_path.as_deref();
+    Ok(keel_release::Project::load(manifest_path, &cwd()?)?)
+}
+
 /// The release folder a command works on: the one given, else the current folder when it
 /// is a release, else the workspace's `target/keel/dist`.
 pub fn release_dir(
     global: &GlobalArgs,
     given: Option<&std::path::Path>,
 ) -> anyhow::Result<std::path::PathBuf> {
-    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let manifest_path = global.manifest_path.as_deref();
     Ok(keel_release::locate_release_dir(
         given,
-        global.manifest_path.as_deref(),
-        &cwd,
+        manifest_path,
+        &cwd()?,
     )?)
 }
 
@@ -99,6 +110,12 @@ pub fn report(global: &GlobalArgs, outcome: impl serde::Serialize, text: impl Fn
         Format::Text if global.quiet => {}
         Format::Text => out(&text()),
     }
+}
+
+/// Prints a command's result: `json` with `--format json`, else its text form (unless
+/// `--quiet`).
+pub fn show<T: serde::Serialize + std::fmt::Display>(global: &GlobalArgs, outcome: &T) {
+    report(global, outcome, || outcome.to_string());
 }
 
 /// Prints a warning on stderr.
@@ -130,8 +147,7 @@ fn report_error(err: &anyhow::Error) {
 }
 
 fn run_init(global: &GlobalArgs) -> anyhow::Result<()> {
-    let cwd = std::env::current_dir().context("could not read the current directory")?;
-    let done = keel_release::init(global.manifest_path.as_deref(), &cwd)?;
+    let done = keel_release::init(global.manifest_path.as_deref(), &cwd()?)?;
     crate::report(global, &done, || {
         let shown = &done.manifest;
         let added: Vec<&str> = [

@@ -11,41 +11,18 @@ use anyhow::{Context, bail};
 use keel_schema::TargetTriple;
 use keel_update::store::{ClientOptions, Version};
 use keel_update::updater::{Check, InstallRequest, Updater};
-use keel_update::{AppHome, Event, Progress, Recovered, Recovery, Step};
+use keel_update::{AppHome, Event, Progress, Recovered};
 
 use crate::cli::{AppArgs, Format, GlobalArgs, InstallArgs, RefreshArgs, RollbackArgs, UpdateArgs};
 use crate::hinted;
-use crate::signing::{expiry, require_key};
+use crate::signing::require_key;
 
 pub fn run_refresh(global: &GlobalArgs, args: &RefreshArgs) -> anyhow::Result<()> {
     let key = require_key(args.sign.sign_key.as_deref())?;
-    let store = std::env::current_dir()?.join(&args.store);
+    let store = crate::cwd()?.join(&args.store);
     let refreshed =
-        keel_store::refresh(&store, &key, &expiry(&args.expiry), jiff::Timestamp::now())?;
-    crate::report(global, refreshed.report(&store), || {
-        let roles = [
-            ("targets", &refreshed.targets),
-            ("snapshot", &refreshed.snapshot),
-            ("timestamp", &refreshed.timestamp),
-        ];
-        let lines: Vec<String> = roles
-            .iter()
-            .map(|(name, role)| {
-                let what = if role.renewed { "re-signed" } else { "kept" };
-                format!(
-                    "  {name:<9} {what:<9} version {:<4} expires {}",
-                    role.version,
-                    role.expires.strftime("%Y-%m-%d %H:%M UTC")
-                )
-            })
-            .collect();
-        format!(
-            "Re-signed {} at version {}; a role is re-signed when less than half of its lifetime is left\n{}",
-            store.display(),
-            refreshed.timestamp.version,
-            lines.join("\n")
-        )
-    });
+        keel_store::refresh(&store, &key, &(&args.expiry).into(), jiff::Timestamp::now())?;
+    crate::show(global, &refreshed.report(&store));
     Ok(())
 }
 
@@ -67,24 +44,9 @@ struct StepPrinter {
 
 impl Progress for StepPrinter {
     fn event(&self, event: &Event<'_>) {
-        let Event::Update(step) = event else {
-            return;
-        };
-        if self.quiet {
-            return;
+        if let (Event::Update(step), false) = (event, self.quiet) {
+            let _ = writeln!(std::io::stderr().lock(), "  {step}");
         }
-        let text = match step {
-            Step::Prepare => "preparing the new version".to_owned(),
-            Step::Snapshot(db) => format!("snapshotting {}", db.display()),
-            Step::Swap => "swapping the binaries".to_owned(),
-            Step::Migrate => "migrating the data".to_owned(),
-            Step::Check => "checking the new version".to_owned(),
-            Step::Commit => "committing".to_owned(),
-            Step::RollBack(version) => format!("restoring {version} and its data"),
-            Step::Recover => "finishing an interrupted update".to_owned(),
-            _ => return,
-        };
-        let _ = writeln!(std::io::stderr().lock(), "  {text}");
     }
 }
 
@@ -97,17 +59,7 @@ fn open_app<'r>(
     let home = AppHome::new(&keel_home()?, app);
     let updater = Updater::open(home, client_options(allow_http), reporter)?;
     if let Some(recovery) = updater.recovered() {
-        let text = match recovery {
-            Recovery::RolledBack { version } => {
-                format!(
-                    "an interrupted update of {app} was undone: {version} is installed, with its data as before"
-                )
-            }
-            Recovery::Completed { version } => {
-                format!("an interrupted update of {app} was completed: {version} is installed")
-            }
-        };
-        crate::warn(&text);
+        crate::warn(&recovery.describe(app));
     }
     Ok(updater)
 }
@@ -130,7 +82,7 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
         None => TargetTriple::host(),
     };
     let version = args.version.as_deref().map(parse_version).transpose()?;
-    let cwd = std::env::current_dir()?;
+    let cwd = crate::cwd()?;
     let bin_dir = match &args.dir {
         Some(dir) => cwd.join(dir),
         None => keel_update::store::default_bin_dir().context("HOME is not set: pass --dir")?,
@@ -172,29 +124,14 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     let store_url = keel_update::store::store_url_from_env();
     let update = match updater.check(store_url.as_deref(), None, wanted.as_ref())? {
         Check::UpToDate(current) => {
-            crate::report(global, &current, || {
-                format!("{} {} is up to date", current.app, current.version)
-            });
+            crate::show(global, &current);
             return Ok(());
         }
         Check::Available(update) => update,
     };
     let plan = update.plan();
     if args.dry_run {
-        crate::report(global, &plan, || {
-            format!(
-                "Would update {} {} to {} from {} (databases snapshotted first: {})",
-                plan.app,
-                plan.from,
-                plan.to,
-                plan.archive,
-                if plan.databases.is_empty() {
-                    "none".to_owned()
-                } else {
-                    plan.databases.join(", ")
-                }
-            )
-        });
+        crate::show(global, &plan);
         return Ok(());
     }
     if !args.yes
@@ -208,28 +145,15 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
     }
     let updated = updater.apply(update)?;
     let download = &updated.download;
-    if let Some(patch) = &download.patch
-        && !global.quiet
-        && global.format == Format::Text
-    {
-        crate::out(&format!(
-            "Downloaded the patch {patch} ({} bytes, {:.1}% of the {}-byte archive)",
-            download.bytes,
-            download.bytes as f64 * 100.0 / download.archive_bytes.max(1) as f64,
-            download.archive_bytes
-        ));
+    if download.patch.is_some() && !global.quiet && global.format == Format::Text {
+        crate::out(&download.to_string());
     }
     if let (Some(patch), Some(reason)) = (&download.patch_refused, &download.reason) {
         crate::warn(&format!(
             "the patch {patch} could not be used ({reason}); downloaded the full archive instead"
         ));
     }
-    crate::report(global, &updated, || {
-        format!(
-            "Updated {} {} to {}",
-            updated.app, updated.from, updated.version
-        )
-    });
+    crate::show(global, &updated);
     Ok(())
 }
 
@@ -253,12 +177,7 @@ pub fn run_rollback(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<
         }
     }
     let rolled = updater.rollback()?;
-    crate::report(global, &rolled, || {
-        format!(
-            "Rolled back {} {} to {}",
-            rolled.app, rolled.from, rolled.version
-        )
-    });
+    crate::show(global, &rolled);
     Ok(())
 }
 
@@ -280,15 +199,12 @@ pub fn run_doctor(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
     let report = AppHome::new(&keel_home()?, &args.app).doctor_report();
     match global.format {
         Format::Json => crate::print_json(&report),
-        Format::Text => {
-            for check in &report.checks {
-                match &check.problem {
-                    None if !global.quiet => crate::out(&format!("ok      {}", check.what)),
-                    None => {}
-                    Some(problem) => crate::out(&format!("failed  {}: {problem}", check.what)),
-                }
+        Format::Text if global.quiet => {
+            for check in report.checks.iter().filter(|c| !c.ok()) {
+                crate::out(&check.to_string());
             }
         }
+        Format::Text => crate::out(&report.to_string()),
     }
     if !report.ok {
         bail!("{} check(s) failed for {}", report.failed(), args.app);

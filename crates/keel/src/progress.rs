@@ -100,7 +100,7 @@ impl keel_schema::progress::Progress for Progress {
                 let short = digest.get(..19).unwrap_or(digest);
                 self.message(format!(
                     "{what} {short} ({})",
-                    keel_installer::human_size(*size)
+                    keel_schema::human_size(*size)
                 ));
             }
             Event::Manifest(reference) => {

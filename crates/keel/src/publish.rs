@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use keel_github::Repo;
-use keel_release::publish::{Destination, GithubPublished, Publish, Published, StorePublished};
+use keel_release::publish::{Destination, Publish, Published};
 use keel_verify::minisign::PublicKey;
 
 use crate::cli::{Format, GlobalArgs, NotesArgs, PublishArgs};
@@ -13,7 +13,7 @@ use crate::{hinted, release_dir};
 /// The workspace the release was made from, for its CHANGELOG.md and git history; `None`
 /// outside one.
 fn workspace_root(global: &GlobalArgs) -> Option<PathBuf> {
-    let cwd = std::env::current_dir().ok()?;
+    let cwd = crate::cwd().ok()?;
     let manifest = keel_workspace::find_manifest(global.manifest_path.as_deref(), &cwd).ok()?;
     manifest.parent().map(Path::to_owned)
 }
@@ -69,14 +69,14 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
                 Some(path) => Some(crate::signing::require_key(Some(path))?),
                 None => None,
             };
-            let store = std::env::current_dir()?.join(&args.to);
+            let store = crate::cwd()?.join(&args.to);
             let destination = Destination::Store {
                 path: &store,
                 key: &key,
                 root_key: root_key.as_ref(),
                 options: keel_store::PublishOptions {
                     channel: &args.channel,
-                    expiry: crate::signing::expiry(&args.expiry),
+                    expiry: (&args.expiry).into(),
                     patch_versions: args.patches,
                 },
                 now: jiff::Timestamp::now(),
@@ -85,13 +85,30 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
         }
     };
     drop(progress);
-    match global.format {
-        Format::Json => crate::print_json(&published),
-        Format::Text if global.quiet => {}
-        Format::Text => match &published {
-            Published::Store(done) => render_store(done, args),
-            Published::Github(done) => render_github(done),
-        },
+    match &published {
+        Published::Store(done) => crate::report(global, &published, || {
+            let root = done.store.join("metadata/root.json");
+            let next = format!(
+                "\nOperators install with `keel install --root {}`",
+                root.display()
+            );
+            format!(
+                "{done}{}",
+                if done.published.created_root {
+                    &next
+                } else {
+                    ""
+                }
+            )
+        }),
+        Published::Github(done) => {
+            for name in &done.published.cleaned {
+                crate::warn(&format!(
+                    "deleted the half-made upload of {name} that an interrupted run left"
+                ));
+            }
+            crate::report(global, &published, || done.to_string());
+        }
     }
     Ok(())
 }
@@ -109,66 +126,4 @@ fn publish(
         no_images: args.no_images,
     };
     Ok(keel_release::publish::publish(&request, progress)?)
-}
-
-fn render_store(done: &StorePublished, args: &PublishArgs) {
-    for line in crate::image::pushed_lines(&done.images, false) {
-        crate::out(&line);
-    }
-    let store = done.store.display();
-    if done.published.created_root {
-        crate::out(&format!(
-            "Created the store {store} with its root of trust: give {store}/metadata/root.json to operators (`keel install --root`)"
-        ));
-    }
-    for target in &done.published.targets {
-        crate::out(&format!("Published {target} to `{}`", args.channel));
-    }
-    for patch in &done.published.patches {
-        crate::out(&format!("Published the delta-update patch {patch}"));
-    }
-    crate::out(&format!(
-        "The store's metadata is at version {}; its timestamp expires in {} days (`keel store refresh` renews it).",
-        done.published.version, args.expiry.timestamp_days
-    ));
-}
-
-fn render_github(outcome: &GithubPublished) {
-    let (tag, repo, done) = (&outcome.tag, &outcome.repo, &outcome.published);
-    for line in crate::image::pushed_lines(&outcome.images, outcome.dry_run) {
-        crate::out(&line);
-    }
-    if outcome.dry_run {
-        crate::out(&format!(
-            "Would publish {tag} to {repo} ({} API): {} to upload, {} there already",
-            outcome.api,
-            done.uploaded.len(),
-            done.skipped.len()
-        ));
-        for request in &done.requests {
-            crate::out(&format!("  {request}"));
-        }
-    } else if done.already_published {
-        crate::out(&format!(
-            "{tag} is published on {repo} with every file already: {}",
-            done.url
-        ));
-    } else {
-        for name in &done.cleaned {
-            crate::warn(&format!(
-                "deleted the half-made upload of {name} that an interrupted run left"
-            ));
-        }
-        crate::out(&format!(
-            "Published {tag} to {repo}: {} uploaded, {} there already{}: {}",
-            done.uploaded.len(),
-            done.skipped.len(),
-            if done.replaced.is_empty() {
-                String::new()
-            } else {
-                format!(", {} replaced", done.replaced.len())
-            },
-            done.url
-        ));
-    }
 }

@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use keel_rehearse::{Event, Previous, Progress};
 use keel_schema::MANIFEST_FILE_NAME;
 use keel_schema::TargetTriple;
-use keel_schema::rehearsal::{REHEARSAL_FILE_NAME, RehearsalKind, RehearsalStep};
+use keel_schema::rehearsal::REHEARSAL_FILE_NAME;
 
 use crate::cli::{Format, GlobalArgs, RehearseArgs};
 use crate::hinted;
@@ -25,7 +25,7 @@ impl Progress for StepPrinter {
                 version,
                 previous,
             } => self.run(app, target, version, *previous),
-            Event::RehearsalStep(step) => self.step(step),
+            Event::RehearsalStep(step) => self.line(step.to_string()),
             _ => {}
         }
     }
@@ -33,36 +33,22 @@ impl Progress for StepPrinter {
 
 impl StepPrinter {
     fn run(&self, app: &str, target: &TargetTriple, version: &str, previous: Option<&str>) {
-        if self.quiet {
-            return;
-        }
         let from = match previous {
             Some(previous) => format!("updating from {previous}"),
             None => "a first release: fresh install, migrate and check only".to_owned(),
         };
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "Rehearsing {app} {version} on {target}, {from}"
-        );
+        self.line(format!("Rehearsing {app} {version} on {target}, {from}"));
     }
 
-    fn step(&self, step: &RehearsalStep) {
-        if self.quiet {
-            return;
+    fn line(&self, text: String) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
         }
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "  {:<7} {} ({} ms): {}",
-            if step.passed { "ok" } else { "FAILED" },
-            step.step,
-            step.millis,
-            step.detail
-        );
     }
 }
 
 pub fn run_rehearse(global: &GlobalArgs, args: &RehearseArgs) -> anyhow::Result<()> {
-    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let cwd = crate::cwd()?;
     let dir = crate::release_dir(global, args.dir.as_deref())?;
     let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
     let signed = dir.join(format!("{MANIFEST_FILE_NAME}.minisig")).is_file();
@@ -89,47 +75,12 @@ pub fn run_rehearse(global: &GlobalArgs, args: &RehearseArgs) -> anyhow::Result<
         Format::Json => crate::print_json(&serde_json::to_value(&saved)?),
         Format::Text if global.quiet => {}
         Format::Text => {
-            for run in &report.runs {
-                let what = match run.kind {
-                    RehearsalKind::Update => format!(
-                        "update from {}, rollback and a failed migration",
-                        run.previous.as_deref().unwrap_or("?")
-                    ),
-                    RehearsalKind::FirstRelease => {
-                        "first release: fresh install, migrate and check".to_owned()
-                    }
-                };
-                crate::out(&format!(
-                    "{} {} {} on {}: {what}",
-                    if run.passed { "Passed" } else { "Failed" },
-                    run.app,
-                    run.version,
-                    run.target
-                ));
-            }
-            crate::out(&format!(
-                "Wrote {}{}",
-                path.display(),
-                if key.is_some() { " (signed)" } else { "" }
-            ));
+            crate::out(&report.to_string());
+            let signed = if key.is_some() { " (signed)" } else { "" };
+            crate::out(&format!("Wrote {}{signed}", path.display()));
         }
     }
-    let failed: Vec<String> = report
-        .runs
-        .iter()
-        .filter(|r| !r.passed)
-        .map(|run| {
-            let step = run.steps.iter().find(|s| !s.passed);
-            format!(
-                "{} {} on {} at {}",
-                run.app,
-                run.version,
-                run.target,
-                step.map(|s| format!("{}: {}", s.step, s.detail))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
+    let failed = report.failures();
     if !failed.is_empty() {
         bail!(hinted(
             format!("the rehearsal failed: {}", failed.join("; ")),

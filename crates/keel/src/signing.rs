@@ -96,15 +96,6 @@ pub fn run_sign(global: &GlobalArgs, args: &SignFilesArgs) -> anyhow::Result<()>
     Ok(())
 }
 
-pub(crate) fn expiry(args: &crate::cli::ExpiryArgs) -> keel_store::Expiry {
-    keel_store::Expiry {
-        root_days: args.root_days,
-        targets_days: args.targets_days,
-        snapshot_days: args.snapshot_days,
-        timestamp_days: args.timestamp_days,
-    }
-}
-
 pub(crate) fn require_key(path: Option<&Path>) -> anyhow::Result<keel_sign::SigningKey> {
     load_signing_key(path)?.ok_or_else(|| {
         hinted(

@@ -1,6 +1,6 @@
 //! `keel bump`, `keel changelog` and `keel release-pr`.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use keel_release::release_pr::{ReleasePr, ReleasePrOptions};
 use keel_version::{Level, Request};
 use keel_workspace::Workspace;
@@ -9,8 +9,7 @@ use crate::cli::{BumpArgs, ChangelogArgs, Format, GlobalArgs, ReleasePrArgs};
 use crate::{hinted, out};
 
 fn load(global: &GlobalArgs) -> anyhow::Result<Workspace> {
-    let cwd = std::env::current_dir().context("could not read the current directory")?;
-    let manifest = keel_workspace::find_manifest(global.manifest_path.as_deref(), &cwd)?;
+    let manifest = keel_workspace::find_manifest(global.manifest_path.as_deref(), &crate::cwd()?)?;
     Ok(Workspace::load(&manifest)?)
 }
 
@@ -46,28 +45,6 @@ fn options(
         bump,
         semver_checks,
     })
-}
-
-fn render_packages(packages: &[keel_version::PackageBump]) -> Vec<String> {
-    let mut lines = Vec::new();
-    for p in packages {
-        let version = if p.changed {
-            format!("{} → {}", p.old, p.new)
-        } else {
-            format!("{} (unchanged)", p.old)
-        };
-        lines.push(format!("{} {version}: {}", p.name, p.why));
-        for c in &p.unparsed {
-            lines.push(format!(
-                "  not in the conventional form, so it counts for nothing: {} {}",
-                c.commit, c.subject
-            ));
-        }
-        if let Some(finding) = &p.semver_checks {
-            lines.push(format!("  {finding}"));
-        }
-    }
-    lines
 }
 
 pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
@@ -109,44 +86,21 @@ pub fn run_bump(global: &GlobalArgs, args: &BumpArgs) -> anyhow::Result<()> {
         other => other.into(),
     })?;
     let files = &bumped.files;
-    match global.format {
-        Format::Json => crate::print_json(&bumped),
-        Format::Text if global.quiet => {}
-        Format::Text => {
-            for line in render_packages(&bumped.packages) {
-                out(&line);
-            }
-            if bumped.tags.is_empty() {
-                out("Nothing to release.");
-                return Ok(());
-            }
-            if files.is_empty() {
-                out("No file changes: the versions are set already.");
-            } else if args.dry_run {
-                out(&format!("Would change {}", files.join(", ")));
-            } else {
-                out(&format!("Changed {}", files.join(", ")));
-            }
-            if let Some(commit) = &bumped.commit {
-                out(&format!(
-                    "Committed {} {}",
-                    &commit[..commit.len().min(7)],
-                    bumped.message
-                ));
-            }
-            if !bumped.tagged.is_empty() {
-                out(&format!("Tagged {}", bumped.tagged.join(", ")));
-                out("Next: `git push --follow-tags` starts the release workflow.");
-            } else if !args.dry_run && (args.commit || files.is_empty()) {
-                out(&format!(
-                    "Next: `keel bump --tag` on this commit (or after merging it) tags {}.",
-                    bumped.tags.join(", ")
-                ));
-            } else if !args.dry_run {
-                out("Next: commit the changes, then `keel bump --tag` tags the release.");
-            }
-        }
-    }
+    crate::report(global, &bumped, || {
+        let next = if bumped.tags.is_empty() || args.dry_run {
+            ""
+        } else if !bumped.tagged.is_empty() {
+            "\nNext: `git push --follow-tags` starts the release workflow."
+        } else if bumped.commit.is_some() || files.is_empty() {
+            let tags = bumped.tags.join(", ");
+            return format!(
+                "{bumped}\nNext: `keel bump --tag` on this commit (or after merging it) tags {tags}."
+            );
+        } else {
+            "\nNext: commit the changes, then `keel bump --tag` tags the release."
+        };
+        format!("{bumped}{next}")
+    });
     Ok(())
 }
 
@@ -211,56 +165,8 @@ pub fn run_release_pr(global: &GlobalArgs, args: &ReleasePrArgs) -> anyhow::Resu
     )?;
     if global.format == Format::Json {
         crate::print_json(&made);
-        return Ok(());
-    }
-    match &made {
-        _ if global.quiet && !args.dry_run => {}
-        ReleasePr::Nothing { packages, .. } => {
-            if !global.quiet {
-                for line in render_packages(packages) {
-                    out(&line);
-                }
-                out("Nothing to release, so no pull request.");
-            }
-        }
-        ReleasePr::DryRun {
-            packages,
-            title,
-            body,
-            branch,
-            base,
-            files,
-            ..
-        } => {
-            for line in render_packages(packages) {
-                out(&line);
-            }
-            out(&format!(
-                "Would push {title:?} ({}) to {branch} and open a pull request into {base}:",
-                files.join(", "),
-            ));
-            out(body.trim_end());
-        }
-        ReleasePr::Done {
-            packages,
-            branch,
-            base,
-            pull_request,
-            ..
-        } => {
-            for line in render_packages(packages) {
-                out(&line);
-            }
-            let verb = match (pull_request.created, pull_request.updated) {
-                (true, _) => "Opened",
-                (false, true) => "Updated",
-                (false, false) => "Pushed the branch; up to date:",
-            };
-            out(&format!(
-                "{verb} pull request #{} ({branch} → {base}): {}",
-                pull_request.number, pull_request.url
-            ));
-        }
+    } else if !global.quiet || matches!(made, ReleasePr::DryRun { .. }) {
+        out(&made.to_string());
     }
     Ok(())
 }
