@@ -46,6 +46,16 @@ impl ReleaseEnv {
         }
     }
 
+    /// The date a version not yet tagged gets (`YYYY-MM-DD`, UTC): `SOURCE_DATE_EPOCH`'s day,
+    /// else today.
+    pub fn today(&self) -> Result<String, crate::Error> {
+        let seconds = match self.source_date_epoch()? {
+            Some(seconds) => i64::try_from(seconds).unwrap_or(i64::MAX),
+            None => jiff::Timestamp::now().as_second(),
+        };
+        Ok(keel_changelog::utc_date(seconds))
+    }
+
     /// `SOURCE_DATE_EPOCH` as seconds: `None` when unset, an error when it is not a number.
     /// keel's one policy for it, for releases and for the dates `keel bump` writes alike.
     pub fn source_date_epoch(&self) -> Result<Option<u64>, crate::Error> {

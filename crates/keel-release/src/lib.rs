@@ -388,6 +388,18 @@ pub enum Error {
         /// Each failed check: `file (check): detail`.
         failures: Vec<String>,
     },
+    /// The current commit has no release tag to release.
+    #[error("the current commit has no release tag")]
+    NoTagAtHead,
+    /// The current commit has several release tags: which to release is not clear.
+    #[error("the current commit has several release tags: {}", tags.join(", "))]
+    SeveralTagsAtHead {
+        /// The tags.
+        tags: Vec<String>,
+    },
+    /// Reading the tags failed.
+    #[error(transparent)]
+    Tags(#[from] keel_changelog::Error),
     /// The release has no tag to name a GitHub release by.
     #[error("the release has no tag and no single version to name its GitHub release")]
     NoTag,

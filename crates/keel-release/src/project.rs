@@ -39,6 +39,16 @@ impl Project {
         })
     }
 
+    /// The one release tag on the current commit.
+    pub fn tag_at_head(&self) -> Result<String, Error> {
+        let mut tags = keel_changelog::release_tags_at_head(&self.workspace.root)?;
+        match tags.len() {
+            1 => Ok(tags.remove(0)),
+            0 => Err(Error::NoTagAtHead),
+            _ => Err(Error::SeveralTagsAtHead { tags }),
+        }
+    }
+
     /// The release plan for `targets` (default: the configured targets, else the host), of
     /// the apps `tag` names (default: every app); `sign` when a key will sign it; `builder`
     /// for every target (default: the `builders` setting, else cargo).

@@ -7,7 +7,26 @@ use keel_schema::{MANIFEST_FILE_NAME, human_size};
 
 use crate::publish::{GithubPublished, StorePublished};
 use crate::release_pr::ReleasePr;
-use crate::{BuiltBinaries, Check, ImagesBuilt, PushedImages, Released, Verification};
+use crate::{BuiltBinaries, Check, ImagesBuilt, Initialized, PushedImages, Released, Verification};
+
+impl fmt::Display for Initialized {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = &self.manifest;
+        let added = [
+            (self.added_config, "[workspace.metadata.keel]"),
+            (self.added_profile, "[profile.dist]"),
+        ];
+        let added: Vec<&str> = added.iter().filter(|a| a.0).map(|a| a.1).collect();
+        if added.is_empty() {
+            write!(
+                f,
+                "{shown} already has [workspace.metadata.keel] and [profile.dist]; nothing changed"
+            )
+        } else {
+            write!(f, "Added {} to {shown}", added.join(" and "))
+        }
+    }
+}
 
 impl fmt::Display for Released {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

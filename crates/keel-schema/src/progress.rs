@@ -109,6 +109,30 @@ pub enum Event<'a> {
     Update(&'a UpdateStep),
 }
 
+impl Event<'_> {
+    /// The line a log shows for the events worth one of their own (an update's steps, a
+    /// rehearsal's runs and steps); `None` for the rest, which a progress bar shows.
+    pub fn line(&self) -> Option<String> {
+        Some(match self {
+            Event::Update(step) => format!("  {step}"),
+            Event::RehearsalStep(step) => step.to_string(),
+            Event::RehearsalRun {
+                app,
+                target,
+                version,
+                previous,
+            } => {
+                let from = match previous {
+                    Some(previous) => format!("updating from {previous}"),
+                    None => "a first release: fresh install, migrate and check only".to_owned(),
+                };
+                format!("Rehearsing {app} {version} on {target}, {from}")
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// Receives the [`Event`]s of a library's work. Does nothing by default.
 pub trait Progress {
     /// Something happened.

@@ -30,36 +30,17 @@ use clap::Parser;
 use cli::{Cli, Command, Format, GlobalArgs};
 
 /// An error raised by the binary itself, with its hint.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct Hinted {
     message: String,
     pub(crate) hint: String,
 }
 
-impl std::fmt::Display for Hinted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Hinted {}
-
-impl Hinted {
-    /// An error with its hint.
-    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Hinted {
-        Hinted {
-            message: message.into(),
-            hint: hint.into(),
-        }
-    }
-}
-
 /// An error with a hint.
 pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Hinted {
-        message: message.into(),
-        hint: hint.into(),
-    })
+    let (message, hint) = (message.into(), hint.into());
+    anyhow::Error::new(Hinted { message, hint })
 }
 
 /// The current folder: relative paths on the command line are taken from it.
@@ -149,23 +130,8 @@ fn report_error(err: &anyhow::Error) {
 fn run_init(global: &GlobalArgs) -> anyhow::Result<()> {
     let done = keel_release::init(global.manifest_path.as_deref(), &cwd()?)?;
     crate::report(global, &done, || {
-        let shown = &done.manifest;
-        let added: Vec<&str> = [
-            (done.added_config, "[workspace.metadata.keel]"),
-            (done.added_profile, "[profile.dist]"),
-        ]
-        .into_iter()
-        .filter_map(|(added, name)| added.then_some(name))
-        .collect();
-        let what = if added.is_empty() {
-            format!(
-                "{shown} already has [workspace.metadata.keel] and [profile.dist]; nothing changed"
-            )
-        } else {
-            format!("Added {} to {shown}", added.join(" and "))
-        };
         format!(
-            "{what}\nNext: `keel plan` shows what a release contains; `keel release` builds it."
+            "{done}\nNext: `keel plan` shows what a release contains; `keel release` builds it."
         )
     });
     Ok(())

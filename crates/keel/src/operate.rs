@@ -11,10 +11,11 @@ use anyhow::{Context, bail};
 use keel_schema::TargetTriple;
 use keel_update::store::{ClientOptions, Version};
 use keel_update::updater::{Check, InstallRequest, Updater};
-use keel_update::{AppHome, Event, Progress, Recovered};
+use keel_update::{AppHome, Recovered};
 
 use crate::cli::{AppArgs, Format, GlobalArgs, InstallArgs, RefreshArgs, RollbackArgs, UpdateArgs};
 use crate::hinted;
+use crate::progress::Lines;
 use crate::signing::require_key;
 
 pub fn run_refresh(global: &GlobalArgs, args: &RefreshArgs) -> anyhow::Result<()> {
@@ -37,27 +38,10 @@ fn keel_home() -> anyhow::Result<PathBuf> {
     keel_update::store::keel_home().context("cannot tell where keel keeps its state: set KEEL_HOME")
 }
 
-/// Prints the steps of a transaction on stderr (not with `--quiet`).
-struct StepPrinter {
-    quiet: bool,
-}
-
-impl Progress for StepPrinter {
-    fn event(&self, event: &Event<'_>) {
-        if let (Event::Update(step), false) = (event, self.quiet) {
-            let _ = writeln!(std::io::stderr().lock(), "  {step}");
-        }
-    }
-}
-
 /// The app's update flow: its home locked, any interrupted transaction settled (and said).
-fn open_app<'r>(
-    app: &str,
-    allow_http: bool,
-    reporter: &'r StepPrinter,
-) -> anyhow::Result<Updater<'r>> {
+fn open_app(global: &GlobalArgs, app: &str, allow_http: bool) -> anyhow::Result<Updater<'static>> {
     let home = AppHome::new(&keel_home()?, app);
-    let updater = Updater::open(home, client_options(allow_http), reporter)?;
+    let updater = Updater::open(home, client_options(allow_http), Lines::of(global))?;
     if let Some(recovery) = updater.recovered() {
         crate::warn(&recovery.describe(app));
     }
@@ -72,10 +56,7 @@ fn parse_version(text: &str) -> anyhow::Result<Version> {
 }
 
 pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()> {
-    let reporter = StepPrinter {
-        quiet: global.quiet,
-    };
-    let updater = open_app(&args.app, args.allow_http, &reporter)?;
+    let updater = open_app(global, &args.app, args.allow_http)?;
     let root = keel_update::store::read_root(&args.root)?;
     let target = match &args.target {
         Some(target) => TargetTriple::parse(target)?,
@@ -116,10 +97,7 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
 }
 
 pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
-    let reporter = StepPrinter {
-        quiet: global.quiet,
-    };
-    let updater = open_app(&args.app, args.allow_http, &reporter)?;
+    let updater = open_app(global, &args.app, args.allow_http)?;
     let wanted = args.to.as_deref().map(parse_version).transpose()?;
     let store_url = keel_update::store::store_url_from_env();
     let update = match updater.check(store_url.as_deref(), None, wanted.as_ref())? {
@@ -158,10 +136,7 @@ pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> 
 }
 
 pub fn run_rollback(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<()> {
-    let reporter = StepPrinter {
-        quiet: global.quiet,
-    };
-    let updater = open_app(&args.app, false, &reporter)?;
+    let updater = open_app(global, &args.app, false)?;
     let (receipt, previous) = updater.previous()?;
     if !args.yes {
         let warning = format!(
@@ -184,12 +159,7 @@ pub fn run_rollback(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<
 pub fn run_recover(global: &GlobalArgs, args: &AppArgs) -> anyhow::Result<()> {
     let home = AppHome::new(&keel_home()?, &args.app);
     let lock = home.lock()?;
-    let recovery = home.recover(
-        &lock,
-        &StepPrinter {
-            quiet: global.quiet,
-        },
-    )?;
+    let recovery = home.recover(&lock, Lines::of(global))?;
     let outcome = Recovered::new(&args.app, recovery.as_ref());
     crate::report(global, &outcome, || outcome.message.clone());
     Ok(())

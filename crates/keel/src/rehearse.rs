@@ -1,51 +1,12 @@
 //! `keel rehearse`: runs the rehearsal library on a release and shows each step.
 
-use std::io::Write;
-
 use anyhow::bail;
-use keel_rehearse::{Event, Previous, Progress};
+use keel_rehearse::Previous;
 use keel_schema::MANIFEST_FILE_NAME;
-use keel_schema::TargetTriple;
 use keel_schema::rehearsal::REHEARSAL_FILE_NAME;
 
 use crate::cli::{Format, GlobalArgs, RehearseArgs};
 use crate::hinted;
-
-/// Prints each run and step on stderr as it ends (not with `--quiet`).
-struct StepPrinter {
-    quiet: bool,
-}
-
-impl Progress for StepPrinter {
-    fn event(&self, event: &Event<'_>) {
-        match event {
-            Event::RehearsalRun {
-                app,
-                target,
-                version,
-                previous,
-            } => self.run(app, target, version, *previous),
-            Event::RehearsalStep(step) => self.line(step.to_string()),
-            _ => {}
-        }
-    }
-}
-
-impl StepPrinter {
-    fn run(&self, app: &str, target: &TargetTriple, version: &str, previous: Option<&str>) {
-        let from = match previous {
-            Some(previous) => format!("updating from {previous}"),
-            None => "a first release: fresh install, migrate and check only".to_owned(),
-        };
-        self.line(format!("Rehearsing {app} {version} on {target}, {from}"));
-    }
-
-    fn line(&self, text: String) {
-        if !self.quiet {
-            let _ = writeln!(std::io::stderr().lock(), "{text}");
-        }
-    }
-}
 
 pub fn run_rehearse(global: &GlobalArgs, args: &RehearseArgs) -> anyhow::Result<()> {
     let cwd = crate::cwd()?;
@@ -65,7 +26,7 @@ pub fn run_rehearse(global: &GlobalArgs, args: &RehearseArgs) -> anyhow::Result<
         Some(from) => Previous::locate(from, args.root.as_deref(), &args.channel, &cwd)?,
         None => Previous::None,
     };
-    let printer = StepPrinter {
+    let printer = crate::progress::Lines {
         quiet: global.quiet || global.format == Format::Json,
     };
     let report = keel_rehearse::rehearse(&dir, &previous, None, &printer)?;

@@ -16,7 +16,7 @@ fn make_plan(
     sign: bool,
 ) -> anyhow::Result<Plan> {
     let tag = match args.tag.as_deref() {
-        Some("") => Some(tag_at_head(&project.workspace.root)?),
+        Some("") => Some(project.tag_at_head()?),
         Some(tag) => Some(tag.to_owned()),
         None => env.tag(),
     };
@@ -24,30 +24,11 @@ fn make_plan(
     Ok(project.plan(&args.targets, tag, sign, builder)?)
 }
 
-/// The release tag on the current commit, for `--tag` without a value.
-fn tag_at_head(root: &std::path::Path) -> anyhow::Result<String> {
-    let tags = keel_changelog::release_tags_at_head(root)?;
-    match tags.as_slice() {
-        [only] => Ok(only.clone()),
-        [] => Err(crate::hinted(
-            "--tag without a value takes the tag on the current commit, and it has none",
-            "`keel bump --commit --tag` makes one; or pass --tag vX.Y.Z",
-        )),
-        _ => Err(crate::hinted(
-            format!(
-                "the current commit has several release tags: {}",
-                tags.join(", ")
-            ),
-            "pass the one to release: --tag TAG",
-        )),
-    }
-}
-
 pub fn run_plan(global: &GlobalArgs, args: &cli::PlanCommandArgs) -> anyhow::Result<()> {
     let project = crate::project(global)?;
     let env = ReleaseEnv::from_process();
     // Planning needs to know that a key is configured, not the key itself.
-    let sign = args.sign.sign_key.is_some() || crate::signing::key_in_environment();
+    let sign = args.sign.sign_key.is_some() || keel_sign::load::key_in_environment();
     let plan = make_plan(&project, &args.plan, &env, sign)?;
     // The plan is shown even with --quiet: it is what was asked for.
     match global.format {

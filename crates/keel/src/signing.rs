@@ -13,15 +13,11 @@ use keel_sign::{Secret, SigningKey};
 use crate::cli::{GlobalArgs, KeygenArgs, SignFilesArgs};
 use crate::hinted;
 
-/// Whether `KEEL_SIGNING_KEY` holds a key.
-pub fn key_in_environment() -> bool {
-    keel_sign::load::key_in_environment()
-}
-
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn boxed(message: &str, hint: String) -> BoxError {
-    Box::new(crate::Hinted::new(message, hint))
+    let message = message.to_owned();
+    Box::new(crate::Hinted { message, hint })
 }
 
 /// Asks for the password on a terminal (`confirm`: twice, for a new key).

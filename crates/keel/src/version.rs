@@ -13,14 +13,9 @@ fn load(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     Ok(Workspace::load(&manifest)?)
 }
 
-/// The date a version not yet tagged gets: SOURCE_DATE_EPOCH's day (a value that is not a
-/// number is an error, as for a release), else today (UTC).
+/// The date a version not yet tagged gets: SOURCE_DATE_EPOCH's day, else today.
 fn today() -> anyhow::Result<String> {
-    let seconds = match keel_release::ReleaseEnv::from_process().source_date_epoch()? {
-        Some(seconds) => i64::try_from(seconds).unwrap_or(i64::MAX),
-        None => jiff::Timestamp::now().as_second(),
-    };
-    Ok(keel_changelog::utc_date(seconds))
+    Ok(keel_release::ReleaseEnv::from_process().today()?)
 }
 
 fn options(
