@@ -516,15 +516,20 @@ impl Client {
     /// for `https://api.github.com`, `https://HOST/OWNER/REPO.git` for GitHub Enterprise
     /// Server's `https://HOST/api/v3`.
     pub fn git_url(&self, repo: &Repo) -> String {
-        let base = if self.api == "https://api.github.com" {
+        format!("{}/{repo}.git", self.git_base())
+    }
+
+    /// Where GitHub serves git: `https://github.com`, or the server's address for GitHub
+    /// Enterprise Server (its API URL without `/api/v3`).
+    pub fn git_base(&self) -> &str {
+        if self.api == "https://api.github.com" {
             "https://github.com"
         } else {
             self.api
                 .strip_suffix("/api/v3")
                 .or_else(|| self.api.strip_suffix("/api"))
                 .unwrap_or(&self.api)
-        };
-        format!("{base}/{repo}.git")
+        }
     }
 
     /// The token.

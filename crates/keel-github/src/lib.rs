@@ -142,6 +142,15 @@ pub enum Error {
         /// The assets that differ.
         names: Vec<String>,
     },
+    /// A published release has assets that differ from the local files: its files are what
+    /// installers and users checked, so they are never replaced (`replace` is for drafts).
+    #[error("the release {tag} is published, and {} differ from the local files: {}; a published release's files are never replaced", names.len(), names.join(", "))]
+    PublishedDiffers {
+        /// The tag.
+        tag: String,
+        /// The assets that differ.
+        names: Vec<String>,
+    },
     /// The release is published and immutable: its assets cannot change.
     #[error("the release {tag} is published and immutable: {what}")]
     Immutable {
@@ -149,6 +158,16 @@ pub enum Error {
         tag: String,
         /// What cannot be done.
         what: String,
+    },
+    /// The remote to push to is on another host than GitHub's, which must not see the token.
+    #[error(
+        "the remote {remote} is not on {host}: the release branch is pushed to the GitHub host the token belongs to"
+    )]
+    ForeignRemote {
+        /// The remote (credentials removed).
+        remote: String,
+        /// GitHub's git host.
+        host: String,
     },
     /// `git push` failed.
     #[error("could not push the branch {branch}: {message}")]
@@ -182,6 +201,9 @@ impl Error {
             }
             Error::Immutable { .. } => {
                 "publish a new version instead: a published immutable release cannot be changed"
+            }
+            Error::PublishedDiffers { .. } => {
+                "publish a new version instead; installers and users pinned the sha256 of the published files"
             }
             Error::GaveUp { .. } => "run the same command again: it finishes what is left",
             Error::Trust(_) => {

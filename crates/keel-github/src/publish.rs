@@ -36,7 +36,8 @@ pub struct Publication<'a> {
     pub commit: Option<&'a str>,
     /// The files.
     pub files: &'a [LocalFile],
-    /// Whether assets that differ from the local files are replaced (drafts only).
+    /// Whether assets that differ from the local files are replaced: in a draft only; a
+    /// published release's files are never replaced.
     pub replace: bool,
     /// Whether to change nothing and return the requests it would make.
     pub dry_run: bool,
@@ -186,6 +187,12 @@ fn finish(
         return Err(Error::Immutable {
             tag: p.tag.to_owned(),
             what,
+        });
+    }
+    if published && !differing.is_empty() {
+        return Err(Error::PublishedDiffers {
+            tag: p.tag.to_owned(),
+            names: differing,
         });
     }
     if !differing.is_empty() && !p.replace {

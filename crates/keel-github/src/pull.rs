@@ -12,7 +12,8 @@ use crate::{Client, Error, Repo};
 /// Pushes `local` (a commit or ref) to the branch `branch` of `url`, replacing what is there.
 /// The token goes to git as an HTTP header through git's environment configuration
 /// (`GIT_CONFIG_COUNT`), never in the URL or the arguments, and no credential helper or
-/// prompt is used.
+/// prompt is used. The header is scoped to GitHub's git host; an HTTP remote on another host
+/// is refused.
 pub fn push(
     client: &Client,
     dir: &Path,
@@ -20,6 +21,18 @@ pub fn push(
     local: &str,
     branch: &str,
 ) -> Result<(), Error> {
+    // The token goes to GitHub's own git host only: git sends the header to that origin
+    // alone, and a remote elsewhere over HTTP is refused (it would be asked for credentials).
+    let base = client.git_base();
+    let host = keel_http::origin(base).unwrap_or_else(|| base.to_owned());
+    if let Some(remote) = keel_http::origin(url)
+        && remote != host
+    {
+        return Err(Error::ForeignRemote {
+            remote: keel_http::redact(url),
+            host,
+        });
+    }
     let basic = base64::engine::general_purpose::STANDARD
         .encode(format!("x-access-token:{}", client.token().secret()));
     let output = Command::new("git")
@@ -33,7 +46,7 @@ pub fn push(
         .current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_COUNT", "2")
-        .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+        .env("GIT_CONFIG_KEY_0", format!("http.{host}/.extraHeader"))
         .env(
             "GIT_CONFIG_VALUE_0",
             format!("Authorization: Basic {basic}"),

@@ -233,6 +233,17 @@ pub fn encode(text: &str) -> String {
     utf8_percent_encode(text, RESERVED).to_string()
 }
 
+/// The origin of an `http://` or `https://` URL (`https://host` or `http://host:port`, the
+/// scheme and host in lower case, the scheme's own port left out): what credentials are
+/// scoped to. `None` for other URLs and for text that is not a URL.
+pub fn origin(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    match parsed.scheme() {
+        "http" | "https" if parsed.has_host() => Some(parsed.origin().ascii_serialization()),
+        _ => None,
+    }
+}
+
 /// `url` without `user:password@`, for showing and for keeping (receipts). Text that is not a
 /// URL is returned as it is.
 pub fn redact(url: &str) -> String {
@@ -287,6 +298,40 @@ mod tests {
         assert!(ok("http://example.com/", true));
         assert!(is_loopback_host("[::1]") && is_loopback_host("127.0.0.2"));
         assert!(!is_loopback_host("example.com"));
+    }
+
+    #[test]
+    fn an_origin_is_the_scheme_host_and_port_credentials_are_scoped_to() {
+        let origin = |u: &str| origin(u);
+        assert_eq!(
+            origin("https://GitHub.com/o/r.git").as_deref(),
+            Some("https://github.com")
+        );
+        assert_eq!(
+            origin("https://github.com:443/o").as_deref(),
+            Some("https://github.com")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8080/x").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            origin("https://user:pw@example.com/").as_deref(),
+            Some("https://example.com")
+        );
+        assert_ne!(
+            origin("https://github.com.evil.example/"),
+            origin("https://github.com/")
+        );
+        assert_ne!(origin("http://github.com/"), origin("https://github.com/"));
+        for other in [
+            "git@github.com:o/r.git",
+            "ssh://git@github.com/o/r",
+            "/srv/r.git",
+            "x",
+        ] {
+            assert_eq!(origin(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -98,10 +98,23 @@ fn host_of(key: &str) -> &str {
     key.split('/').next().unwrap_or(key)
 }
 
-/// The credentials for `registry`, from the environment or Docker's configuration; `None`
-/// when nothing names the registry (anonymous access).
-pub fn lookup(registry: &str) -> Result<Option<Credentials>, Error> {
-    if let (Some(user), Some(secret)) = (
+/// Which registry credentials are looked up for: `KEEL_REGISTRY_USER` and
+/// `KEEL_REGISTRY_PASSWORD` name no registry, so they go only where keel pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The registry keel pushes to (or one image settings name as a destination): the
+    /// environment's credentials, else Docker's configuration.
+    Destination,
+    /// Any other registry (a base image's): Docker's configuration only, which names its
+    /// registry.
+    Other,
+}
+
+/// The credentials for `registry`, from the environment (for a destination only) or Docker's
+/// configuration; `None` when nothing names the registry (anonymous access).
+pub fn lookup(registry: &str, purpose: Purpose) -> Result<Option<Credentials>, Error> {
+    if let (Purpose::Destination, Some(user), Some(secret)) = (
+        purpose,
         env::var(env::KEEL_REGISTRY_USER),
         env::var(env::KEEL_REGISTRY_PASSWORD),
     ) {

@@ -3,9 +3,10 @@
 //! `docker load`-able tar per target, added to the release with its digests, covered by
 //! `SHA256SUMS`, the provenance and the signatures. And pushing them to a registry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use keel_oci::auth::Purpose;
 use keel_oci::image::{Base, Image, RunConfig};
 use keel_oci::layer::Entry;
 use keel_oci::layout::Layout;
@@ -244,6 +245,9 @@ fn is_executable(_path: &Path) -> bool {
 /// Pulls base images, once per reference and platform.
 struct Bases {
     insecure: bool,
+    /// The registries image settings push to: a base image there may be pulled with the
+    /// environment's credentials; from any other, with Docker's configuration only.
+    destinations: BTreeSet<String>,
     pulled: BTreeMap<(String, Platform), Base>,
 }
 
@@ -263,12 +267,16 @@ impl Bases {
                 ),
             });
         }
+        let purpose = match self.destinations.contains(&parsed.registry) {
+            true => Purpose::Destination,
+            false => Purpose::Other,
+        };
         let registry = Registry::connect(
             parsed.scheme,
             &parsed.registry,
             Options {
                 insecure: self.insecure,
-                credentials: keel_oci::auth::lookup(&parsed.registry)?,
+                credentials: keel_oci::auth::lookup(&parsed.registry, purpose)?,
                 ..Options::default()
             },
         )?;
@@ -326,8 +334,12 @@ pub fn build_images(
             path: std::env::temp_dir(),
             source,
         })?;
+    let apps = manifest.apps.iter();
+    let destinations =
+        image_destinations(apps.map(|(name, app)| (name.as_str(), app.image.as_ref())))?;
     let mut bases = Bases {
         insecure: options.insecure,
+        destinations: destinations.into_iter().map(|d| d.registry).collect(),
         pulled: BTreeMap::new(),
     };
     let mut built: Vec<AppImages> = Vec::new();
@@ -668,7 +680,7 @@ pub fn push_images(
         Options {
             insecure: options.insecure,
             retry: options.retry,
-            credentials: keel_oci::auth::lookup(&registry_name)?,
+            credentials: keel_oci::auth::lookup(&registry_name, Purpose::Destination)?,
         },
     )?;
     let created = keel_oci::image::rfc3339(manifest.source.source_date_epoch);

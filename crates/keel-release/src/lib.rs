@@ -388,6 +388,14 @@ pub enum Error {
         /// Each failed check: `file (check): detail`.
         failures: Vec<String>,
     },
+    /// The release branch named is the base branch, which is never force-pushed.
+    #[error(
+        "the release branch {branch} is the branch the pull request merges into; keel force-pushes the release branch, and never the base"
+    )]
+    BranchIsBase {
+        /// The branch.
+        branch: String,
+    },
     /// The current commit has no release tag to release.
     #[error("the current commit has no release tag")]
     NoTagAtHead,

@@ -90,6 +90,10 @@ pub fn release_pr(workspace: &Workspace, o: &ReleasePrOptions<'_>) -> Result<Rel
         Some(base) => base.clone(),
         None => keel_version::current_branch(&top).ok_or(Error::DetachedHead)?,
     };
+    // The release branch is force-pushed: it is never the branch it merges into.
+    if o.branch == base {
+        return Err(Error::BranchIsBase { branch: base });
+    }
     let token = match Token::from_env() {
         Some(token) => token,
         None if o.dry_run => Token::new(String::new()),

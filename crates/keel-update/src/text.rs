@@ -4,14 +4,17 @@
 use std::fmt;
 
 use crate::doctor::{DoctorCheck, DoctorReport};
+#[cfg(feature = "store")]
 use crate::updater::{Download, RolledBack, UpToDate, UpdatePlan, Updated};
 
+#[cfg(feature = "store")]
 impl fmt::Display for UpToDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} is up to date", self.app, self.version)
     }
 }
 
+#[cfg(feature = "store")]
 impl fmt::Display for UpdatePlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (app, from, to, archive) = (&self.app, &self.from, &self.to, &self.archive);
@@ -27,6 +30,7 @@ impl fmt::Display for UpdatePlan {
 }
 
 /// The patch used, when one was; nothing for a full archive.
+#[cfg(feature = "store")]
 impl fmt::Display for Download {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Some(patch) = &self.patch else {
@@ -41,12 +45,14 @@ impl fmt::Display for Download {
     }
 }
 
+#[cfg(feature = "store")]
 impl fmt::Display for Updated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Updated {} {} to {}", self.app, self.from, self.version)
     }
 }
 
+#[cfg(feature = "store")]
 impl fmt::Display for RolledBack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

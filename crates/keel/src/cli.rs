@@ -461,7 +461,8 @@ pub struct PublishArgs {
     #[arg(long, value_name = "TARGET")]
     pub to: String,
 
-    /// GitHub: replace files a draft release already has that differ from the local ones
+    /// GitHub: replace files a draft release already has that differ from the local ones (a
+    /// published release's files are never replaced)
     #[arg(long)]
     pub replace: bool,
 
@@ -605,8 +606,8 @@ pub enum ImageCommand {
     /// only). Blobs the registry has are skipped; tags move last, so a failed push moves none,
     /// and running it again finishes the job. The SBOMs and the provenance are attached as OCI
     /// referrers (the `sha256-<digest>` tag where the registry has no referrers API).
-    /// Credentials: KEEL_REGISTRY_USER and KEEL_REGISTRY_PASSWORD, else ~/.docker/config.json
-    /// (with credential helpers). HTTPS, with the CAs of SSL_CERT_FILE when set; plain HTTP
+    /// Credentials: KEEL_REGISTRY_USER and KEEL_REGISTRY_PASSWORD (for this registry only,
+    /// never a base image's), else ~/.docker/config.json (with credential helpers). HTTPS, with the CAs of SSL_CERT_FILE when set; plain HTTP
     /// only as `http://REGISTRY` on a loopback address, or with --insecure.
     Push(ImagePushArgs),
 }

@@ -49,6 +49,7 @@ hints! {
         E::SeveralTagsAtHead { .. } => h("pass the one to release: --tag TAG"),
         E::NoTag => h("make the release with `keel release --tag vX.Y.Z`"),
         E::DetachedHead => h("pass --base BRANCH"),
+        E::BranchIsBase { .. } => h("pass another --branch (the default is keel/release)"),
         E::GlibcTooNew { .. } => h("build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`"),
     }
     keel_store::Error {
@@ -80,6 +81,7 @@ hints! {
     }
     keel_github::Error {
         E::Differs { .. } => h("a release's files should not change; pass --replace to replace them in a draft"),
+        E::ForeignRemote { .. } => h("pass a --remote on GitHub's host, or leave --remote out to push to the repository itself"),
         E::Push { .. } => h("check that the token may push to the repository (`contents: write`) and that --remote is right"),
     }
     keel_oci::Error {
@@ -99,7 +101,7 @@ hints! {
         E::AlreadyInstalled { app, .. } => h(format!("`keel update --app {app}` updates it")),
         E::NothingToRollBack { .. } => h("keel keeps the version before the last update; there was no update since install or the last rollback"),
         E::ReadRoot { .. } => h("pass the store's root.json with --root"),
-        E::NoStoreUrl { .. } => h(format!("set {}", keel_schema::env::KEEL_STORE_URL)),
+        E::NoStoreUrl { .. } => h("set KEEL_STORE_URL"),
         E::PlainHttp { .. } => h("use the store's https:// URL; if the network between is trusted, allow plain HTTP with --allow-http (KEEL_ALLOW_HTTP=1): TUF still checks every signature and hash, but anyone on the path can see what is installed and hold updates back"),
     }
 }

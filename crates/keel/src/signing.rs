@@ -7,7 +7,6 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use keel_schema::env::{KEEL_SIGNING_KEY as KEY_ENV, KEEL_SIGNING_KEY_PASSWORD as PASSWORD_ENV};
 use keel_sign::{Secret, SigningKey};
 
 use crate::cli::{GlobalArgs, KeygenArgs, SignFilesArgs};
@@ -25,7 +24,7 @@ fn ask_password(confirm: bool) -> Result<Secret, BoxError> {
     if !std::io::stdin().is_terminal() {
         return Err(boxed(
             "a password is needed for the secret key, and there is no terminal to ask for it",
-            format!("set {PASSWORD_ENV}"),
+            "set KEEL_SIGNING_KEY_PASSWORD".to_owned(),
         ));
     }
     let password = Secret::new(rpassword::prompt_password("Password for the secret key: ")?);
@@ -65,7 +64,7 @@ pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> 
         let (public, secret) = (written.public_key.display(), written.secret_key.display());
         format!(
             "Wrote {public} (the public key, {}) and {secret} (the secret key: keep it safe)\n\
-             Sign releases with `keel release --sign-key {secret}`; in CI, set {KEY_ENV} to the contents of the key file and {PASSWORD_ENV} to its password.\n\
+             Sign releases with `keel release --sign-key {secret}`; in CI, set KEEL_SIGNING_KEY to the contents of the key file and KEEL_SIGNING_KEY_PASSWORD to its password.\n\
              Anyone can check a release with `keel verify --key {public}` or `minisign -Vm SHA256SUMS -p {public}`.",
             written.key_id,
         )
@@ -77,7 +76,7 @@ pub fn run_sign(global: &GlobalArgs, args: &SignFilesArgs) -> anyhow::Result<()>
     let key = load_signing_key(args.sign.sign_key.as_deref())?.ok_or_else(|| {
         hinted(
             "no signing key",
-            format!("pass --sign-key FILE, or set {KEY_ENV} to the contents of a key file"),
+            "pass --sign-key FILE, or set KEEL_SIGNING_KEY to the contents of a key file",
         )
     })?;
     let signed = keel_sign::files::sign_files(&key, &args.files, args.trusted_comment.as_deref())?;
@@ -96,10 +95,7 @@ pub(crate) fn require_key(path: Option<&Path>) -> anyhow::Result<keel_sign::Sign
     load_signing_key(path)?.ok_or_else(|| {
         hinted(
             "no signing key",
-            format!(
-                "pass --key FILE (from `keel keygen`), or set {}",
-                keel_schema::env::KEEL_SIGNING_KEY
-            ),
+            "pass --key FILE (from `keel keygen`), or set KEEL_SIGNING_KEY",
         )
     })
 }

@@ -225,6 +225,34 @@ fn a_published_immutable_release_is_never_changed() {
 }
 
 #[test]
+fn a_published_release_is_never_changed_even_when_github_would_allow_it() {
+    let fx = Fixture::new(2);
+    fx.server.state().immutable_releases = false;
+    fx.publish(&fx.publication("v1.0.0")).unwrap();
+    let before = fx.server.state().releases[0].assets[0].data.clone();
+    fs_err::write(&fx.files[0].path, "changed").unwrap();
+    let mut files = fx.files.clone();
+    files[0].size = 7;
+    files[0].sha256 = keel_verify::sha256_bytes(b"changed").to_hex();
+    for replace in [false, true] {
+        let mut publication = fx.publication("v1.0.0");
+        publication.files = &files;
+        publication.replace = replace;
+        let err = fx.publish(&publication).unwrap_err();
+        assert!(matches!(err, Error::PublishedDiffers { .. }), "{err}");
+        assert!(err.to_string().contains("app-1.0.0-file0.tar.gz"), "{err}");
+    }
+    let state = fx.server.state();
+    assert!(!state.releases[0].immutable, "the release was not mutable");
+    assert_eq!(state.releases[0].assets[0].data, before);
+    assert!(
+        state.requests.iter().all(|r| !r.starts_with("DELETE")),
+        "{:?}",
+        state.requests
+    );
+}
+
+#[test]
 fn a_draft_with_a_different_file_needs_replace() {
     let fx = Fixture::new(2);
     // A draft someone started with another file under the same name.

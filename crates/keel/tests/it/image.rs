@@ -928,3 +928,48 @@ fn publish_pushes_the_images_the_settings_name_and_refuses_a_release_without_the
         "{workflow}"
     );
 }
+
+#[test]
+fn the_environments_registry_credentials_go_to_push_destinations_only() {
+    // A base image on a registry behind a token service, which logs who asks for a token.
+    let registry = Registry::start_token();
+    let ws = single("hello", "2.0.0");
+    let toml = ws.read("Cargo.toml");
+    let zeros = "0".repeat(64);
+    let release_with = |registries: &str| {
+        ws.write(
+            "Cargo.toml",
+            &format!(
+                "{toml}\n[package.metadata.keel.image]\nbase = \"http://{}/base@sha256:{zeros}\"\n{registries}",
+                registry.host()
+            ),
+        );
+        ws.run(&["release", "--target", HOST, "--out", "dist"])
+            .success();
+    };
+    let build = || {
+        let home = tempfile::tempdir().unwrap();
+        let mut command = ws.keel(["image", "build", "dist"]);
+        command
+            .env("HOME", home.path())
+            .env_remove("DOCKER_CONFIG")
+            .env("KEEL_REGISTRY_USER", USER)
+            .env("KEEL_REGISTRY_PASSWORD", PASSWORD);
+        let refused = run_command(&mut command).failure(1);
+        assert!(!refused.stderr.contains(PASSWORD), "{}", refused.stderr);
+    };
+    // The images go nowhere this registry: the base is pulled anonymously.
+    release_with("");
+    build();
+    let requests = registry.token_requests();
+    assert!(!requests.is_empty(), "the base image was not asked for");
+    assert!(
+        requests.iter().all(|r| r["user"].is_null()),
+        "the environment's credentials reached another registry: {requests:#?}"
+    );
+    // The settings push the images to this registry: its base is pulled with them.
+    release_with(&format!("registries = [\"{}/team\"]\n", registry.host()));
+    build();
+    let requests = registry.token_requests();
+    assert!(requests.iter().any(|r| r["user"] == USER), "{requests:#?}");
+}

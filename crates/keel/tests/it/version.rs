@@ -547,6 +547,81 @@ fn the_release_pull_request_is_opened_once_and_updated_in_place() {
 }
 
 #[test]
+fn the_token_goes_to_githubs_git_host_only_and_the_base_branch_is_never_force_pushed() {
+    const TOKEN: &str = "ghp_scoped_token_never_elsewhere";
+    let server = GithubServer::start(TOKEN);
+    let ws = single_app();
+    git(&ws, &["tag", "--annotate", "v0.1.0", "-m", "v0.1.0"]);
+    change(
+        &ws,
+        "src/main.rs",
+        "fn main() { e(); }\nfn e() {}\n",
+        "feat: export",
+    );
+    server.create_repo("o/app", ws.root());
+    let bare = server.git_root.join("o/app.git");
+    let main_before = run_ok(
+        Command::new("git")
+            .args(["rev-parse", "refs/heads/main"])
+            .current_dir(&bare),
+    )
+    .stdout;
+    // Another host (another port is another origin): it records whatever reaches it.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let remote = format!("http://{}/o/app.git", elsewhere.local_addr().unwrap());
+    let pr = |extra: &[&str]| {
+        let mut args = vec!["release-pr", "--to", "github:o/app"];
+        args.extend_from_slice(extra);
+        let mut command = ws.keel(&args);
+        fixed(&mut command)
+            .env("SOURCE_DATE_EPOCH", COMMIT_EPOCH.to_string())
+            .env("KEEL_GITHUB_API_URL", server.api_url())
+            .env("GITHUB_TOKEN", TOKEN)
+            // A push that reached the other host would wait for its answer: not for long.
+            .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
+            .env("GIT_HTTP_LOW_SPEED_TIME", "3");
+        run_command(&mut command).failure(1)
+    };
+    let refused = pr(&["--remote", &remote]);
+    assert!(
+        refused.stderr.contains(&format!(
+            "error: the remote {remote} is not on http://127.0.0.1:"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("hint: "), "{}", refused.stderr);
+    assert!(
+        elsewhere.accept().is_err(),
+        "a connection reached the other host"
+    );
+    let refused = pr(&["--branch", "main"]);
+    assert!(
+        refused
+            .stderr
+            .contains("error: the release branch main is the branch the pull request merges into"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("hint: pass another --branch"),
+        "{}",
+        refused.stderr
+    );
+    let state = server.state();
+    assert!(state.git_authorizations.is_empty(), "git was reached");
+    assert!(state.pulls.is_empty());
+    let main_after = run_ok(
+        Command::new("git")
+            .args(["rev-parse", "refs/heads/main"])
+            .current_dir(&bare),
+    )
+    .stdout;
+    assert_eq!(main_after, main_before, "the base branch changed");
+}
+
+#[test]
 fn one_changelog_for_the_workspace_names_each_entrys_packages_with_a_template() {
     let ws = TestWorkspace::new(keel_bin());
     ws.write(
