@@ -114,6 +114,47 @@ fn extract_as(
     Ok(sink.written)
 }
 
+/// The stream read past the cap.
+#[derive(Debug)]
+struct OverCap;
+
+impl std::fmt::Display for OverCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the archive holds more than the size limit allows")
+    }
+}
+
+impl std::error::Error for OverCap {}
+
+/// A failure to read `archive`: [`Error::TooLarge`] when it is the cap's.
+fn read_error(archive: &Path, source: io::Error) -> Error {
+    match source.get_ref() {
+        Some(inner) if inner.is::<OverCap>() => Error::TooLarge {
+            archive: archive.to_owned(),
+        },
+        _ => Error::ReadSource {
+            path: archive.to_owned(),
+            source,
+        },
+    }
+}
+
+/// A reader that fails once more than `remaining` bytes were read through it.
+struct Capped<R> {
+    inner: R,
+    remaining: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.remaining = (self.remaining)
+            .checked_sub(n as u64)
+            .ok_or_else(|| io::Error::other(OverCap))?;
+        Ok(n)
+    }
+}
+
 struct Sink<'a> {
     dest: &'a Path,
     archive: &'a Path,
@@ -162,13 +203,8 @@ impl Sink<'_> {
                 source,
             })?;
         // One byte more than allowed tells an oversized archive apart from one that fits.
-        let copied =
-            io::copy(&mut (&mut data).take(self.remaining + 1), &mut out).map_err(|source| {
-                Error::ReadSource {
-                    path: self.archive.to_owned(),
-                    source,
-                }
-            })?;
+        let copied = io::copy(&mut (&mut data).take(self.remaining + 1), &mut out)
+            .map_err(|source| read_error(self.archive, source))?;
         if copied > self.remaining {
             return Err(Error::TooLarge {
                 archive: self.archive.to_owned(),
@@ -197,16 +233,19 @@ impl Sink<'_> {
     }
 
     fn tar(&mut self, reader: impl Read) -> Result<(), Error> {
-        let mut archive = tar::Archive::new(reader);
-        let entries = archive.entries().map_err(|source| Error::ReadSource {
-            path: self.archive.to_owned(),
-            source,
-        })?;
+        // Every decompressed byte counts against the cap, headers and long names included:
+        // tar reads a PAX or GNU long-name header, and skips an entry's data, in whole.
+        let capped = Capped {
+            inner: reader,
+            remaining: self.remaining,
+        };
+        let mut archive = tar::Archive::new(capped);
+        let path_of_archive = self.archive;
+        let entries = archive
+            .entries()
+            .map_err(|source| read_error(path_of_archive, source))?;
         for entry in entries {
-            let entry = entry.map_err(|source| Error::ReadSource {
-                path: self.archive.to_owned(),
-                source,
-            })?;
+            let entry = entry.map_err(|source| read_error(path_of_archive, source))?;
             let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             match entry.header().entry_type() {
                 tar::EntryType::Directory => self.dir(&path)?,

@@ -126,6 +126,14 @@ pub(crate) fn validate_path(path: &str) -> Result<(), Error> {
     if path.contains('\\') || path.contains('\0') {
         return Err(invalid("the path contains a backslash or a NUL byte"));
     }
+    // `C:x`, `C:/x` and `name:stream` mean a drive or an alternate data stream on Windows,
+    // where `Path::join` would take them out of the destination.
+    if path.contains(':') {
+        return Err(invalid("the path contains `:` (a Windows drive or stream)"));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(invalid("the path contains a control character"));
+    }
     if path
         .split('/')
         .any(|part| part.is_empty() || part == "." || part == "..")

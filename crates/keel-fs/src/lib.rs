@@ -314,6 +314,21 @@ pub fn create_dir(dir: &Path) -> Result<(), Error> {
     sync_dir(parent(dir))
 }
 
+/// Creates a folder only its owner may enter (0700 on Unix), with any missing parents made
+/// the same way, and flushes the parent; a folder already there is made private too.
+pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(fail("create", dir))?;
+    set_mode(dir, 0o700)?;
+    sync_dir(parent(dir))
+}
+
 /// Removes a folder and everything in it, if it exists, and flushes the parent.
 pub fn remove_dir(dir: &Path) -> Result<(), Error> {
     match fs_err::remove_dir_all(dir) {

@@ -244,6 +244,18 @@ pub fn origin(url: &str) -> Option<String> {
     }
 }
 
+/// The host of an `http://` or `https://` URL, in lower case, without its port (an IPv6
+/// address without brackets); `None` for other URLs.
+pub fn host(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    match (parsed.scheme(), parsed.host()) {
+        ("http" | "https", Some(url::Host::Domain(name))) => Some(name.to_ascii_lowercase()),
+        ("http" | "https", Some(url::Host::Ipv4(ip))) => Some(ip.to_string()),
+        ("http" | "https", Some(url::Host::Ipv6(ip))) => Some(ip.to_string()),
+        _ => None,
+    }
+}
+
 /// `url` without `user:password@`, for showing and for keeping (receipts). Text that is not a
 /// URL is returned as it is.
 pub fn redact(url: &str) -> String {
@@ -331,7 +343,14 @@ mod tests {
             "x",
         ] {
             assert_eq!(origin(other), None, "{other}");
+            assert_eq!(host(other), None, "{other}");
         }
+        assert_eq!(
+            host("https://Auth.Docker.IO/t?x").as_deref(),
+            Some("auth.docker.io")
+        );
+        assert_eq!(host("http://[::1]:5000/v2/").as_deref(), Some("::1"));
+        assert_eq!(host("http://127.0.0.2:80/").as_deref(), Some("127.0.0.2"));
     }
 
     #[test]

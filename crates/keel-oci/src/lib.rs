@@ -190,6 +190,17 @@ pub enum Error {
         /// The registry.
         registry: String,
     },
+    /// The registry pointed to a plain-HTTP URL keel may not use: a drop from HTTPS, or plain
+    /// HTTP beyond loopback.
+    #[error(
+        "{registry} pointed to {url} over plain HTTP, which keel does not follow: credentials and data would travel unencrypted"
+    )]
+    PlainHttpUrl {
+        /// The registry.
+        registry: String,
+        /// The URL, without its query.
+        url: String,
+    },
     /// The file of CA certificates could not be used.
     #[error("cannot use the certificates in {}: {reason}", path.display())]
     Certificates {

@@ -92,6 +92,8 @@ pub struct Registry {
     base: String,
     agent: ureq::Agent,
     credentials: Option<Credentials>,
+    /// Whether plain HTTP beyond loopback is allowed.
+    insecure: bool,
     /// The `Authorization` header that works, per repository.
     auth: Mutex<BTreeMap<String, String>>,
     retry: Retry,
@@ -191,6 +193,7 @@ impl Registry {
             base,
             agent: agent()?,
             credentials: options.credentials,
+            insecure: options.insecure,
             auth: Mutex::new(BTreeMap::new()),
             retry: Retry {
                 attempts: options.retry.attempts.max(1),
@@ -210,6 +213,45 @@ impl Registry {
         } else {
             format!("{}{}", self.base, path_or_url)
         }
+    }
+
+    /// Whether `url` is on the registry's own origin, where its credentials go. A URL the
+    /// registry hands out (an upload's `Location`, a page's `Link`) may point elsewhere: it is
+    /// followed without credentials, and refused when it drops from HTTPS to plain HTTP or
+    /// reaches plain HTTP beyond loopback without `insecure`.
+    fn own_origin(&self, url: &str) -> Result<bool, Error> {
+        if url.starts_with("http://") {
+            let loopback = keel_http::host(url).is_some_and(|h| keel_http::is_loopback_host(&h));
+            if self.base.starts_with("https://") || !(loopback || self.insecure) {
+                return Err(Error::PlainHttpUrl {
+                    registry: self.name.clone(),
+                    url: keel_http::origin(url).unwrap_or_default() + &Self::shown(url),
+                });
+            }
+        }
+        Ok(keel_http::origin(url) == keel_http::origin(&self.base))
+    }
+
+    /// The credentials a token service at `realm` is given: the registry's, when the realm is
+    /// on the registry's host or under the name the user gave (`auth.docker.io` for
+    /// `docker.io`); for any other host, only what Docker's configuration names for that host.
+    fn realm_credentials(&self, realm: &str) -> Result<Option<Credentials>, Error> {
+        let (Some(host), Some(_)) = (keel_http::host(realm), &self.credentials) else {
+            return Ok(None);
+        };
+        let named = self.name.trim_start_matches('[');
+        let named = match named.split_once(']') {
+            Some((v6, _)) => v6,
+            None => named.rsplit_once(':').map_or(named, |(host, _)| host),
+        }
+        .to_ascii_lowercase();
+        let api = keel_http::host(&self.base).unwrap_or_default();
+        if host == api || host == named || host.ends_with(&format!(".{named}")) {
+            return Ok(self.credentials.clone());
+        }
+        let origin = keel_http::origin(realm).unwrap_or_default();
+        let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
+        crate::auth::lookup(authority, crate::auth::Purpose::Other)
     }
 
     /// The path of a URL, for messages (never its query, which may carry upload state).
@@ -290,6 +332,7 @@ impl Registry {
         limit: u64,
     ) -> Result<Answer, Error> {
         let url = self.url(path_or_url);
+        let own = self.own_origin(&url)?;
         let mut authenticated = false;
         let mut attempt = 0;
         loop {
@@ -302,6 +345,7 @@ impl Registry {
                     message: "a request panicked".to_owned(),
                 })?
                 .get(repository)
+                .filter(|_| own)
                 .cloned();
             let failure = match self.send_once(
                 method,
@@ -311,7 +355,7 @@ impl Registry {
                 authorization.as_deref(),
                 limit,
             ) {
-                Ok(answer) if answer.status == 401 && !authenticated => {
+                Ok(answer) if answer.status == 401 && !authenticated && own => {
                     authenticated = true;
                     self.authenticate(repository, &answer)?;
                     attempt -= 1;
@@ -388,7 +432,13 @@ impl Registry {
                 if url.starts_with("http://") && self.base.starts_with("https://") {
                     url = url.replacen("http://", "https://", 1);
                 }
-                let basic = self.credentials.as_ref().map(Credentials::basic);
+                if keel_http::host(&url).is_none() {
+                    return Err(unauthorized(
+                        "its bearer challenge names a realm that is not an HTTP(S) URL".to_owned(),
+                    ));
+                }
+                self.own_origin(&url)?;
+                let basic = self.realm_credentials(&url)?.map(|c| c.basic());
                 let token_answer = self
                     .send_once("GET", &url, &[], &[], basic.as_deref(), MAX_MANIFEST_BYTES)
                     .map_err(|message| Error::Network {
@@ -813,6 +863,60 @@ impl std::fmt::Display for LoggedIn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_the_registry_hands_out_keep_or_lose_its_credentials() {
+        let credentials = Some(Credentials::new("user", "secret"));
+        let options = || Options {
+            credentials: credentials.clone(),
+            ..Options::default()
+        };
+        let ours = Registry::connect(Scheme::Https, "registry.example", options()).unwrap();
+        assert!(
+            ours.own_origin("https://registry.example/v2/o/a/blobs/uploads/1")
+                .unwrap()
+        );
+        assert!(
+            !ours
+                .own_origin("https://storage.example/upload?sig=x")
+                .unwrap()
+        );
+        assert!(
+            !ours
+                .own_origin("https://registry.example:8443/v2/")
+                .unwrap()
+        );
+        // A drop from HTTPS to plain HTTP is refused, even to the same host.
+        let err = ours.own_origin("http://registry.example/v2/").unwrap_err();
+        assert!(matches!(err, Error::PlainHttpUrl { .. }), "{err}");
+        // A bearer realm: the registry's host, or under the name given.
+        let hub = Registry::connect(Scheme::Https, "docker.io", options()).unwrap();
+        for realm in [
+            "https://auth.docker.io/token",
+            "https://registry-1.docker.io/token",
+        ] {
+            assert!(hub.realm_credentials(realm).unwrap().is_some(), "{realm}");
+        }
+        for realm in [
+            "https://docker.io.evil.example/token",
+            "https://evildocker.io/token",
+        ] {
+            assert!(hub.realm_credentials(realm).unwrap().is_none(), "{realm}");
+        }
+        let local = Registry::connect(Scheme::Http, "127.0.0.1:5000", options()).unwrap();
+        assert!(
+            local
+                .realm_credentials("http://127.0.0.1:5001/token")
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            local
+                .realm_credentials("http://127.0.0.2:5001/token")
+                .unwrap()
+                .is_none()
+        );
+    }
 
     #[test]
     fn challenges_are_parsed() {

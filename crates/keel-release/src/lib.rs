@@ -396,6 +396,34 @@ pub enum Error {
         /// The branch.
         branch: String,
     },
+    /// The release's installers know no download URL, so they cannot download from the GitHub
+    /// release it is published to.
+    #[error(
+        "the release's installers know no download URL, so they cannot download from the GitHub release it is published to ({expected})"
+    )]
+    NoDownloadUrl {
+        /// The GitHub release's download URL.
+        expected: String,
+    },
+    /// The release's installers download from another repository's GitHub releases.
+    #[error(
+        "the release's installers download from {url}, not from the GitHub release it is published to ({expected})"
+    )]
+    InstallersElsewhere {
+        /// Where they download from.
+        url: String,
+        /// The GitHub release's download URL.
+        expected: String,
+    },
+    /// The workspace around the release folder is not the release's source: its repository
+    /// lacks the commit the manifest names.
+    #[error("the release was made from commit {commit}, which the repository of {} does not have: its changelog and history are not this release's", workspace.display())]
+    SourceElsewhere {
+        /// The commit the manifest names.
+        commit: String,
+        /// The workspace found.
+        workspace: PathBuf,
+    },
     /// The current commit has no release tag to release.
     #[error("the current commit has no release tag")]
     NoTagAtHead,
@@ -441,6 +469,9 @@ impl Error {
                 "build the Linux targets static (a musl target such as x86_64-unknown-linux-musl, or `-C target-feature=+crt-static` on gnu), or set `base` in [package.metadata.keel.image] to an image with a C library, pinned by digest (e.g. gcr.io/distroless/cc-debian12@sha256:...)"
             }
             Error::NoImages { .. } => "run `keel image build` on the release first",
+            Error::NoDownloadUrl { .. } | Error::InstallersElsewhere { .. } => {
+                "set `repository` in Cargo.toml to the GitHub repository (or `download-url` in [workspace.metadata.keel]), then release again"
+            }
             Error::EmptyWaiver => {
                 "say why the release goes out unrehearsed; the reason is written into the release notes"
             }

@@ -47,6 +47,18 @@ pub fn notes_of(
     key: Option<&PublicKey>,
 ) -> Result<Notes, Error> {
     let (dir, manifest) = (folder.dir(), folder.manifest());
+    // The changes come from the release's own source: a workspace whose repository lacks the
+    // commit the manifest names is another project's (or another checkout's), and would put
+    // its history into these notes.
+    if let (Some(root), Some(commit)) = (source, manifest.source.commit.as_deref()) {
+        let object = format!("{commit}^{{commit}}");
+        if keel_workspace::git::run(root, &["cat-file", "-e", &object]).is_err() {
+            return Err(Error::SourceElsewhere {
+                commit: commit.to_owned(),
+                workspace: root.to_owned(),
+            });
+        }
+    }
     let version = manifest
         .version
         .clone()

@@ -117,6 +117,32 @@ pub enum Published {
     Github(Box<GithubPublished>),
 }
 
+/// The installers of a release published to GitHub download from it: refused when they know
+/// no download URL, or name another repository's releases on github.com.
+fn installers_download_from(
+    manifest: &keel_schema::Manifest,
+    repo: &keel_github::Repo,
+    tag: &str,
+) -> Result<(), Error> {
+    let has_installers =
+        (manifest.artifacts.values()).any(|a| a.kind == keel_schema::ArtifactKind::Installer);
+    let expected = format!("https://github.com/{repo}/releases/download/{tag}");
+    match manifest.distribution.download_url.as_deref() {
+        _ if !has_installers => Ok(()),
+        None => Err(Error::NoDownloadUrl { expected }),
+        Some(url)
+            if url.starts_with("https://github.com/")
+                && !url.trim_end_matches('/').eq_ignore_ascii_case(&expected) =>
+        {
+            Err(Error::InstallersElsewhere {
+                url: url.to_owned(),
+                expected,
+            })
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// The rehearsal gate: `Ok` when the waiver gives a reason or every app with databases has
 /// a passing rehearsal bound to this release (signed by `key`'s public key, when given).
 pub fn rehearsal_required(
@@ -208,6 +234,7 @@ pub fn publish(
             let manifest = folder.manifest();
             let made = crate::notes_of(&folder, *workspace, None)?;
             let tag = made.tag.clone().ok_or(Error::NoTag)?;
+            installers_download_from(manifest, repo, &tag)?;
             let mut body = match notes {
                 Some(path) => fs_err::read_to_string(path).map_err(|source| Error::Read {
                     path: path.to_path_buf(),

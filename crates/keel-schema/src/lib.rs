@@ -404,6 +404,7 @@ pub enum Error {
 impl Manifest {
     /// Parses a manifest from JSON, refusing format versions this crate does not know.
     pub fn from_json(text: &str) -> Result<Manifest, Error> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         #[derive(Deserialize)]
         struct Version {
             schema_version: u32,
@@ -493,6 +494,13 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// `bytes` without a leading UTF-8 byte-order mark, which JSON forbids and Windows
+/// PowerShell 5.1 writes (`Set-Content -Encoding UTF8`): every JSON file keel reads from
+/// disk goes through this, so a file written there stays readable.
+pub fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
 /// A size for people: `512 B`, `1.5 KiB`, `12.3 MiB`.

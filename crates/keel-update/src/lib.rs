@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 mod doctor;
+mod process;
 pub mod select;
 mod sqlite;
 pub mod store;
@@ -55,7 +56,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use keel_fs::{copy_atomic, create_dir, remove_dir, write_atomic};
+use keel_fs::{copy_atomic, create_dir, create_private_dir, remove_dir, write_atomic};
 use keel_schema::TargetTriple;
 use keel_schema::receipt::{Hook, MissingDatabase, RECEIPT_SCHEMA_VERSION, Receipt, UpdateHooks};
 use serde::{Deserialize, Serialize};
@@ -479,6 +480,10 @@ struct Journal {
     /// The process group of a hook while it runs: recovery stops it before touching the data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     hook_group: Option<u32>,
+    /// Its leader's boot and start time: recovery signals the group only when they still
+    /// match (the number alone may be another process's by then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hook_process: Option<process::Identity>,
 }
 
 /// Holds the lock on one app's home; released when dropped.
@@ -566,7 +571,8 @@ impl AppHome {
 
     /// Takes the app's lock, failing at once when another process holds it.
     pub fn lock(&self) -> Result<AppLock, Error> {
-        create_dir(&self.dir)?;
+        // The app's state (snapshots of its data above all) is its owner's alone.
+        create_private_dir(&self.dir)?;
         match keel_fs::try_lock(&self.dir.join("lock"))? {
             Some(file) => Ok(AppLock { _file: file }),
             None => Err(Error::Busy {
@@ -591,8 +597,8 @@ impl AppHome {
 
     /// Keeps the root of trust an install was made with, for later updates.
     pub fn save_install_root(&self, root: &[u8]) -> Result<(), Error> {
-        create_dir(&self.dir)?;
-        Ok(write_atomic(&self.install_root_path(), root, None)?)
+        create_private_dir(&self.dir)?;
+        Ok(write_atomic(&self.install_root_path(), root, Some(0o600))?)
     }
 
     /// The root to verify the store with: the newest one the client trusts (the store may
@@ -602,10 +608,10 @@ impl AppHome {
             return Ok(newest);
         }
         if let Some(given) = given {
-            return Ok(given.to_vec());
+            return Ok(keel_schema::without_bom(given).to_vec());
         }
         match fs_err::read(self.install_root_path()) {
-            Ok(root) => Ok(root),
+            Ok(root) => Ok(keel_schema::without_bom(&root).to_vec()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(Error::NoTrustedRoot {
                 app: self.app.clone(),
             }),
@@ -632,12 +638,12 @@ impl AppHome {
 
     fn write_journal(&self, journal: &Journal) -> Result<(), Error> {
         let text = serde_json::to_vec_pretty(journal).expect("a journal is plain JSON data");
-        Ok(write_atomic(&self.journal_path(), &text, None)?)
+        Ok(write_atomic(&self.journal_path(), &text, Some(0o600))?)
     }
 
     fn write_receipt(&self, receipt: &Receipt) -> Result<(), Error> {
         let text = serde_json::to_vec_pretty(receipt).expect("a receipt is plain JSON data");
-        Ok(write_atomic(&self.receipt_path(), &text, None)?)
+        Ok(write_atomic(&self.receipt_path(), &text, Some(0o600))?)
     }
 
     /// Installs a first version: copies its binaries into `bin_dir` and writes the receipt,
@@ -804,12 +810,13 @@ impl AppHome {
             after,
             snapshotted: Vec::new(),
             hook_group: None,
+            hook_process: None,
         };
         self.write_journal(&journal)?;
         crash_point("prepared");
 
         remove_dir(&self.snapshot_dir(&before.version))?;
-        create_dir(&self.snapshot_dir(&before.version))?;
+        create_private_dir(&self.snapshot_dir(&before.version))?;
         for (index, db) in before.databases.iter().enumerate() {
             report(reporter, Step::Snapshot(PathBuf::from(db)));
             let existed =
@@ -899,6 +906,7 @@ impl AppHome {
             source,
         })?;
         journal.hook_group = Some(child.id());
+        journal.hook_process = process::identity(child.id());
         self.write_journal(journal)?;
         let output = child
             .wait_with_output()
@@ -908,6 +916,7 @@ impl AppHome {
                 source,
             })?;
         journal.hook_group = None;
+        journal.hook_process = None;
         if output.status.success() {
             return Ok(());
         }
@@ -1040,6 +1049,7 @@ impl AppHome {
             before,
             snapshotted,
             hook_group: None,
+            hook_process: None,
         };
         self.write_journal(&journal)?;
         crash_point("rollback-prepared");
@@ -1076,7 +1086,7 @@ impl AppHome {
         };
         report(reporter, Step::Recover);
         if let Some(group) = journal.hook_group.take() {
-            stop_process_group(group);
+            process::stop_group(group, journal.hook_process.take().as_ref());
         }
         let version = journal.after.version.clone();
         match (journal.kind, journal.phase) {
@@ -1129,26 +1139,6 @@ pub fn recover_at_startup(
     }
 }
 
-/// Kills a hook's process group left running by a killed updater, and waits (up to ten
-/// seconds) for it to be gone, so that nothing writes to the databases while they are restored.
-#[cfg(unix)]
-fn stop_process_group(group: u32) {
-    use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
-    let Some(pid) = i32::try_from(group).ok().and_then(Pid::from_raw) else {
-        return;
-    };
-    if kill_process_group(pid, Signal::KILL).is_err() {
-        return; // Already gone.
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while test_kill_process_group(pid).is_ok() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-#[cfg(not(unix))]
-fn stop_process_group(_group: u32) {}
-
 /// The binary an app's hooks run: the one named like the app, else the first.
 pub fn main_binary(receipt: &Receipt) -> String {
     let exe = |name: &str| format!("{name}{}", std::env::consts::EXE_SUFFIX);
@@ -1163,7 +1153,7 @@ pub fn main_binary(receipt: &Receipt) -> String {
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Error> {
     match fs_err::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
+        Ok(bytes) => serde_json::from_slice(keel_schema::without_bom(&bytes))
             .map(Some)
             .map_err(|err| Error::BadState {
                 path: path.to_owned(),

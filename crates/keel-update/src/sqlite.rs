@@ -57,6 +57,10 @@ pub(crate) fn snapshot(db: &Path, dest: &Path) -> Result<bool, Error> {
     source.busy_timeout(LOCK_WAIT).map_err(db_err(db, "open"))?;
     let temp = dest.with_extension("keel-new");
     let _ = fs_err::remove_file(&temp);
+    // The snapshot holds the database's data: its owner's only (SQLite takes an empty file
+    // as an empty database, and keeps its mode).
+    keel_fs::write_new(&temp, b"")?;
+    keel_fs::set_mode(&temp, 0o600)?;
     {
         let mut target = Connection::open(&temp).map_err(db_err(&temp, "create"))?;
         copy_pages(&source, &mut target, db, "snapshot")?;

@@ -299,10 +299,11 @@ pub fn store_url_from_env() -> Option<String> {
 
 /// Reads a store's trusted root (`root.json`) from `path`.
 pub fn read_root(path: &Path) -> Result<Vec<u8>, Error> {
-    fs_err::read(path).map_err(|source| Error::ReadRoot {
+    let bytes = fs_err::read(path).map_err(|source| Error::ReadRoot {
         path: path.to_owned(),
         source,
-    })
+    })?;
+    Ok(keel_schema::without_bom(&bytes).to_vec())
 }
 
 /// `$KEEL_HOME`, else `$XDG_STATE_HOME/keel`, else `~/.local/state/keel`.

@@ -49,6 +49,7 @@ hints! {
         E::SeveralTagsAtHead { .. } => h("pass the one to release: --tag TAG"),
         E::NoTag => h("make the release with `keel release --tag vX.Y.Z`"),
         E::DetachedHead => h("pass --base BRANCH"),
+        E::SourceElsewhere { .. } => h("run it in the checkout the release was made from, or name that workspace with --manifest-path"),
         E::BranchIsBase { .. } => h("pass another --branch (the default is keel/release)"),
         E::GlibcTooNew { .. } => h("build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`"),
     }

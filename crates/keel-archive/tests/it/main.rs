@@ -250,6 +250,26 @@ elif kind == "hardlink":
 elif kind == "zip-dotdot":
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("../evil.txt", "pwned\n")
+elif kind == "pax-bomb":
+    # A PAX header with 4 MiB of attributes before a small file.
+    with tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT) as t:
+        info = tarfile.TarInfo("app/small")
+        info.pax_headers = {"comment": "x" * (4 << 20)}
+        info.size = 3
+        t.addfile(info, io.BytesIO(b"ok\n"))
+elif kind == "longname-bomb":
+    # A GNU long name of 4 MiB.
+    with tarfile.open(out, "w:gz", format=tarfile.GNU_FORMAT) as t:
+        info = tarfile.TarInfo("app/" + "n" * (4 << 20))
+        info.size = 0
+        t.addfile(info, io.BytesIO(b""))
+elif kind in ("drive", "drive-relative", "stream", "control"):
+    name = {"drive": "C:/evil.txt", "drive-relative": "C:evil.txt",
+            "stream": "app/ok.txt:hidden", "control": "app/a\x1bb"}[kind]
+    tar([(name, tarfile.REGTYPE, "")])
+elif kind == "zip-drive":
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("C:/evil.txt", "pwned\n")
 elif kind == "bomb":
     with tarfile.open(out, "w:gz") as t:
         data = b"\0" * (4 << 20)
@@ -275,7 +295,18 @@ elif kind == "bomb":
 
 #[test]
 fn hostile_archives_are_refused_and_nothing_lands_outside() {
-    for kind in ["dotdot", "absolute", "symlink", "hardlink", "zip-dotdot"] {
+    for kind in [
+        "dotdot",
+        "absolute",
+        "symlink",
+        "hardlink",
+        "zip-dotdot",
+        "drive",
+        "drive-relative",
+        "stream",
+        "control",
+        "zip-drive",
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let (format, archive) = hostile(dir.path(), kind);
         let inner = dir.path().join("a/b");
@@ -296,6 +327,25 @@ fn hostile_archives_are_refused_and_nothing_lands_outside() {
         );
         assert!(!Path::new("/tmp/keel-evil-absolute.txt").exists(), "{kind}");
     }
+}
+
+#[test]
+fn headers_and_long_names_count_against_the_cap() {
+    for kind in ["pax-bomb", "longname-bomb"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (format, archive) = hostile(dir.path(), kind);
+        let err =
+            keel_archive::extract(format, &archive, &dir.path().join("dest"), 1 << 20).unwrap_err();
+        assert!(
+            matches!(err, keel_archive::Error::TooLarge { .. }),
+            "{kind}: {err}"
+        );
+    }
+    // With room for its header, the PAX archive extracts.
+    let dir = tempfile::tempdir().unwrap();
+    let (format, archive) = hostile(dir.path(), "pax-bomb");
+    let written = keel_archive::extract(format, &archive, &dir.path().join("dest"), 64 << 20);
+    assert_eq!(written.unwrap(), ["app/small"]);
 }
 
 #[test]

@@ -451,7 +451,7 @@ fn local_name<'a>(target: &'a str, fallback: &'a str) -> &'a str {
 impl Fetched {
     /// A new, empty folder below `parent` (created if needed).
     fn new(parent: &Path) -> Result<Fetched, Error> {
-        keel_fs::create_dir(parent)?;
+        keel_fs::create_private_dir(parent)?;
         Ok(Fetched(unique_dir(parent)?))
     }
 }

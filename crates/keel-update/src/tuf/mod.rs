@@ -91,6 +91,13 @@ const ROOT_MAX: u64 = 1 << 20;
 const TIMESTAMP_MAX: u64 = 64 << 10;
 const SNAPSHOT_MAX: u64 = 4 << 20;
 const TARGETS_MAX: u64 = 32 << 20;
+
+/// The most bytes read for a role: its signed length, but never more than the role's maximum
+/// (a signed length is the signer's word, and a compromised or careless signer's word can
+/// name any size).
+fn capped(signed: Option<u64>, max: u64) -> u64 {
+    signed.map_or(max, |length| length.min(max))
+}
 /// The most root versions one refresh walks through.
 const MAX_ROOT_ROTATIONS: u64 = 256;
 /// The most roles one target lookup visits.
@@ -341,8 +348,7 @@ impl Client {
         }
         let meta = self.check_timestamp_final()?.clone();
         let version = self.root.signed.consistent_snapshot.then_some(meta.version);
-        let bytes =
-            self.download_metadata(SNAPSHOT, meta.length.unwrap_or(SNAPSHOT_MAX), version)?;
+        let bytes = self.download_metadata(SNAPSHOT, capped(meta.length, SNAPSHOT_MAX), version)?;
         self.update_snapshot(&bytes, false)?;
         self.persist(SNAPSHOT, &bytes)
     }
@@ -426,7 +432,7 @@ impl Client {
         }
         let meta = self.snapshot_meta(role)?.clone();
         let version = self.root.signed.consistent_snapshot.then_some(meta.version);
-        let bytes = self.download_metadata(role, meta.length.unwrap_or(TARGETS_MAX), version)?;
+        let bytes = self.download_metadata(role, capped(meta.length, TARGETS_MAX), version)?;
         self.update_targets(&bytes, role, delegator)?;
         self.persist(role, &bytes)
     }

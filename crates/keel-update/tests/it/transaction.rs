@@ -340,3 +340,41 @@ fn the_logical_digest_follows_the_rows_and_the_schema_not_the_pages() {
     fx.sql("PRAGMA user_version=1; CREATE INDEX t_x ON t(x)");
     assert_ne!(digest(), first, "the schema is part of the content");
 }
+
+#[test]
+fn a_receipt_written_with_a_byte_order_mark_is_read_and_updated() {
+    // Windows PowerShell 5.1's `Set-Content -Encoding UTF8` starts the file with a BOM.
+    let (fx, home) = installed();
+    let path = fx.home().join("app/receipt.json");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(fs_err::read(&path).unwrap());
+    fs_err::write(&path, &bytes).unwrap();
+    let receipt = home.receipt().unwrap().unwrap();
+    assert_eq!(receipt.version, "1.0");
+    let lock = home.lock().unwrap();
+    let v2 = fx.release("2.0", Migration::Sql(ADD_COLUMN), 2);
+    assert_eq!(home.update(&lock, &v2, &Silent).unwrap().version, "2.0");
+    assert!(home.doctor_report().ok, "{:?}", home.doctor_report());
+}
+
+#[test]
+fn the_app_state_and_the_snapshots_of_a_private_database_are_its_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| fs_err::metadata(path).unwrap().permissions().mode() & 0o777;
+    let (fx, home) = installed();
+    fs_err::set_permissions(fx.db(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let lock = home.lock().unwrap();
+    let v2 = fx.release("2.0", Migration::Sql(ADD_COLUMN), 2);
+    home.update(&lock, &v2, &Silent).unwrap();
+    let app = fx.home().join("app");
+    let snapshot = app.join("snapshots/1.0/db-0.sqlite");
+    assert!(snapshot.is_file(), "no snapshot at {}", snapshot.display());
+    assert_eq!(mode(&snapshot), 0o600, "{}", snapshot.display());
+    for dir in [app.clone(), app.join("snapshots/1.0")] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    assert_eq!(mode(&app.join("receipt.json")), 0o600);
+    // The live database keeps its own mode.
+    assert_eq!(mode(&fx.db()), 0o600);
+}

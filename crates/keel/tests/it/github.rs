@@ -8,9 +8,20 @@ use crate::single;
 
 const TOKEN: &str = "ghp_cli_token_never_printed";
 
-/// A signed release of `app` 1.0.0 for two platforms (fake builds), tagged.
+/// A signed release of `app` 1.0.0 for two platforms (fake builds), tagged, from the
+/// repository keel-rs/app on GitHub (its installers download from that release).
 fn released() -> TestWorkspace {
+    released_from(Some("https://github.com/keel-rs/app"))
+}
+
+/// The same release, from `repository`.
+fn released_from(repository: Option<&str>) -> TestWorkspace {
     let ws = single("app", "1.0.0");
+    if let Some(repository) = repository {
+        let toml = ws.read("Cargo.toml");
+        let with = format!("[package]\nrepository = \"{repository}\"\n");
+        ws.write("Cargo.toml", &toml.replacen("[package]\n", &with, 1));
+    }
     ws.write(
         "CHANGELOG.md",
         "# Changelog\n\n## [1.0.0] - 2024-05-01\n\n### Added\n- The first release.\n\n## [0.9.0]\n- old\n",
@@ -108,7 +119,11 @@ fn publishing_to_github_uploads_every_file_then_publishes_with_the_notes() {
 #[test]
 fn an_app_with_a_database_is_not_published_unrehearsed_unless_a_reason_is_given() {
     let ws = single("app", "1.0.0");
-    let cargo = ws.read("Cargo.toml");
+    let cargo = ws.read("Cargo.toml").replacen(
+        "[package]\n",
+        "[package]\nrepository = \"https://github.com/keel-rs/app\"\n",
+        1,
+    );
     ws.write(
         "Cargo.toml",
         &format!("{cargo}\n[package.metadata.keel.update]\nmigrate = [\"--db\", \"{{db}}\", \"migrate\"]\n"),
@@ -258,8 +273,71 @@ fn a_release_that_does_not_check_out_is_not_published() {
 }
 
 #[test]
-fn notes_come_from_the_changelog_or_from_the_commits() {
+fn installers_that_would_not_download_from_the_github_release_are_not_published_there() {
+    let server = GithubServer::start(TOKEN);
+    for (repository, expected) in [
+        (None, "error: the release's installers know no download URL"),
+        (
+            Some("https://github.com/someone-else/app"),
+            "error: the release's installers download from https://github.com/someone-else/app/releases/download/v1.0.0, not from",
+        ),
+    ] {
+        let ws = released_from(repository);
+        let refused = publish(&ws, &server, TOKEN, &[]).failure(1);
+        assert!(refused.stderr.contains(expected), "{}", refused.stderr);
+        assert!(
+            refused
+                .stderr
+                .contains("(https://github.com/keel-rs/app/releases/download/v1.0.0)"),
+            "{}",
+            refused.stderr
+        );
+        assert!(
+            refused.stderr.contains("hint: set `repository`"),
+            "{}",
+            refused.stderr
+        );
+    }
+    assert!(server.state().requests.is_empty(), "GitHub was contacted");
+}
+
+#[test]
+fn notes_and_a_publish_take_changes_only_from_the_releases_own_repository() {
     let ws = released();
+    let other = single("other", "3.0.0");
+    let dist = ws.path("dist");
+    let dist = dist.to_str().unwrap();
+    let server = GithubServer::start(TOKEN);
+    let expected = "which the repository of";
+    let notes = other.run(&["notes", dist]).failure(1);
+    assert!(notes.stderr.contains(expected), "{}", notes.stderr);
+    assert!(
+        notes.stderr.contains("hint: run it in the checkout"),
+        "{}",
+        notes.stderr
+    );
+    let published = run_command(
+        other
+            .keel(["publish", dist, "--to", "github:keel-rs/app"])
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("KEEL_GITHUB_API_URL", server.api_url()),
+    )
+    .failure(1);
+    assert!(published.stderr.contains(expected), "{}", published.stderr);
+    assert!(server.state().requests.is_empty(), "GitHub was contacted");
+    // From the release's own checkout, the same notes are made.
+    assert!(
+        ws.run(&["notes", dist])
+            .success()
+            .stdout
+            .contains("The first release.")
+    );
+}
+
+#[test]
+fn notes_come_from_the_changelog_or_from_the_commits() {
+    // No repository: the notes install from the files beside them.
+    let ws = released_from(None);
     let notes = ws.run(&["notes", "dist"]).success();
     assert!(
         notes.stdout.starts_with("### Added\n- The first release."),

@@ -205,6 +205,14 @@ fn the_options_choose_the_folder_and_leave_the_profile_alone() {
     )
     .success();
     assert_eq!(result.stdout, "", "--quiet printed something");
+    // A check that could not run is said even so.
+    assert!(
+        result.stderr.contains(
+            "note: minisign is not installed: the signature of ledger 1.0.0 was not checked"
+        ),
+        "{}",
+        result.stderr
+    );
     assert!(to.join("ledger").is_file());
     assert!(!machine.home().join(".profile").exists());
     let help = run_command(
@@ -242,6 +250,111 @@ fn the_options_choose_the_folder_and_leave_the_profile_alone() {
         "{}",
         bad.stderr
     );
+}
+
+/// Runs the installer with `args` under dash from `cwd`, the environment holding only what a
+/// login would.
+fn install_from(machine: &Machine, cwd: &Path, args: &[&str], url: &str) -> RunResult {
+    let (_, dist) = released();
+    run_command(
+        Command::new(require_tool("dash"))
+            .arg(dist.join("ledger-installer.sh"))
+            .args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .env("HOME", machine.home())
+            .env("PATH", &machine.path)
+            .env("SHELL", "/bin/bash")
+            .env("LEDGER_DOWNLOAD_URL", url),
+    )
+}
+
+#[test]
+fn the_path_line_holds_an_absolute_folder_and_nothing_that_runs() {
+    let (_, dist) = released();
+    let nginx = Nginx::serve(dist);
+    let machine = Machine::new("curl", false);
+    let profile = machine.home().join(".bashrc");
+    let home = machine.home();
+    let root = Path::new("/keel-installer-hostile");
+    for hostile in [
+        "/keel-installer-hostile/b$(touch PWNED)in",
+        "/keel-installer-hostile/b`touch PWNED`in",
+        "/keel-installer-hostile/b\"; touch PWNED; \"in",
+        "/keel-installer-hostile/a:/b",
+        "/keel-installer-hostile/line\nbreak",
+    ] {
+        let refused = install_from(&machine, &home, &["--to", hostile], &nginx.url("")).failure(1);
+        assert!(
+            refused
+                .stderr
+                .contains("holds a character a shell profile's PATH line cannot take"),
+            "{hostile}: {}",
+            refused.stderr
+        );
+        assert!(!profile.exists(), "{hostile}: the profile was written");
+        assert!(!home.join("PWNED").exists() && !root.exists(), "{hostile}");
+    }
+    // A relative folder is the current folder's.
+    install_from(&machine, &home, &["--to", "apps/bin/"], &nginx.url("")).success();
+    let relative = home.join("apps/bin");
+    assert!(relative.join("ledger").is_file());
+    let lines = fs_err::read_to_string(&profile).unwrap();
+    assert!(
+        lines.contains(&format!("export PATH=\"{}:$PATH\"", relative.display())),
+        "{lines}"
+    );
+    // Another folder gets its own line; the same folder again adds none.
+    for _ in 0..2 {
+        install_from(&machine, &home, &[], &nginx.url("")).success();
+    }
+    let lines = fs_err::read_to_string(&profile).unwrap();
+    assert_eq!(
+        lines.matches("# added by the ledger installer").count(),
+        2,
+        "{lines}"
+    );
+    assert!(
+        lines.contains(&format!(
+            "export PATH=\"{}:$PATH\"",
+            machine.bin().display()
+        )),
+        "{lines}"
+    );
+}
+
+#[test]
+fn an_installer_cut_short_runs_nothing() {
+    let (_, dist) = released();
+    let nginx = Nginx::serve(dist);
+    let script = fs_err::read(dist.join("ledger-installer.sh")).unwrap();
+    let cuts = [
+        script.len() / 4,
+        script.len() / 2,
+        script.len() * 3 / 4,
+        script.len() - 12,
+    ];
+    for cut in cuts {
+        let machine = Machine::new("curl", false);
+        // As `curl URL | sh` runs it when the download stops early.
+        let result = keel_test::run_with_input(
+            Command::new(require_tool("dash"))
+                .current_dir(machine.home())
+                .env_clear()
+                .env("HOME", machine.home())
+                .env("PATH", &machine.path)
+                .env("SHELL", "/bin/bash")
+                .env("LEDGER_DOWNLOAD_URL", nginx.url("")),
+            &String::from_utf8_lossy(&script[..cut]),
+        );
+        assert!(
+            !result.stdout.contains("downloading"),
+            "cut at {cut}: {}",
+            result.stdout
+        );
+        machine.assert_nothing_installed();
+        assert!(!machine.home().join(".bashrc").exists(), "cut at {cut}");
+    }
 }
 
 /// A copy of the release whose archive is changed by `change`.
