@@ -74,6 +74,12 @@ impl Fixture {
     #[track_caller]
     fn assert_published_whole(&self, tag: &str) {
         let state = self.server.state();
+        // A fault the server never injected would let its test pass without the fault.
+        assert!(
+            state.faults.is_empty(),
+            "faults never injected: {:?}",
+            state.faults
+        );
         let releases: Vec<_> = state.releases.iter().filter(|r| r.tag == tag).collect();
         assert_eq!(releases.len(), 1, "one release per tag");
         let release = releases[0];
@@ -158,6 +164,18 @@ fn a_duplicate_name_answered_422_is_recognised_as_the_same_file() {
     let done = fx.publish(&fx.publication("v1.0.0")).unwrap();
     assert!(done.cleaned.is_empty(), "{done:?}");
     fx.assert_published_whole("v1.0.0");
+}
+
+#[test]
+fn a_server_error_is_retried() {
+    let fx = Fixture::new(2);
+    fx.server.inject(Fault::ServerError);
+    fx.publish(&fx.publication("v1.0.0")).unwrap();
+    fx.assert_published_whole("v1.0.0");
+    let state = fx.server.state();
+    // The failed request was sent again: its line appears twice in a row.
+    let repeated = state.requests.windows(2).any(|pair| pair[0] == pair[1]);
+    assert!(repeated, "{:?}", state.requests);
 }
 
 #[test]

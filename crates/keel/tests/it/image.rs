@@ -693,15 +693,6 @@ fn a_release_without_linux_archives_has_no_image() {
         "{}",
         push.stderr
     );
-    // Plain HTTP beyond loopback needs --insecure.
-    let insecure = ws
-        .run(&["image", "push", "http://registry.example/x", "dist"])
-        .failure(1);
-    assert!(
-        insecure.stderr.contains("has no OCI image") || insecure.stderr.contains("plain HTTP"),
-        "{}",
-        insecure.stderr
-    );
 }
 
 #[test]
@@ -710,6 +701,22 @@ fn a_registry_that_fails_mid_upload_is_retried_and_a_second_run_finishes_the_pus
     let ws = static_hello("1.0.0", "");
     ws.run(&["release", "--out", "dist"]).success();
     ws.run(&["image", "build", "dist"]).success();
+    // Plain HTTP beyond loopback needs --insecure: refused before anything is sent.
+    let insecure = ws
+        .run(&["image", "push", "http://registry.example/x", "dist"])
+        .failure(1);
+    assert!(
+        insecure.stderr.contains(
+            "error: registry.example would be reached over plain HTTP, which keel allows for loopback addresses only"
+        ),
+        "{}",
+        insecure.stderr
+    );
+    assert!(
+        insecure.stderr.contains("hint: use https://"),
+        "{}",
+        insecure.stderr
+    );
     let registry = Registry::start();
     let proxy = keel_test::registry::FlakyProxy::start(registry.port);
     let destination = format!("http://127.0.0.1:{}/flaky", proxy.port);

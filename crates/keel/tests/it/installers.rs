@@ -412,6 +412,13 @@ fn a_tampered_archive_or_a_wrong_length_installs_nothing() {
             assert_refused(&result, expected);
             machine.assert_nothing_installed();
         }
+        // Whichever tool computes the sha256.
+        for tool in ["shasum", "openssl"] {
+            let machine = Machine::with_tools(&["curl", tool], false);
+            let result = machine.install("dash", &installer, &nginx.url(""));
+            assert_refused(&result, expected);
+            machine.assert_nothing_installed();
+        }
     }
 }
 

@@ -221,7 +221,9 @@ fn metadata_older_than_what_the_client_trusts_is_refused() {
     let result = update(&ws);
     result.refused("could not verify the metadata of the store");
     assert!(
-        result.stderr.to_lowercase().contains("older") || result.stderr.contains("version"),
+        result
+            .stderr
+            .contains("timestamp version 1 is older than the trusted 2"),
         "{}",
         result.stderr
     );
