@@ -283,6 +283,13 @@ fn a_stalling_server_times_out() {
     let _ = server.kill();
     let _ = server.wait();
     result.refused("could not verify the metadata of the store");
+    // Refused because the time ran out, not for another reason.
+    assert!(result.stderr.contains(": timeout: "), "{}", result.stderr);
+    assert!(
+        result.stderr.contains("hint: the store did not answer in time"),
+        "{}",
+        result.stderr
+    );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(30),
         "the timeout did not hold"
