@@ -167,7 +167,8 @@ fn a_kill_at_random_instants_of_a_slow_migration_recovers_to_old_or_new() {
         | 1;
     eprintln!("seed: {seed}");
     let mut sides = (0, 0);
-    for round in 0..6 {
+    let mut inside = 0;
+    for round in 0..7 {
         let fx = installed();
         let old = ("app 1.0".to_owned(), fx.dump());
         let v2 = fx.release("2.0", Migration::Slow(40), 2);
@@ -175,11 +176,26 @@ fn a_kill_at_random_instants_of_a_slow_migration_recovers_to_old_or_new() {
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        // Rounds 0-4 kill somewhere in the first second and a half; round 5 lets it finish.
-        let delay = if round == 5 {
-            60_000
-        } else {
-            50 + next(&mut seed) % 1500
+        let journal = fx.home().join("app/journal.json");
+        let hook_running =
+            || fs_err::read_to_string(&journal).is_ok_and(|text| text.contains("\"hook_group\""));
+        // Rounds 0-2 kill at any instant of the first second and a half; rounds 3-5 once the
+        // migration runs, part way through it; round 6 lets the update finish.
+        let started = std::time::Instant::now();
+        if (3..6).contains(&round) {
+            while !hook_running() {
+                assert!(
+                    child.try_wait().unwrap().is_none(),
+                    "round {round}: the update ended before its migration was seen running"
+                );
+                assert!(started.elapsed() < Duration::from_secs(60), "no migration");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        let delay = match round {
+            6 => 60_000,
+            3..6 => next(&mut seed) % 200,
+            _ => 50 + next(&mut seed) % 1500,
         };
         let deadline = std::time::Instant::now() + Duration::from_millis(delay);
         while std::time::Instant::now() < deadline {
@@ -190,6 +206,11 @@ fn a_kill_at_random_instants_of_a_slow_migration_recovers_to_old_or_new() {
         }
         let _ = child.kill();
         child.wait().unwrap();
+        // Killed while the migration ran: its hook may still be writing, and recovery must
+        // stop it and put the data back.
+        if hook_running() {
+            inside += 1;
+        }
         run_command(&mut driver(&fx, "recover", None)).success();
         let migrated = |dump: &str| {
             dump.starts_with("2\n") && dump.matches("INSERT INTO t VALUES").count() == 43
@@ -200,7 +221,18 @@ fn a_kill_at_random_instants_of_a_slow_migration_recovers_to_old_or_new() {
             sides.0 += 1;
         }
     }
-    eprintln!("old: {}, new: {}", sides.0, sides.1);
+    eprintln!(
+        "old: {}, new: {}, killed inside the migration: {inside}",
+        sides.0, sides.1
+    );
+    assert!(
+        inside >= 3,
+        "only {inside} kills landed inside the migration"
+    );
+    assert!(
+        sides.0 >= 3,
+        "a kill inside the migration did not roll back"
+    );
     assert!(sides.1 >= 1, "the update never completed");
 }
 

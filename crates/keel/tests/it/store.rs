@@ -286,7 +286,9 @@ fn a_stalling_server_times_out() {
     // Refused because the time ran out, not for another reason.
     assert!(result.stderr.contains(": timeout: "), "{}", result.stderr);
     assert!(
-        result.stderr.contains("hint: the store did not answer in time"),
+        result
+            .stderr
+            .contains("hint: the store did not answer in time"),
         "{}",
         result.stderr
     );
