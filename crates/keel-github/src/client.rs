@@ -425,6 +425,12 @@ impl Client {
         ))
     }
 
+    /// Deletes a release (keel deletes only a draft it made itself).
+    pub fn delete_release(&self, repo: &Repo, release: u64) -> Result<(), Error> {
+        let url = format!("{}/repos/{repo}/releases/{release}", self.api);
+        self.send("DELETE", &url, None, None).map(|_| ())
+    }
+
     /// Deletes an asset.
     pub fn delete_asset(&self, repo: &Repo, asset: u64) -> Result<(), Error> {
         let url = format!("{}/repos/{repo}/releases/assets/{asset}", self.api);

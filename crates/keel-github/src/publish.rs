@@ -109,10 +109,7 @@ pub fn publish(client: &Client, p: &Publication<'_>) -> Result<Published, Error>
     let mut done = Published::default();
     let repo = p.repo;
     let releases_path = format!("/repos/{repo}/releases");
-    let existing = client
-        .releases(repo)?
-        .into_iter()
-        .find(|r| r.tag_name == p.tag);
+    let existing = the_release(client.releases(repo)?, p.tag);
     let Some(release) = existing else {
         done.created = true;
         done.requests
@@ -139,9 +136,28 @@ pub fn publish(client: &Client, p: &Publication<'_>) -> Result<Published, Error>
                 target_commitish: p.commit.map(str::to_owned),
             },
         )?;
-        return finish(client, p, draft, done);
+        // Another publisher may have made a draft for the tag at the same time (GitHub
+        // allows several): every publisher goes on with the same one, and drops its own.
+        let chosen = the_release(client.releases(repo)?, p.tag).unwrap_or_else(|| draft.clone());
+        if chosen.id != draft.id {
+            done.created = false;
+            done.requests.push(format!(
+                "DELETE {releases_path}/{} (a second draft)",
+                draft.id
+            ));
+            client.delete_release(repo, draft.id)?;
+        }
+        return finish(client, p, chosen, done);
     };
     finish(client, p, release, done)
+}
+
+/// The release of `tag` to work on: the published one, else the oldest draft (so that
+/// publishers racing for one tag all go on with the same draft).
+fn the_release(releases: Vec<Release>, tag: &str) -> Option<Release> {
+    (releases.into_iter())
+        .filter(|r| r.tag_name == tag)
+        .min_by_key(|r| (r.draft, r.id))
 }
 
 fn finish(
@@ -255,7 +271,7 @@ fn finish(
             });
         }
     }
-    let final_release = client.update_release(
+    let published_now = client.update_release(
         repo,
         release.id,
         &ReleaseChanges {
@@ -266,7 +282,28 @@ fn finish(
             make_latest: Some(if p.prerelease { "false" } else { "true" }.to_owned()),
             target_commitish: None,
         },
-    )?;
+    );
+    let final_release = match published_now {
+        // Another publisher published the tag first: its release is the one; this draft is
+        // dropped, and the published release is checked against the local files.
+        Err(Error::Api { status: 422, .. }) if !published => {
+            let Some(other) = the_release(client.releases(repo)?, p.tag).filter(|r| !r.draft)
+            else {
+                return published_now.map(|_| done);
+            };
+            done.requests.push(format!(
+                "DELETE /repos/{repo}/releases/{} (a second draft)",
+                release.id
+            ));
+            client.delete_release(repo, release.id)?;
+            let again = Published {
+                requests: std::mem::take(&mut done.requests),
+                ..Published::default()
+            };
+            return finish(client, p, other, again);
+        }
+        other => other?,
+    };
     done.url = final_release.html_url;
     Ok(done)
 }

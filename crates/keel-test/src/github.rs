@@ -39,6 +39,12 @@ pub enum Fault {
     RateLimit,
     /// The next request fails with 500.
     ServerError,
+    /// Another publisher creates a draft for the same tag just before keel's (GitHub allows
+    /// several drafts per tag).
+    RivalDraft,
+    /// Another publisher publishes the same files under the same tag just before keel
+    /// publishes its draft, which GitHub then refuses (`422 already_exists`).
+    RivalPublished,
 }
 
 /// An asset on the server.
@@ -612,7 +618,24 @@ fn handle(request: &Request, port: u16, state: &mut State) -> Response {
             let Some(tag) = body["tag_name"].as_str() else {
                 return respond(422, json!({"message": "Validation Failed"}));
             };
-            if state.releases.iter().any(|r| r.tag == tag) {
+            // Drafts do not hold their tag: several may share it, as on GitHub.
+            if matches!(state.faults.front(), Some(Fault::RivalDraft)) {
+                state.faults.pop_front();
+                state.next_id += 1;
+                let rival = FakeRelease {
+                    id: state.next_id,
+                    tag: tag.to_owned(),
+                    name: None,
+                    body: None,
+                    draft: true,
+                    prerelease: false,
+                    make_latest: None,
+                    immutable: false,
+                    assets: Vec::new(),
+                };
+                state.releases.push(rival);
+            }
+            if state.releases.iter().any(|r| r.tag == tag && !r.draft) {
                 return respond(
                     422,
                     json!({"message": "Validation Failed", "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]}),
@@ -638,9 +661,31 @@ fn handle(request: &Request, port: u16, state: &mut State) -> Response {
             let repo = format!("{owner}/{name}");
             let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let immutable_releases = state.immutable_releases;
-            let Some(release) = state.releases.iter_mut().find(|r| r.id.to_string() == *id) else {
+            let Some(index) = state.releases.iter().position(|r| r.id.to_string() == *id) else {
                 return respond(404, json!({"message": "Not Found"}));
             };
+            let publishing = body["draft"].as_bool() == Some(false) && state.releases[index].draft;
+            if publishing && matches!(state.faults.front(), Some(Fault::RivalPublished)) {
+                state.faults.pop_front();
+                state.next_id += 1;
+                let mut rival = state.releases[index].clone();
+                rival.id = state.next_id;
+                rival.draft = false;
+                rival.immutable = immutable_releases;
+                for asset in &mut rival.assets {
+                    state.next_id += 1;
+                    asset.id = state.next_id;
+                }
+                state.releases.push(rival);
+            }
+            let tag = state.releases[index].tag.clone();
+            if publishing && state.releases.iter().any(|r| r.tag == tag && !r.draft) {
+                return respond(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]}),
+                );
+            }
+            let release = &mut state.releases[index];
             if let Some(name) = body["name"].as_str() {
                 release.name = Some(name.to_owned());
             }
@@ -670,6 +715,15 @@ fn handle(request: &Request, port: u16, state: &mut State) -> Response {
                 .map(|a| asset_json(a, &repo, &release.tag))
                 .collect();
             page(items, request, port, state.page_size)
+        }
+        ("DELETE", ["api", "repos", _, _, "releases", id]) if *id != "assets" => {
+            match state.releases.iter().position(|r| r.id.to_string() == *id) {
+                Some(index) => {
+                    state.releases.remove(index);
+                    respond(204, Value::Null)
+                }
+                None => respond(404, json!({"message": "Not Found"})),
+            }
         }
         ("DELETE", ["api", "repos", _, _, "releases", "assets", id]) => {
             for release in &mut state.releases {

@@ -167,6 +167,31 @@ fn a_duplicate_name_answered_422_is_recognised_as_the_same_file() {
 }
 
 #[test]
+fn publishers_racing_for_a_tag_go_on_with_one_draft() {
+    let fx = Fixture::new(3);
+    // Another publisher's draft for the tag appears just before keel's.
+    fx.server.inject(Fault::RivalDraft);
+    let done = fx.publish(&fx.publication("v1.0.0")).unwrap();
+    assert!(!done.created, "keel kept its own draft beside the other");
+    assert!(
+        done.requests.iter().any(|r| r.contains("(a second draft)")),
+        "{:?}",
+        done.requests
+    );
+    fx.assert_published_whole("v1.0.0");
+}
+
+#[test]
+fn a_tag_another_publisher_published_first_is_checked_and_the_draft_dropped() {
+    let fx = Fixture::new(3);
+    // Just before keel publishes, another publisher publishes the same files.
+    fx.server.inject(Fault::RivalPublished);
+    let done = fx.publish(&fx.publication("v1.0.0")).unwrap();
+    assert!(done.already_published, "{done:?}");
+    fx.assert_published_whole("v1.0.0");
+}
+
+#[test]
 fn a_server_error_is_retried() {
     let fx = Fixture::new(2);
     fx.server.inject(Fault::ServerError);
