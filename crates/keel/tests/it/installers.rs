@@ -357,6 +357,128 @@ fn an_installer_cut_short_runs_nothing() {
     }
 }
 
+#[test]
+fn a_reinstall_keeps_what_keel_knows_of_the_install() {
+    let (_, dist) = released();
+    let nginx = Nginx::serve(dist);
+    let machine = Machine::new("curl", false);
+    let installer = dist.join("ledger-installer.sh");
+    machine
+        .install("dash", &installer, &nginx.url(""))
+        .success();
+    // What `keel install --db ... --channel beta` and an update leave in the receipt, written
+    // as keel writes it (serde_json's pretty form).
+    let path = machine.keel_home().join("ledger/receipt.json");
+    let mut receipt: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(&path).unwrap()).unwrap();
+    receipt["databases"] = serde_json::json!(["/srv/ledger/data.db", "/srv/ledger/b \"2\".db"]);
+    receipt["channel"] = "beta".into();
+    receipt["previous"] = "0.9.0".into();
+    receipt["store_url"] = "https://store.example/ledger".into();
+    receipt["version"] = "0.9.5".into();
+    fs_err::write(
+        &path,
+        serde_json::to_string_pretty(&receipt).unwrap() + "\n",
+    )
+    .unwrap();
+
+    machine
+        .install("dash", &installer, &nginx.url(""))
+        .success();
+    let text = fs_err::read_to_string(&path).unwrap();
+    let after: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for key in ["databases", "channel", "previous", "store_url"] {
+        assert_eq!(after[key], receipt[key], "{key} was not kept:\n{text}");
+    }
+    assert_eq!(after["version"], "1.0.0", "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs_err::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+
+    // A receipt this script cannot read stops it before anything is replaced.
+    fs_err::write(&path, "{\"schema_version\": 1}").unwrap();
+    let binary = fs_err::read(machine.bin().join("ledger")).unwrap();
+    let refused = machine
+        .install("dash", &installer, &nginx.url(""))
+        .failure(1);
+    assert!(
+        refused
+            .stderr
+            .contains("is not in the form keel writes; nothing was installed"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        fs_err::read_to_string(&path).unwrap(),
+        "{\"schema_version\": 1}"
+    );
+    assert_eq!(fs_err::read(machine.bin().join("ledger")).unwrap(), binary);
+}
+
+#[test]
+fn an_update_holding_the_apps_lock_stops_the_installer() {
+    let (_, dist) = released();
+    let nginx = Nginx::serve(dist);
+    let machine = Machine::with_tools(&["curl", "sha256sum", "flock"], false);
+    let installer = dist.join("ledger-installer.sh");
+    machine
+        .install("dash", &installer, &nginx.url(""))
+        .success();
+    let lock = machine.keel_home().join("ledger/lock");
+    let receipt = fs_err::read(machine.keel_home().join("ledger/receipt.json")).unwrap();
+    // An update holds the lock, as keel does (flock(2) on the app's lock file).
+    let mut holder = Command::new(require_tool("flock"))
+        .arg("-o")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while run_command(
+        Command::new(require_tool("flock"))
+            .arg("-n")
+            .arg(&lock)
+            .arg("true"),
+    )
+    .code
+        == 0
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "flock did not take the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    fs_err::write(
+        machine.bin().join("ledger"),
+        "the binary the update is using",
+    )
+    .unwrap();
+    let refused = machine.install("dash", &installer, &nginx.url(""));
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let refused = refused.failure(1);
+    assert!(
+        refused
+            .stderr
+            .contains("error: an update of ledger is running"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        fs_err::read_to_string(machine.bin().join("ledger")).unwrap(),
+        "the binary the update is using"
+    );
+    assert_eq!(
+        fs_err::read(machine.keel_home().join("ledger/receipt.json")).unwrap(),
+        receipt
+    );
+    // Once the update is over, the installer goes ahead.
+    machine
+        .install("dash", &installer, &nginx.url(""))
+        .success();
+}
+
 /// A copy of the release whose archive is changed by `change`.
 fn changed_release(name: &str, change: impl FnOnce(&mut Vec<u8>)) -> tempfile::TempDir {
     let (_, dist) = released();
