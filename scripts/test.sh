@@ -13,7 +13,7 @@ tools=(
   dash:dash bash:bash curl:curl wget:wget shellcheck:shellcheck chromium:chromium
   openssl:openssl shasum:perl objdump:binutils strings:binutils node:nodejs npm:npm
   skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils ldd:libc-bin
-  chroot:coreutils pkg-config:pkg-config
+  chroot:coreutils pkg-config:pkg-config g++:g++ flock:util-linux
 )
 missing=()
 for pair in "${tools[@]}"; do
@@ -104,6 +104,9 @@ scripts/system-sqlite-app.sh
 
 echo "==> tests: examples/ledger"
 cargo test --manifest-path examples/ledger/Cargo.toml --locked
+
+echo "==> fuzz: every target for a few seconds, from the committed seeds"
+scripts/fuzz.sh all 15
 
 echo "==> the README walkthrough"
 scripts/walkthrough.sh target/debug/keel
