@@ -286,6 +286,17 @@ pub fn remove_replaced_executables(dir: &Path) -> usize {
 /// `None` when another process holds it. The lock lasts as long as the returned file and
 /// ends with the process, however that ends.
 pub fn try_lock(path: &Path) -> Result<Option<std::fs::File>, Error> {
+    lock_within(path, std::time::Duration::ZERO)
+}
+
+/// [`try_lock`], trying again for up to `grace` while the lock is held. A lock is held by an
+/// open file, and a process that forks (another thread of the same program starting a
+/// command, say) gives its child a copy of every open file until the child runs the command:
+/// for that instant the child holds a lock its parent has already let go of.
+pub fn lock_within(
+    path: &Path,
+    grace: std::time::Duration,
+) -> Result<Option<std::fs::File>, Error> {
     let file = fs_err::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -293,10 +304,16 @@ pub fn try_lock(path: &Path) -> Result<Option<std::fs::File>, Error> {
         .open(path)
         .map_err(fail("open", path))?
         .into_file();
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(err)) => Err(fail("lock", path)(err)),
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < grace => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(err)) => return Err(fail("lock", path)(err)),
+        }
     }
 }
 

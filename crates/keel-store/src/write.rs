@@ -15,11 +15,16 @@ pub(crate) struct Lock {
     _file: std::fs::File,
 }
 
-/// Takes the store's lock, creating the store's folder if needed; fails at once with
-/// [`Error::Busy`] when another publisher holds it.
+/// How long a held lock is waited for: long enough for a lock held for an instant (a copy a
+/// forked child holds until it runs its command), short enough that a second publisher is
+/// refused at once to a person.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Takes the store's lock, creating the store's folder if needed; fails with [`Error::Busy`]
+/// when another publisher holds it (after [`LOCK_GRACE`]).
 pub(crate) fn lock(store: &Path) -> Result<Lock, Error> {
     keel_fs::create_dir(store)?;
-    match keel_fs::try_lock(&store.join(LOCK_FILE_NAME))? {
+    match keel_fs::lock_within(&store.join(LOCK_FILE_NAME), LOCK_GRACE)? {
         Some(file) => Ok(Lock { _file: file }),
         None => Err(Error::Busy {
             store: store.to_owned(),
