@@ -73,6 +73,7 @@ fi
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --manifest-path examples/ledger/Cargo.toml --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -36,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(written) = result {
         let mut total = 0;
         for path in &written {
-            assert!(!path.starts_with('/') && !path.split('/').any(|p| p == ".."), "{path}");
+            assert!(
+                !path.starts_with('/') && !path.split('/').any(|p| p == ".."),
+                "{path}"
+            );
             let on_disk = dest.join(path);
             let meta = std::fs::symlink_metadata(&on_disk).unwrap();
             assert!(meta.is_file() || meta.is_dir(), "{path}");

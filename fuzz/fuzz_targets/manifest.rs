@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data)
         && let Ok(manifest) = Manifest::from_json(text)
     {
-        let again = Manifest::from_json(&manifest.to_json()).expect("a manifest keel writes reads back");
+        let again =
+            Manifest::from_json(&manifest.to_json()).expect("a manifest keel writes reads back");
         assert_eq!(again, manifest);
     }
     let _ = serde_json::from_slice::<Receipt>(data);
