@@ -13,7 +13,7 @@ tools=(
   dash:dash bash:bash curl:curl wget:wget shellcheck:shellcheck chromium:chromium
   openssl:openssl shasum:perl objdump:binutils strings:binutils node:nodejs npm:npm
   skopeo:skopeo umoci:umoci docker-registry:docker-registry htpasswd:apache2-utils ldd:libc-bin
-  chroot:coreutils pkg-config:pkg-config g++:g++ flock:util-linux
+  chroot:coreutils pkg-config:pkg-config g++:g++ flock:util-linux faketime:faketime
 )
 missing=()
 for pair in "${tools[@]}"; do

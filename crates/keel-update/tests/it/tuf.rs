@@ -169,3 +169,62 @@ fn a_clock_set_well_back_is_refused_and_a_small_step_back_is_not() {
         refused.stderr
     );
 }
+
+/// A repository (python-tuf's metadata API) whose signed timestamp gives the snapshot a
+/// length of a terabyte, and whose snapshot file is 5 MiB (whitespace after the JSON).
+const OVERSIZED_SNAPSHOT: &str = r#"
+import os, sys
+from datetime import datetime, timedelta, timezone
+from securesystemslib.signer import CryptoSigner
+from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
+from tuf.api.serialization.json import JSONSerializer
+out = sys.argv[1]
+signer = CryptoSigner.generate_ed25519()
+expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=7)
+root = Metadata(Root(expires=expires))
+for role in ["root", "targets", "snapshot", "timestamp"]:
+    root.signed.add_key(signer.public_key, role)
+targets = Metadata(Targets(expires=expires))
+snapshot = Metadata(Snapshot(expires=expires))
+timestamp = Metadata(Timestamp(expires=expires))
+timestamp.signed.snapshot_meta.length = 1 << 40
+for md in (root, targets, snapshot, timestamp):
+    md.sign(signer)
+os.makedirs(os.path.join(out, "metadata"))
+serializer = JSONSerializer(compact=False)
+root.to_file(os.path.join(out, "metadata/1.root.json"), serializer)
+targets.to_file(os.path.join(out, "metadata/1.targets.json"), serializer)
+snapshot.to_file(os.path.join(out, "metadata/1.snapshot.json"), serializer)
+timestamp.to_file(os.path.join(out, "metadata/timestamp.json"), serializer)
+with open(os.path.join(out, "metadata/1.snapshot.json"), "a") as f:
+    f.write(" " * (5 << 20))
+"#;
+
+#[test]
+fn a_signed_length_beyond_the_roles_maximum_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    keel_test::run_ok(
+        Command::new(keel_test::require_tool("python3"))
+            .arg("-c")
+            .arg(OVERSIZED_SNAPSHOT)
+            .arg(&repo),
+    );
+    let nginx = Nginx::serve(&repo);
+    let metadata = dir.path().join("client");
+    let root = repo.join("metadata/1.root.json");
+    client(&metadata, &["init", root.to_str().unwrap()]).success();
+    let refused = client(
+        &metadata,
+        &["--metadata-url", &nginx.url("metadata/"), "refresh"],
+    );
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    // The snapshot's maximum (4 MiB), not the terabyte the timestamp signed.
+    assert!(
+        refused
+            .stderr
+            .contains("is longer than the 4194304 bytes allowed"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -635,3 +635,65 @@ fn an_ssl_cert_file_without_a_certificate_is_named_not_trusted_silently() {
     result.refused("(SSL_CERT_FILE): it holds no PEM certificate");
     assert_not_installed(&ws);
 }
+
+#[test]
+fn a_clock_that_ran_ahead_blocks_updates_no_longer_than_the_store_says_time_is() {
+    let ws = published();
+    let nginx = Nginx::serve(&ws.path("store"));
+    install(&ws, &nginx.url("")).success();
+    let record = home(&ws).join("app/trusted.last-read");
+    let recorded = || -> u64 {
+        fs_err::read_to_string(&record)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = recorded();
+    // `keel update --dry-run` under the clock moved by `offset` (libfaketime), or as it is.
+    let check = |offset: Option<&str>| {
+        let mut command = match offset {
+            Some(offset) => {
+                let mut command = Command::new(require_tool("faketime"));
+                command.args(["-f", offset]).arg(crate::keel_bin());
+                command
+            }
+            None => Command::new(crate::keel_bin()),
+        };
+        command
+            .args(["update", "--app", "app", "--dry-run"])
+            .current_dir(ws.root())
+            .env("KEEL_HOME", home(&ws))
+            .env("KEEL_HTTP_TIMEOUT", "3");
+        run_command(&mut command)
+    };
+    // A clock far ahead reads the store's timestamp as expired: nothing is read, so nothing is
+    // recorded, and the right clock updates as before.
+    let far = check(Some("+400d")).failure(1);
+    assert!(far.stderr.contains("expired"), "{}", far.stderr);
+    assert_eq!(recorded(), before, "a refused read was recorded");
+    check(None).success();
+    // A clock ahead by less than the timestamp's lifetime (7 days) reads the store, and is
+    // recorded; the right clock is then refused (a clock set back looks the same) until it
+    // catches up, at most that lifetime later...
+    check(Some("+2d")).success();
+    assert!(recorded() > before + 86_400, "{} vs {before}", recorded());
+    let behind = check(None).failure(1);
+    assert!(
+        behind
+            .stderr
+            .contains("behind the time it last read the store (recorded in"),
+        "{}",
+        behind.stderr
+    );
+    assert!(
+        behind
+            .stderr
+            .contains("removing the record file named above"),
+        "{}",
+        behind.stderr
+    );
+    // ...or until the operator, whose clock is right, removes the record, as the hint says.
+    fs_err::remove_file(&record).unwrap();
+    check(None).success();
+}
