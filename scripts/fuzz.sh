@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs keel's fuzz targets: coverage-guided (libFuzzer), built with coverage instrumentation
 # and no sanitizer, so the stable toolchain builds them.
-#   scripts/fuzz.sh TARGET SECONDS   one target (archive, patch, tuf, manifest, oci, changelog,
+#   scripts/fuzz.sh TARGET SECONDS   one target (archive, patch, tuf, manifest, journal, oci, changelog,
 #                                    github) for SECONDS
 #   scripts/fuzz.sh all SECONDS      every target, SECONDS each
 # Each run starts from the committed seeds (fuzz/corpus/TARGET) and what earlier runs found
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(archive patch tuf manifest oci changelog github)
+targets=(archive patch tuf manifest journal oci changelog github)
 if [ $# -ne 2 ] || ! [[ $2 =~ ^[0-9]+$ ]]; then
   echo "usage: scripts/fuzz.sh TARGET|all SECONDS (targets: ${targets[*]})" >&2
   exit 2

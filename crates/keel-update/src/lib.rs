@@ -1151,9 +1151,20 @@ pub fn main_binary(receipt: &Receipt) -> String {
         .unwrap_or_else(|| exe(&receipt.app))
 }
 
+/// Reads `bytes` as an update journal, as recovery reads `journal.json` (for the fuzz
+/// targets): whether they are one.
+#[cfg(feature = "fuzzing")]
+pub fn parse_journal(bytes: &[u8]) -> bool {
+    parse_json::<Journal>(bytes).is_ok()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    serde_json::from_slice(keel_schema::without_bom(bytes))
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Error> {
     match fs_err::read(path) {
-        Ok(bytes) => serde_json::from_slice(keel_schema::without_bom(&bytes))
+        Ok(bytes) => parse_json(&bytes)
             .map(Some)
             .map_err(|err| Error::BadState {
                 path: path.to_owned(),
