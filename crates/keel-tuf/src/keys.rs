@@ -36,7 +36,8 @@ impl Key {
     /// The key's id: the sha256 of its canonical JSON, as the specification defines it.
     pub fn id(&self) -> String {
         let value = serde_json::to_value(self).expect("a key is plain JSON data");
-        let bytes = crate::metadata::canonical(&value).expect("a key has no floating-point number");
+        let bytes =
+            crate::canonical::canonical(&value).expect("a key has no floating-point number");
         hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes))
     }
 

@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+mod canonical;
 pub mod keys;
 pub mod metadata;
 pub mod sign;

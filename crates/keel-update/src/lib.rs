@@ -1164,12 +1164,10 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Resul
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Error> {
     match fs_err::read(path) {
-        Ok(bytes) => parse_json(&bytes)
-            .map(Some)
-            .map_err(|err| Error::BadState {
-                path: path.to_owned(),
-                source: Box::new(err),
-            }),
+        Ok(bytes) => parse_json(&bytes).map(Some).map_err(|err| Error::BadState {
+            path: path.to_owned(),
+            source: Box::new(err),
+        }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(io_err(path, "read")(err)),
     }
