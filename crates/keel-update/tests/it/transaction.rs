@@ -378,3 +378,47 @@ fn the_app_state_and_the_snapshots_of_a_private_database_are_its_owners_only() {
     // The live database keeps its own mode.
     assert_eq!(mode(&fx.db()), 0o600);
 }
+
+#[test]
+fn recovery_never_signals_a_process_the_journal_does_not_know_for_sure() {
+    use std::os::unix::process::CommandExt;
+    let (fx, home) = installed();
+    // A live process of its own group that keel did not start (after a reboot, the number a
+    // journal recorded may be anyone's).
+    let mut unrelated = std::process::Command::new("sleep")
+        .arg("30")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let receipt = fs_err::read_to_string(fx.home().join("app/receipt.json")).unwrap();
+    let receipt: serde_json::Value = serde_json::from_str(&receipt).unwrap();
+    // The journal of a committed update whose hook was that number: one from before keel
+    // recorded who the process was, one naming another boot.
+    for process in [
+        serde_json::Value::Null,
+        serde_json::json!({"boot": "another-boot", "start": "1"}),
+    ] {
+        let mut journal = serde_json::json!({
+            "kind": "update",
+            "phase": "committed",
+            "before": receipt,
+            "after": receipt,
+            "snapshotted": [true],
+            "hook_group": unrelated.id(),
+        });
+        if !process.is_null() {
+            journal["hook_process"] = process;
+        }
+        fs_err::write(fx.home().join("app/journal.json"), journal.to_string()).unwrap();
+        let lock = home.lock().unwrap();
+        home.recover(&lock, &Silent).unwrap();
+        drop(lock);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            unrelated.try_wait().unwrap().is_none(),
+            "recovery killed a process it did not start"
+        );
+    }
+    unrelated.kill().unwrap();
+    unrelated.wait().unwrap();
+}

@@ -479,6 +479,38 @@ fn an_update_holding_the_apps_lock_stops_the_installer() {
         .success();
 }
 
+#[test]
+fn curl_keeps_an_https_download_on_https() {
+    let (_, dist) = released();
+    let machine = Machine::with_tools(&["sha256sum"], false);
+    // A `curl` that records its arguments and fails, as a download that cannot be made.
+    let log = machine.dir.path().join("curl.args");
+    let fake = machine.path.join("curl");
+    fs_err::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{}'\nexit 22\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs_err::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let installer = dist.join("ledger-installer.sh");
+    machine
+        .install("dash", &installer, "https://downloads.example/ledger/1.0.0")
+        .failure(1);
+    let args = fs_err::read_to_string(&log).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    let at = args
+        .iter()
+        .position(|a| *a == "--proto")
+        .expect("no --proto");
+    assert_eq!(args[at + 1], "=https", "{args:?}");
+    assert!(args.contains(&"--tlsv1.2"), "{args:?}");
+    machine.assert_nothing_installed();
+}
+
 /// A copy of the release whose archive is changed by `change`.
 fn changed_release(name: &str, change: impl FnOnce(&mut Vec<u8>)) -> tempfile::TempDir {
     let (_, dist) = released();
