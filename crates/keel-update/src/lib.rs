@@ -569,11 +569,14 @@ impl AppHome {
             .join(format!("db-{index}.sqlite"))
     }
 
-    /// Takes the app's lock, failing at once when another process holds it.
+    /// Takes the app's lock, failing when another process holds it (after a second's grace).
     pub fn lock(&self) -> Result<AppLock, Error> {
         // The app's state (snapshots of its data above all) is its owner's alone.
         create_private_dir(&self.dir)?;
-        match keel_fs::try_lock(&self.dir.join("lock"))? {
+        // A second waited for: a forked child (an embedding app starting a command) holds a
+        // copy of the lock for an instant after keel let it go.
+        let grace = std::time::Duration::from_secs(1);
+        match keel_fs::lock_within(&self.dir.join("lock"), grace)? {
             Some(file) => Ok(AppLock { _file: file }),
             None => Err(Error::Busy {
                 app: self.app.clone(),

@@ -228,7 +228,7 @@ pub struct RolledBack {
 }
 
 impl<'r> Updater<'r> {
-    /// Locks `home` (failing at once when another process holds it) and finishes or undoes
+    /// Locks `home` (failing when another process holds it) and finishes or undoes
     /// a transaction a crash interrupted ([`Updater::recovered`] says which).
     pub fn open(
         home: AppHome,
