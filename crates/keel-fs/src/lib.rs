@@ -289,6 +289,10 @@ pub fn try_lock(path: &Path) -> Result<Option<std::fs::File>, Error> {
     lock_within(path, std::time::Duration::ZERO)
 }
 
+/// How long keel's locks wait for a lock held for an instant (a forked child's copy, below)
+/// before they answer that another process holds it.
+pub const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// [`try_lock`], trying again for up to `grace` while the lock is held. A lock is held by an
 /// open file, and a process that forks (another thread of the same program starting a
 /// command, say) gives its child a copy of every open file until the child runs the command:

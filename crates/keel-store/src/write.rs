@@ -15,16 +15,11 @@ pub(crate) struct Lock {
     _file: std::fs::File,
 }
 
-/// How long a held lock is waited for: long enough for a lock held for an instant (a copy a
-/// forked child holds until it runs its command), short enough that a second publisher is
-/// refused at once to a person.
-const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// Takes the store's lock, creating the store's folder if needed; fails with [`Error::Busy`]
-/// when another publisher holds it (after [`LOCK_GRACE`]).
+/// when another publisher holds it (after [`keel_fs::LOCK_GRACE`]).
 pub(crate) fn lock(store: &Path) -> Result<Lock, Error> {
     keel_fs::create_dir(store)?;
-    match keel_fs::lock_within(&store.join(LOCK_FILE_NAME), LOCK_GRACE)? {
+    match keel_fs::lock_within(&store.join(LOCK_FILE_NAME), keel_fs::LOCK_GRACE)? {
         Some(file) => Ok(Lock { _file: file }),
         None => Err(Error::Busy {
             store: store.to_owned(),

@@ -573,10 +573,9 @@ impl AppHome {
     pub fn lock(&self) -> Result<AppLock, Error> {
         // The app's state (snapshots of its data above all) is its owner's alone.
         create_private_dir(&self.dir)?;
-        // A second waited for: a forked child (an embedding app starting a command) holds a
-        // copy of the lock for an instant after keel let it go.
-        let grace = std::time::Duration::from_secs(1);
-        match keel_fs::lock_within(&self.dir.join("lock"), grace)? {
+        // A forked child (an embedding app starting a command) holds a copy of the lock for an
+        // instant after keel let it go.
+        match keel_fs::lock_within(&self.dir.join("lock"), keel_fs::LOCK_GRACE)? {
             Some(file) => Ok(AppLock { _file: file }),
             None => Err(Error::Busy {
                 app: self.app.clone(),

@@ -433,10 +433,10 @@ fn bad_requests_and_dirty_trees_are_refused() {
     assert!(ws.read("Cargo.toml").contains("version = \"0.1.0\""));
 }
 
-#[test]
-fn the_release_pull_request_is_opened_once_and_updated_in_place() {
-    const TOKEN: &str = "ghp_release_pr_token_never_shown";
-    let server = GithubServer::start(TOKEN);
+/// The app released as v0.1.0 with a feature committed since, and the GitHub stand-in
+/// (accepting `token`) holding its repository as `o/app`.
+fn released_feature(token: &str) -> (GithubServer, TestWorkspace) {
+    let server = GithubServer::start(token);
     let ws = single_app();
     git(&ws, &["tag", "--annotate", "v0.1.0", "-m", "v0.1.0"]);
     change(
@@ -446,6 +446,13 @@ fn the_release_pull_request_is_opened_once_and_updated_in_place() {
         "feat: export",
     );
     server.create_repo("o/app", ws.root());
+    (server, ws)
+}
+
+#[test]
+fn the_release_pull_request_is_opened_once_and_updated_in_place() {
+    const TOKEN: &str = "ghp_release_pr_token_never_shown";
+    let (server, ws) = released_feature(TOKEN);
     let head = git(&ws, &["rev-parse", "HEAD"]);
 
     let pr = |extra: &[&str]| {
@@ -549,16 +556,7 @@ fn the_release_pull_request_is_opened_once_and_updated_in_place() {
 #[test]
 fn the_token_goes_to_githubs_git_host_only_and_the_base_branch_is_never_force_pushed() {
     const TOKEN: &str = "ghp_scoped_token_never_elsewhere";
-    let server = GithubServer::start(TOKEN);
-    let ws = single_app();
-    git(&ws, &["tag", "--annotate", "v0.1.0", "-m", "v0.1.0"]);
-    change(
-        &ws,
-        "src/main.rs",
-        "fn main() { e(); }\nfn e() {}\n",
-        "feat: export",
-    );
-    server.create_repo("o/app", ws.root());
+    let (server, ws) = released_feature(TOKEN);
     let bare = server.git_root.join("o/app.git");
     let main_before = run_ok(
         Command::new("git")
