@@ -74,7 +74,7 @@ nginx_pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/patched/metadata/root.json" >/dev/null && break; sleep 0.1; done
 
 install() { # store home: ledger 1.0.0
-  KEEL_HOME="$work/$2" "$keel" install --quiet --version 1.0.0 --from "http://127.0.0.1:$port/$1" --app ledger --db "$work/$2/books.db" \
+  KEEL_HOME="$work/$2" "$keel" install --quiet --app-version 1.0.0 --from "http://127.0.0.1:$port/$1" --app ledger --db "$work/$2/books.db" \
     --root "$work/$1/metadata/root.json" --dir "$work/$2/bin" --target "$host"
 }
 

@@ -349,7 +349,7 @@ fn check_signature(
 ) {
     let Some(key) = key else {
         if dir.join(signature).exists() {
-            report.skip(signature, "signature", "no --key given");
+            report.skip(signature, "signature", "no --public-key given");
         }
         return;
     };
@@ -434,7 +434,7 @@ fn check_provenance(
             }
         },
         None => {
-            report.skip(name, "provenance signature", "no --key given");
+            report.skip(name, "provenance signature", "no --public-key given");
             match envelope.payload_unverified() {
                 Ok(payload) => payload,
                 Err(_) => {

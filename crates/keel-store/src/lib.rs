@@ -129,6 +129,12 @@ pub enum Error {
         /// The name.
         name: String,
     },
+    /// `init` was asked for a store that exists.
+    #[error("{} is a store already (it has metadata/root.json)", store.display())]
+    Exists {
+        /// The store.
+        store: PathBuf,
+    },
     /// A delta-update patch could not be made.
     #[error("could not {what} {}", path.display())]
     Patch {
@@ -152,6 +158,9 @@ impl Error {
             }
             Error::NotARelease { .. } | Error::NoArchives { .. } => {
                 "pass the output folder of `keel release`"
+            }
+            Error::Exists { .. } => {
+                "publish to it, or give a new folder; a store's root of trust is made once"
             }
             Error::Mismatch { .. } => {
                 "the release folder changed after `keel release`: release again, or restore the file"
@@ -842,6 +851,72 @@ pub fn publish_release(
         targets: added,
         patches: patch_names,
         version,
+    })
+}
+
+/// What [`init`] made: a store with its root of trust and no release yet.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct Initialized {
+    /// The store's folder.
+    pub store: PathBuf,
+    /// Its root of trust, the file operators install with (`metadata/root.json`).
+    pub root: PathBuf,
+    /// The roles signed empty, each with its version and expiry.
+    pub roles: Refreshed,
+}
+
+/// The store made, and what to do with its root.
+impl std::fmt::Display for Initialized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Created the store {} with no release yet\n  root of trust: {} (give it to operators with the store's URL; commit it if the release settings name it)",
+            self.store.display(),
+            self.root.display()
+        )
+    }
+}
+
+/// Makes an empty store at `store`: its root of trust (the root role on `root_key`, default
+/// `key`) and empty targets, snapshot and timestamp signed with `key`, so that the root
+/// exists before the first release (for settings that name it) and clients read the store
+/// as one with no release. A folder that holds a store already is refused, untouched.
+pub fn init(
+    store: &Path,
+    key: &SigningKey,
+    root_key: Option<&SigningKey>,
+    expiry: &Expiry,
+    now: jiff::Timestamp,
+) -> Result<Initialized, Error> {
+    let _lock = write::lock(store)?;
+    let root_path = store.join(METADATA_DIR).join("root.json");
+    if root_path.exists() {
+        return Err(Error::Exists {
+            store: store.to_owned(),
+        });
+    }
+    let signer = signer_of(key, store)?;
+    let root_signer = root_key.map(|k| signer_of(k, store)).transpose()?;
+    let root = create_root(
+        store,
+        &signer,
+        root_signer.as_ref().unwrap_or(&signer),
+        expiry,
+        now,
+    )?;
+    let current = Current { root, roles: None };
+    let signer = Signer {
+        store,
+        key: signer,
+        version: current.next_version(),
+        expiry,
+        now,
+    };
+    let roles = signer.write_roles(TargetsRole::Sign(Box::default()), true)?;
+    Ok(Initialized {
+        store: store.to_owned(),
+        root: root_path,
+        roles,
     })
 }
 

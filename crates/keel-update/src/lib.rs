@@ -285,6 +285,12 @@ pub enum Error {
         /// The app.
         app: String,
     },
+    /// A store named as a folder is not one.
+    #[error("{} is not a release store (it has no metadata folder)", path.display())]
+    NotAStore {
+        /// The folder.
+        path: PathBuf,
+    },
     /// A store's trusted root could not be read.
     #[error("cannot read the trusted root {}", path.display())]
     ReadRoot {
@@ -336,6 +342,9 @@ impl Error {
             Error::DatabaseLocked { .. } => {
                 Some("stop the program using the database, then update again; nothing was changed")
             }
+            Error::NotAStore { .. } => Some(
+                "name the folder `keel publish --to` or `keel store init` wrote, or the store's URL (https://…, file:///…)",
+            ),
             Error::NoKeelHome => Some("set KEEL_HOME to a folder keel may keep its state in"),
             Error::NoTrustedRoot { .. } => {
                 Some("give the store's root.json (the file its maintainer published)")

@@ -297,6 +297,45 @@ pub fn store_url_from_env() -> Option<String> {
     keel_schema::env::var(keel_schema::env::KEEL_STORE_URL)
 }
 
+/// A store as a command line names it: a URL, or a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreLocation {
+    /// The store's URL (`https://…`, `http://…`, or `file:///…` for a folder).
+    pub url: String,
+    /// For a store on this machine, its own `metadata/root.json` when the folder has one.
+    pub own_root: Option<PathBuf>,
+}
+
+/// Where the store `from` is: a URL with a scheme is taken as it is; anything else is a
+/// folder (relative to `cwd`), the same store as its `file://` URL. A folder that does not
+/// exist, or is not a store, is refused here, before anything is locked or downloaded.
+pub fn locate(from: &str, cwd: &Path) -> Result<StoreLocation, Error> {
+    if from.contains("://") {
+        let own_root = url::Url::parse(from)
+            .ok()
+            .filter(|url| url.scheme() == "file")
+            .and_then(|url| url.to_file_path().ok())
+            .map(|path| path.join("metadata/root.json"))
+            .filter(|root| root.is_file());
+        return Ok(StoreLocation {
+            url: from.to_owned(),
+            own_root,
+        });
+    }
+    let dir = cwd.join(from);
+    let not_a_store = || Error::NotAStore { path: dir.clone() };
+    if !dir.join("metadata").is_dir() {
+        return Err(not_a_store());
+    }
+    let dir = fs_err::canonicalize(&dir).map_err(|_| not_a_store())?;
+    let url = url::Url::from_directory_path(&dir).map_err(|()| not_a_store())?;
+    let root = dir.join("metadata/root.json");
+    Ok(StoreLocation {
+        url: url.to_string(),
+        own_root: root.is_file().then_some(root),
+    })
+}
+
 /// Reads a store's trusted root (`root.json`) from `path`.
 pub fn read_root(path: &Path) -> Result<Vec<u8>, Error> {
     let bytes = fs_err::read(path).map_err(|source| Error::ReadRoot {

@@ -113,6 +113,14 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
+    /// The store settings name a root of trust that does not exist yet.
+    #[error("the store's root of trust {} does not exist (`store.root` in {})", path.display(), manifest_path.display())]
+    NoStoreRoot {
+        /// The missing file.
+        path: PathBuf,
+        /// The manifest naming it.
+        manifest_path: PathBuf,
+    },
     /// `cargo metadata` failed.
     #[error("could not read the Cargo workspace at {}", manifest_path.display())]
     Metadata {
@@ -191,6 +199,9 @@ impl Error {
     /// adds the hints that name its flags).
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
+            Error::NoStoreRoot { .. } => {
+                "create the store first: `keel store init STORE_DIR --sign-key KEY` writes STORE_DIR/metadata/root.json (or remove `root` from the store settings)"
+            }
             Error::Config { .. } => {
                 "the keel settings are documented in the README; `keel init` writes them with their defaults"
             }
@@ -342,7 +353,16 @@ impl Workspace {
         let store_root = match config.store.as_ref().and_then(|s| s.root.as_deref()) {
             Some(rel) => {
                 let path = root.join(rel);
-                Some(fs_err::read_to_string(&path).map_err(|source| Error::Read { path, source })?)
+                match fs_err::read_to_string(&path) {
+                    Ok(text) => Some(text),
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(Error::NoStoreRoot {
+                            path,
+                            manifest_path: root_manifest.clone(),
+                        });
+                    }
+                    Err(source) => return Err(Error::Read { path, source }),
+                }
             }
             None => None,
         };

@@ -1,6 +1,6 @@
 //! The command line: clap definitions, and the libraries' options they stand for.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use keel_schema::store::Expiry;
@@ -372,8 +372,30 @@ pub struct SignArgs {
     /// A minisign secret key file to sign with (from `keel keygen`). Default: the key in
     /// KEEL_SIGNING_KEY (the key file's contents), if set. An encrypted key's password comes
     /// from KEEL_SIGNING_KEY_PASSWORD, or is asked for on a terminal
-    #[arg(long, visible_alias = "key", value_name = "FILE")]
-    pub sign_key: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    sign_key: Option<PathBuf>,
+
+    /// The old spelling of --sign-key (`--key` names a public key elsewhere)
+    #[arg(
+        long = "key",
+        hide = true,
+        value_name = "FILE",
+        conflicts_with = "sign_key"
+    )]
+    old_key: Option<PathBuf>,
+}
+
+impl SignArgs {
+    /// The secret key file given, under either spelling; the old one is warned about once.
+    pub fn sign_key(&self) -> Option<&Path> {
+        if self.old_key.is_some() {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                crate::warn("`--key` for a secret key is deprecated: write `--sign-key` (`--key` names a public key on `verify` and `notes`)");
+            });
+        }
+        self.sign_key.as_deref().or(self.old_key.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -446,8 +468,8 @@ pub struct VerifyArgs {
     pub dir: Option<PathBuf>,
 
     /// The maintainer's public key (PREFIX.pub from `keel keygen`, or a minisign public key)
-    #[arg(long, value_name = "PUB")]
-    pub key: Option<PathBuf>,
+    #[arg(long, visible_alias = "key", value_name = "PUB")]
+    pub public_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -513,11 +535,7 @@ pub struct RehearseArgs {
 
     /// Where the previous release is: a store's URL or folder (the highest earlier version
     /// on --channel is used), or the release folder of the previous version
-    #[arg(
-        long,
-        value_name = "STORE|DIR",
-        required_unless_present = "first_release"
-    )]
+    #[arg(long, value_name = "STORE|DIR")]
     pub from: Option<String>,
 
     /// The store's trusted root.json (default for a store folder: its metadata/root.json)
@@ -544,8 +562,8 @@ pub struct NotesArgs {
     pub dir: Option<PathBuf>,
 
     /// The public key that signed the release, for the `minisign` command in the notes
-    #[arg(long, value_name = "PUB")]
-    pub key: Option<PathBuf>,
+    #[arg(long, visible_alias = "key", value_name = "PUB")]
+    pub public_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -708,8 +726,32 @@ pub struct ImagePushArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
+    /// Create an empty store: its root of trust (metadata/root.json) and no release yet
+    ///
+    /// The first step for a store, before the first release: settings that name the store's
+    /// root (`store = { url, root = "store/metadata/root.json" }`) need the file to exist, and
+    /// operators need it to install. `keel publish --to DIR` adds releases to it.
+    Init(StoreInitArgs),
+
     /// Re-sign the store's metadata with new expiry times (run on a schedule)
     Refresh(RefreshArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreInitArgs {
+    /// The store's folder (created; it must not hold a store already)
+    #[arg(value_name = "STORE_DIR")]
+    pub store: PathBuf,
+
+    /// A separate key for the store's root role (keep it offline); default: --sign-key
+    #[arg(long, value_name = "FILE")]
+    pub root_key: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
 }
 
 #[derive(Debug, Args)]
@@ -734,9 +776,10 @@ pub struct AppArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// The store: `file:///path/to/store` or `https://host/path` (private CAs: set
-    /// SSL_CERT_FILE to a PEM file holding the CA's certificate)
-    #[arg(long, value_name = "STORE_URL")]
+    /// The store: its folder (`./store`, the same as `file:///abs/path/store`) or its URL
+    /// (`https://host/path`; private CAs: set SSL_CERT_FILE to a PEM file holding the CA's
+    /// certificate)
+    #[arg(long, value_name = "STORE")]
     pub from: String,
 
     /// Accept a plain `http://` store URL naming another machine (loopback is always
@@ -748,13 +791,22 @@ pub struct InstallArgs {
     #[arg(long)]
     pub app: String,
 
-    /// The store's trusted root (the root.json its maintainer published)
+    /// The store's trusted root (the root.json its maintainer published; default for a store
+    /// on this machine: its own metadata/root.json)
     #[arg(long, value_name = "ROOT_JSON")]
-    pub root: PathBuf,
+    pub root: Option<PathBuf>,
 
-    /// The version (default: the newest on the channel)
-    #[arg(long)]
-    pub version: Option<String>,
+    /// The version to install (default: the newest on the channel)
+    #[arg(long, value_name = "VERSION")]
+    app_version: Option<String>,
+
+    /// The old spelling of --app-version; alone, keel's version as everywhere
+    #[arg(long = "version", hide = true, value_name = "VERSION", num_args = 0..=1, default_missing_value = "", conflicts_with = "app_version")]
+    old_version: Option<String>,
+
+    /// Print version
+    #[arg(short = 'V', action = clap::ArgAction::Version)]
+    print_version: (),
 
     /// The channel to follow
     #[arg(long, default_value = "stable")]
@@ -773,15 +825,46 @@ pub struct InstallArgs {
     pub target: Option<String>,
 }
 
+impl InstallArgs {
+    /// `keel install --version` alone: the question every command answers with keel's
+    /// version.
+    pub fn asks_keel_version(&self) -> bool {
+        self.old_version.as_deref() == Some("")
+    }
+
+    /// The version asked for, under either spelling; the old one is warned about.
+    pub fn app_version(&self) -> Option<&str> {
+        match self.old_version.as_deref() {
+            Some("") | None => self.app_version.as_deref(),
+            Some(old) => {
+                crate::warn(
+                    "`keel install --version` is deprecated: write `--app-version`, as `keel update` does",
+                );
+                Some(old)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// The app's name
     #[arg(long)]
     pub app: String,
 
-    /// The version to update to (default: the newest on the app's channel)
-    #[arg(long = "to", value_name = "VERSION")]
-    pub to: Option<String>,
+    /// The version to update to (default: the newest on the app's channel); an older one
+    /// is a downgrade
+    #[arg(long, value_name = "VERSION")]
+    app_version: Option<String>,
+
+    /// The old spelling of --app-version
+    #[arg(
+        long = "to",
+        hide = true,
+        value_name = "VERSION",
+        conflicts_with = "app_version"
+    )]
+    old_to: Option<String>,
 
     /// Do not ask for confirmation
     #[arg(long)]
@@ -794,6 +877,18 @@ pub struct UpdateArgs {
     /// Accept a plain `http://` store URL naming another machine (also KEEL_ALLOW_HTTP=1)
     #[arg(long)]
     pub allow_http: bool,
+}
+
+impl UpdateArgs {
+    /// The version asked for, under either spelling; the old one is warned about.
+    pub fn app_version(&self) -> Option<&str> {
+        if self.old_to.is_some() {
+            crate::warn(
+                "`keel update --to` is deprecated: write `--app-version`, as `keel install` does",
+            );
+        }
+        self.app_version.as_deref().or(self.old_to.as_deref())
+    }
 }
 
 #[derive(Debug, Args)]

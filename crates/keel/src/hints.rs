@@ -54,7 +54,7 @@ hints! {
         E::GlibcTooNew { .. } => h("build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`"),
     }
     keel_store::Error {
-        E::WrongKey { .. } => h("pass the key that created the store (`--key`), or publish to another store folder"),
+        E::WrongKey { .. } => h("pass the key that created the store (`--sign-key`), or publish to another store folder"),
     }
     keel_version::Error {
         E::Next { source, .. } => Hint::hint(source),

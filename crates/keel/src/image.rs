@@ -14,7 +14,7 @@ use crate::release_dir;
 
 pub fn run_build(global: &GlobalArgs, args: &ImageBuildArgs) -> anyhow::Result<()> {
     let dir = release_dir(global, args.dir.as_deref())?;
-    let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
+    let key = crate::signing::load_signing_key(args.sign.sign_key())?;
     let env = ReleaseEnv::from_process();
     let mut formats: Vec<ImageFormat> = args.image_format.iter().map(|&f| f.into()).collect();
     formats.sort();

@@ -154,6 +154,7 @@ fn main() -> ExitCode {
         Command::Image(cli::ImageCommand::Build(args)) => image::run_build(&cli.global, args),
         Command::Image(cli::ImageCommand::Push(args)) => image::run_push(&cli.global, args),
         Command::Image(cli::ImageCommand::Login(args)) => image::run_login(&cli.global, args),
+        Command::Store(cli::StoreCommand::Init(args)) => operate::run_store_init(&cli.global, args),
         Command::Store(cli::StoreCommand::Refresh(args)) => operate::run_refresh(&cli.global, args),
         Command::Install(args) => operate::run_install(&cli.global, args),
         Command::Update(args) => operate::run_update(&cli.global, args),

@@ -13,17 +13,37 @@ use keel_update::store::{ClientOptions, Version};
 use keel_update::updater::{Check, InstallRequest, Updater};
 use keel_update::{AppHome, Recovered};
 
-use crate::cli::{AppArgs, Format, GlobalArgs, InstallArgs, RefreshArgs, RollbackArgs, UpdateArgs};
+use crate::cli::{
+    AppArgs, Format, GlobalArgs, InstallArgs, RefreshArgs, RollbackArgs, StoreInitArgs, UpdateArgs,
+};
 use crate::hinted;
 use crate::progress::Lines;
 use crate::signing::require_key;
 
 pub fn run_refresh(global: &GlobalArgs, args: &RefreshArgs) -> anyhow::Result<()> {
-    let key = require_key(args.sign.sign_key.as_deref())?;
+    let key = require_key(args.sign.sign_key())?;
     let store = crate::cwd()?.join(&args.store);
     let refreshed =
         keel_store::refresh(&store, &key, &(&args.expiry).into(), jiff::Timestamp::now())?;
     crate::show(global, &refreshed.report(&store));
+    Ok(())
+}
+
+pub fn run_store_init(global: &GlobalArgs, args: &StoreInitArgs) -> anyhow::Result<()> {
+    let key = require_key(args.sign.sign_key())?;
+    let root_key = match &args.root_key {
+        Some(path) => Some(require_key(Some(path))?),
+        None => None,
+    };
+    let store = crate::cwd()?.join(&args.store);
+    let made = keel_store::init(
+        &store,
+        &key,
+        root_key.as_ref(),
+        &(&args.expiry).into(),
+        jiff::Timestamp::now(),
+    )?;
+    crate::show(global, &made);
     Ok(())
 }
 
@@ -56,21 +76,37 @@ fn parse_version(text: &str) -> anyhow::Result<Version> {
 }
 
 pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()> {
+    if args.asks_keel_version() {
+        crate::out(&format!("keel-install {}", env!("CARGO_PKG_VERSION")));
+        return Ok(());
+    }
+    let cwd = crate::cwd()?;
+    let store = keel_update::store::locate(&args.from, &cwd)?;
+    let root_path = match (&args.root, &store.own_root) {
+        (Some(root), _) => cwd.join(root),
+        (None, Some(own)) => own.clone(),
+        (None, None) => bail!(hinted(
+            format!(
+                "which root of trust should the install of {} start from?",
+                args.app
+            ),
+            "pass --root with the store's root.json, as its maintainer published it",
+        )),
+    };
+    let root = keel_update::store::read_root(&root_path)?;
     let updater = open_app(global, &args.app, args.allow_http)?;
-    let root = keel_update::store::read_root(&args.root)?;
     let target = match &args.target {
         Some(target) => TargetTriple::parse(target)?,
         None => TargetTriple::host(),
     };
-    let version = args.version.as_deref().map(parse_version).transpose()?;
-    let cwd = crate::cwd()?;
+    let version = args.app_version().map(parse_version).transpose()?;
     let bin_dir = match &args.dir {
         Some(dir) => cwd.join(dir),
         None => keel_update::store::default_bin_dir().context("HOME is not set: pass --dir")?,
     };
     let databases: Vec<PathBuf> = args.databases.iter().map(|d| cwd.join(d)).collect();
     let receipt = updater.install(&InstallRequest {
-        store_url: &args.from,
+        store_url: &store.url,
         root: &root,
         target,
         channel: &args.channel,
@@ -98,7 +134,7 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
 
 pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
     let updater = open_app(global, &args.app, args.allow_http)?;
-    let wanted = args.to.as_deref().map(parse_version).transpose()?;
+    let wanted = args.app_version().map(parse_version).transpose()?;
     let store_url = keel_update::store::store_url_from_env();
     let update = match updater.check(store_url.as_deref(), None, wanted.as_ref())? {
         Check::UpToDate(current) => {

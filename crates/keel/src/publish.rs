@@ -20,7 +20,11 @@ fn workspace_root(global: &GlobalArgs) -> Option<PathBuf> {
 
 pub fn run_notes(global: &GlobalArgs, args: &NotesArgs) -> anyhow::Result<()> {
     let dir = release_dir(global, args.dir.as_deref())?;
-    let key = args.key.as_deref().map(PublicKey::from_file).transpose()?;
+    let key = args
+        .public_key
+        .as_deref()
+        .map(PublicKey::from_file)
+        .transpose()?;
     let notes = keel_release::notes(&dir, workspace_root(global).as_deref(), key.as_ref())?;
     match global.format {
         Format::Json => crate::print_json(&notes),
@@ -64,7 +68,7 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
                     "a store keeps every release it was given; publish a new version instead",
                 ));
             }
-            let key = crate::signing::require_key(args.sign.sign_key.as_deref())?;
+            let key = crate::signing::require_key(args.sign.sign_key())?;
             let root_key = match &args.root_key {
                 Some(path) => Some(crate::signing::require_key(Some(path))?),
                 None => None,

@@ -9,9 +9,15 @@ use crate::cli::{Format, GlobalArgs, RehearseArgs};
 use crate::hinted;
 
 pub fn run_rehearse(global: &GlobalArgs, args: &RehearseArgs) -> anyhow::Result<()> {
+    if args.from.is_none() && !args.first_release {
+        bail!(hinted(
+            "a rehearsal needs the previous release to upgrade from, or to be told there is none",
+            "pass --from with the store (or the previous release's folder) operators update from, or --first-release when nothing was released before",
+        ));
+    }
     let cwd = crate::cwd()?;
     let dir = crate::release_dir(global, args.dir.as_deref())?;
-    let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
+    let key = crate::signing::load_signing_key(args.sign.sign_key())?;
     let signed = dir.join(format!("{MANIFEST_FILE_NAME}.minisig")).is_file();
     if signed && key.is_none() {
         bail!(hinted(

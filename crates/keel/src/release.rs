@@ -28,7 +28,7 @@ pub fn run_plan(global: &GlobalArgs, args: &cli::PlanCommandArgs) -> anyhow::Res
     let project = crate::project(global)?;
     let env = ReleaseEnv::from_process();
     // Planning needs to know that a key is configured, not the key itself.
-    let sign = args.sign.sign_key.is_some() || keel_sign::load::key_in_environment();
+    let sign = args.sign.sign_key().is_some() || keel_sign::load::key_in_environment();
     let plan = make_plan(&project, &args.plan, &env, sign)?;
     // The plan is shown even with --quiet: it is what was asked for.
     match global.format {
@@ -51,7 +51,7 @@ pub fn run_build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<()> {
 
 pub fn run_release(global: &GlobalArgs, args: &ReleaseArgs) -> anyhow::Result<()> {
     let project = crate::project(global)?;
-    let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
+    let key = crate::signing::load_signing_key(args.sign.sign_key())?;
     let env = ReleaseEnv::from_process();
     let plan = make_plan(&project, &args.build.plan, &env, key.is_some())?;
     let out = match &args.out {
@@ -74,7 +74,7 @@ pub fn run_release(global: &GlobalArgs, args: &ReleaseArgs) -> anyhow::Result<()
 
 pub fn run_merge(global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<()> {
     let cwd = crate::cwd()?;
-    let key = crate::signing::load_signing_key(args.sign.sign_key.as_deref())?;
+    let key = crate::signing::load_signing_key(args.sign.sign_key())?;
     let partials: Vec<_> = args.partials.iter().map(|p| cwd.join(p)).collect();
     let released = keel_release::merge(
         &partials,

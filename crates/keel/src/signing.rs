@@ -65,7 +65,7 @@ pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> 
         format!(
             "Wrote {public} (the public key, {}) and {secret} (the secret key: keep it safe)\n\
              Sign releases with `keel release --sign-key {secret}`; in CI, set KEEL_SIGNING_KEY to the contents of the key file and KEEL_SIGNING_KEY_PASSWORD to its password.\n\
-             Anyone can check a release with `keel verify --key {public}` or `minisign -Vm SHA256SUMS -p {public}`.",
+             Anyone can check a release with `keel verify --public-key {public}` or `minisign -Vm SHA256SUMS -p {public}`.",
             written.key_id,
         )
     });
@@ -73,7 +73,7 @@ pub fn run_keygen(global: &GlobalArgs, args: &KeygenArgs) -> anyhow::Result<()> 
 }
 
 pub fn run_sign(global: &GlobalArgs, args: &SignFilesArgs) -> anyhow::Result<()> {
-    let key = load_signing_key(args.sign.sign_key.as_deref())?.ok_or_else(|| {
+    let key = load_signing_key(args.sign.sign_key())?.ok_or_else(|| {
         hinted(
             "no signing key",
             "pass --sign-key FILE, or set KEEL_SIGNING_KEY to the contents of a key file",
@@ -95,7 +95,7 @@ pub(crate) fn require_key(path: Option<&Path>) -> anyhow::Result<keel_sign::Sign
     load_signing_key(path)?.ok_or_else(|| {
         hinted(
             "no signing key",
-            "pass --key FILE (from `keel keygen`), or set KEEL_SIGNING_KEY",
+            "pass --sign-key FILE (from `keel keygen`), or set KEEL_SIGNING_KEY",
         )
     })
 }

@@ -8,7 +8,11 @@ use crate::cli::{Format, GlobalArgs, VerifyArgs};
 
 pub fn run_verify(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<()> {
     let dir = crate::release_dir(global, args.dir.as_deref())?;
-    let key = args.key.as_deref().map(PublicKey::from_file).transpose()?;
+    let key = args
+        .public_key
+        .as_deref()
+        .map(PublicKey::from_file)
+        .transpose()?;
     let report = keel_release::verify(&dir, key.as_ref())?;
     let failed = report.failed();
     match global.format {
@@ -20,7 +24,9 @@ pub fn run_verify(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<()> 
         Format::Text => crate::out(&report.to_string()),
     }
     if !report.key_given && !global.quiet {
-        crate::warn("no --key given: signatures were not checked, only checksums and contents");
+        crate::warn(
+            "no --public-key given: signatures were not checked, only checksums and contents",
+        );
     }
     if failed > 0 {
         bail!(

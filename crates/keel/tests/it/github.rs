@@ -356,7 +356,7 @@ fn notes_come_from_the_changelog_or_from_the_commits() {
             .contains("minisign -Vm SHA256SUMS -p release.pub")
     );
     let keyed = ws
-        .run(&["notes", "dist", "--key", "keys/release.pub"])
+        .run(&["notes", "dist", "--public-key", "keys/release.pub"])
         .success();
     assert!(
         keyed.stdout.contains("minisign -Vm SHA256SUMS -P RW"),

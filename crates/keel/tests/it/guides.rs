@@ -206,7 +206,12 @@ fn the_releasing_guide_takes_a_workspace_to_a_rehearsed_published_release() {
     );
     // What the guide made checks out, rehearsal report included.
     let verified = ws
-        .run(&["verify", "target/keel/dist", "--key", "keys/release.pub"])
+        .run(&[
+            "verify",
+            "target/keel/dist",
+            "--public-key",
+            "keys/release.pub",
+        ])
         .success();
     assert!(
         verified.stdout.contains("keel-rehearsal.json (rehearsal)"),

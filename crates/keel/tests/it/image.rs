@@ -829,7 +829,7 @@ fn images_of_a_signed_release_are_signed_with_its_key() {
     ws.run(&["image", "build", "dist", "--sign-key", "keys/release.key"])
         .success();
     let verified = ws
-        .run(&["verify", "dist", "--key", "keys/release.pub"])
+        .run(&["verify", "dist", "--public-key", "keys/release.pub"])
         .success();
     assert!(
         verified
@@ -864,7 +864,7 @@ fn publish_pushes_the_images_the_settings_name_and_refuses_a_release_without_the
         "dist",
         "--to",
         "store",
-        "--key",
+        "--sign-key",
         "keys/release.key",
     ];
 
@@ -884,7 +884,7 @@ fn publish_pushes_the_images_the_settings_name_and_refuses_a_release_without_the
     );
     assert!(!ws.path("store").exists());
 
-    ws.run(&["image", "build", "dist", "--key", "keys/release.key"])
+    ws.run(&["image", "build", "dist", "--sign-key", "keys/release.key"])
         .success();
     let mut args = publish.to_vec();
     args.extend(["--format", "json"]);

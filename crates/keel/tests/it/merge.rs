@@ -243,7 +243,7 @@ fn rehearsal_reports_of_partials_are_merged_bound_to_the_merged_release_and_sign
         ["aarch64-apple-darwin", "x86_64-unknown-linux-gnu"]
     );
     let verified = ws
-        .run(&["verify", "merged", "--key", "keys/release.pub"])
+        .run(&["verify", "merged", "--public-key", "keys/release.pub"])
         .success();
     assert!(
         verified

@@ -79,7 +79,7 @@ fn what_the_commands_print_validates_against_the_schema() {
     ));
     outputs.push((
         "verify",
-        json(&["verify", "dist", "--key", "keys/release.pub"]),
+        json(&["verify", "dist", "--public-key", "keys/release.pub"]),
     ));
     outputs.push(("notes", json(&["notes", "dist"])));
     ws.write("extra.txt", "x\n");
@@ -94,13 +94,19 @@ fn what_the_commands_print_validates_against_the_schema() {
             "dist",
             "--to",
             "store",
-            "--key",
+            "--sign-key",
             "keys/release.key",
         ]),
     ));
     outputs.push((
         "store_refresh",
-        json(&["store", "refresh", "store", "--key", "keys/release.key"]),
+        json(&[
+            "store",
+            "refresh",
+            "store",
+            "--sign-key",
+            "keys/release.key",
+        ]),
     ));
     let nginx = Nginx::serve(&ws.path("store"));
     let operator = |args: &[String]| {

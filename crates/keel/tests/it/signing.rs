@@ -54,7 +54,7 @@ fn a_signed_release_checks_out_with_minisign_and_keel_verify() {
     }
     let before = snapshot_dir(&dist);
     let verified = ws
-        .run(&["verify", "dist", "--key", "keys/release.pub"])
+        .run(&["verify", "dist", "--public-key", "keys/release.pub"])
         .success();
     assert!(
         verified.stdout.contains(", 0 failed, 0 skipped"),
@@ -93,7 +93,7 @@ fn a_signed_release_checks_out_with_minisign_and_keel_verify() {
         .run(&[
             "verify",
             "dist",
-            "--key",
+            "--public-key",
             "keys/release.pub",
             "--format",
             "json",
@@ -157,7 +157,8 @@ fn a_key_from_the_environment_with_a_password_and_secrets_never_printed() {
     )
     .success();
     check_quiet(&result);
-    ws.run(&["verify", "dist", "--key", "ci.pub"]).success();
+    ws.run(&["verify", "dist", "--public-key", "ci.pub"])
+        .success();
 
     // The wrong password: a clear error, nothing written, nothing secret shown.
     let result = run_command(
@@ -197,7 +198,8 @@ fn a_key_from_the_environment_with_a_password_and_secrets_never_printed() {
         "{}",
         result.stderr
     );
-    ws.run(&["verify", "dist", "--key", "ci.pub"]).success();
+    ws.run(&["verify", "dist", "--public-key", "ci.pub"])
+        .success();
 }
 
 #[test]
@@ -237,7 +239,7 @@ fn corrupt_keys_and_keygen_mistakes_are_named() {
 
     ws.run(&["release", "--out", "dist"]).success();
     ws.write("bad.pub", "untrusted comment: x\nnot base64!\n");
-    let result = ws.run(&["verify", "dist", "--key", "bad.pub"]);
+    let result = ws.run(&["verify", "dist", "--public-key", "bad.pub"]);
     assert_eq!(result.code, 1);
     assert!(
         result
@@ -282,7 +284,7 @@ fn verify_catches_tampering_with_every_kind_of_file() {
         let result = ws.run(&[
             "verify",
             copy.to_str().unwrap(),
-            "--key",
+            "--public-key",
             "keys/release.pub",
         ]);
         assert_eq!(
@@ -307,7 +309,7 @@ fn verify_catches_missing_extra_and_foreign_signed_files() {
 
     copy_dir(&ws.path("dist"), &ws.path("missing"));
     fs_err::remove_file(ws.path(&format!("missing/{archive}"))).unwrap();
-    let result = ws.run(&["verify", "missing", "--key", "keys/release.pub"]);
+    let result = ws.run(&["verify", "missing", "--public-key", "keys/release.pub"]);
     assert_eq!(result.code, 1);
     assert!(
         result
@@ -319,7 +321,7 @@ fn verify_catches_missing_extra_and_foreign_signed_files() {
 
     copy_dir(&ws.path("dist"), &ws.path("extra"));
     fs_err::write(ws.path("extra/installer.sh"), "#!/bin/sh\n").unwrap();
-    let result = ws.run(&["verify", "extra", "--key", "keys/release.pub"]);
+    let result = ws.run(&["verify", "extra", "--public-key", "keys/release.pub"]);
     assert_eq!(result.code, 1);
     assert!(
         result
@@ -332,7 +334,7 @@ fn verify_catches_missing_extra_and_foreign_signed_files() {
     // Checked with another maintainer's key.
     ws.run(&["keygen", "--out", "keys/other", "--unencrypted"])
         .success();
-    let result = ws.run(&["verify", "dist", "--key", "keys/other.pub"]);
+    let result = ws.run(&["verify", "dist", "--public-key", "keys/other.pub"]);
     assert_eq!(result.code, 1);
     assert!(
         result
@@ -347,18 +349,18 @@ fn verify_catches_missing_extra_and_foreign_signed_files() {
     assert!(
         result
             .stdout
-            .contains("skipped keel-manifest.json.minisig (signature): no --key given"),
+            .contains("skipped keel-manifest.json.minisig (signature): no --public-key given"),
         "{}",
         result.stdout
     );
     assert!(
-        result.stderr.contains("warning: no --key given"),
+        result.stderr.contains("warning: no --public-key given"),
         "{}",
         result.stderr
     );
     // With a key, an unsigned release fails.
     ws.run(&["release", "--out", "unsigned"]).success();
-    let result = ws.run(&["verify", "unsigned", "--key", "keys/release.pub"]);
+    let result = ws.run(&["verify", "unsigned", "--public-key", "keys/release.pub"]);
     assert_eq!(result.code, 1);
     assert!(
         result.stdout.contains("keel-manifest.json is not signed"),

@@ -33,7 +33,7 @@ fn release_and_publish_on(ws: &TestWorkspace, channel: &str) {
         "dist",
         "--to",
         "store",
-        "--key",
+        "--sign-key",
         "keys/release.key",
         "--channel",
         channel,
@@ -133,7 +133,7 @@ fn a_store_signed_by_another_key_is_refused() {
         "dist",
         "--to",
         "evil-store",
-        "--key",
+        "--sign-key",
         "keys/attacker.key",
     ])
     .success();
@@ -154,7 +154,7 @@ fn expired_metadata_is_refused() {
         "dist",
         "--to",
         "store",
-        "--key",
+        "--sign-key",
         "keys/release.key",
         "--timestamp-days",
         "0",
@@ -178,7 +178,7 @@ fn expired_metadata_is_refused() {
             "store",
             "refresh",
             "store",
-            "--key",
+            "--sign-key",
             "keys/release.key",
             "--format",
             "json",
@@ -326,7 +326,7 @@ fn an_archive_escaping_the_install_folder_is_refused() {
         "dist",
         "--to",
         "store",
-        "--key",
+        "--sign-key",
         "keys/release.key",
     ])
     .success();

@@ -101,7 +101,7 @@ fn publish(ws: &TestWorkspace, extra: &[&str]) -> RunResult {
         "dist",
         "--to",
         "store",
-        "--key",
+        "--sign-key",
         "keys/release.key",
     ];
     args.extend_from_slice(extra);
@@ -109,7 +109,7 @@ fn publish(ws: &TestWorkspace, extra: &[&str]) -> RunResult {
 }
 
 fn rehearse(ws: &TestWorkspace, extra: &[&str]) -> RunResult {
-    let mut args = vec!["rehearse", "dist", "--key", "keys/release.key"];
+    let mut args = vec!["rehearse", "dist", "--sign-key", "keys/release.key"];
     args.extend_from_slice(extra);
     run_command(&mut ws.keel(args))
 }
@@ -161,7 +161,7 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
         .map(|s| s["step"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["install", "migrate", "check"]);
-    ws.run(&["verify", "dist", "--key", "keys/release.pub"])
+    ws.run(&["verify", "dist", "--public-key", "keys/release.pub"])
         .success();
     let published = publish(&ws, &[]).success();
     assert!(
@@ -305,7 +305,7 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
     assert_eq!(content("before"), content("rolled_back"));
     assert_eq!(content("before"), content("failed_migration"));
     let verified = ws
-        .run(&["verify", "dist", "--key", "keys/release.pub"])
+        .run(&["verify", "dist", "--public-key", "keys/release.pub"])
         .success();
     assert!(
         verified.stdout.contains("keel-rehearsal.json (rehearsal)")
@@ -321,7 +321,7 @@ fn ledger_is_rehearsed_installed_updated_refuses_a_broken_migration_and_rolls_ba
         "dist/keel-rehearsal.json",
         &honest.replacen("\"1.0.0\"", "\"0.9.0\"", 1),
     );
-    let tampered = ws.run(&["verify", "dist", "--key", "keys/release.pub"]);
+    let tampered = ws.run(&["verify", "dist", "--public-key", "keys/release.pub"]);
     assert_eq!(tampered.code, 1, "{}", tampered.stdout);
     let refused = publish(&ws, &[]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
