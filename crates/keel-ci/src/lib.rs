@@ -93,9 +93,45 @@ pub enum Error {
         /// The value.
         value: String,
     },
+    /// `keel = "cargo"` and no commit of keel to install is known.
+    #[error(
+        "the pipeline installs keel with `cargo install`, and which commit of keel to pin is unknown (this keel was not built from a git checkout)"
+    )]
+    NoKeelRev,
+    /// `keel-rev` is not a full commit hash.
+    #[error(
+        "`keel-rev = \"{0}\"` in [workspace.metadata.keel.ci] is not a full commit hash (40 hexadecimal digits)"
+    )]
+    BadKeelRev(String),
+    /// A store secret's name is not an environment variable's.
+    #[error(
+        "`{0}` in `secrets` of [workspace.metadata.keel.ci.store] is not a secret's name (A-Z, 0-9 and _, not starting with a digit or GITHUB_)"
+    )]
+    BadSecretName(String),
     /// A template failed: a bug in keel.
     #[error("internal error: the {0} template failed")]
     Template(&'static str, #[source] minijinja::Error),
+}
+
+impl Error {
+    /// What to do about the error.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NoKeelRev | Error::BadKeelRev(_) => {
+                "set `keel-rev` in [workspace.metadata.keel.ci] to the full commit hash of keel to build (`git ls-remote https://github.com/keel-rs/keel main`), or `keel = \"installer\"` to take keel's installer from a keel release"
+            }
+            Error::BadInstall(_) => {
+                "write `keel = \"cargo\"` (the default) or `keel = \"installer\"`"
+            }
+            Error::BadSecretName(_) => {
+                "name each secret as the repository's settings spell it, e.g. `secrets = [\"AWS_ACCESS_KEY_ID\", \"AWS_SECRET_ACCESS_KEY\"]`"
+            }
+            Error::Unsafe { .. } => {
+                "settings are written into the pipeline as they are; give secrets by name (`secrets` in the store settings), not as `${{ }}` expressions"
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// The runner of a target on GitHub Actions, unless the settings name one.
@@ -232,6 +268,9 @@ pub fn matrix_json(entries: &[MatrixEntry]) -> String {
 pub struct Inputs<'a> {
     /// The keel version the pipeline installs (this keel's).
     pub keel_version: &'a str,
+    /// The commit of keel's repository this keel was built from, if known: the one `cargo
+    /// install` pins unless the settings name another.
+    pub keel_rev: Option<&'a str>,
     /// The packages released by their own tags (`<package>-v*`).
     pub apps: &'a [String],
     /// The targets CI builds.
@@ -352,6 +391,9 @@ pub fn secrets(inputs: &Inputs<'_>, gitlab: bool) -> Vec<String> {
         "KEEL_SIGNING_KEY".to_owned(),
         "KEEL_SIGNING_KEY_PASSWORD".to_owned(),
     ];
+    if let Some(store) = &inputs.config.store {
+        names.extend(store.secrets.iter().cloned());
+    }
     for push in inputs.images {
         let login = registry_login(&push.host);
         names.extend(if gitlab {
@@ -414,6 +456,8 @@ fn render(
 #[derive(Serialize)]
 struct StoreView {
     dir: String,
+    /// The secrets its download and upload commands are given.
+    secrets: Vec<String>,
     download: Option<String>,
     upload: Option<String>,
     refresh: Option<String>,
@@ -430,8 +474,8 @@ struct Context<'a> {
     /// Whether some target is built with cross.
     cross: bool,
     install_keel: String,
-    /// Whether keel is installed with `cargo install` rather than its installer.
-    keel_from_cargo: bool,
+    /// The commit of keel that `cargo install` builds; `None`: keel's installer.
+    keel_rev: Option<&'a str>,
     smoke: &'a [String],
     public_key: Option<&'a str>,
     store: Option<StoreView>,
@@ -452,10 +496,42 @@ struct ImageView {
     apps: Vec<String>,
 }
 
+/// A name GitHub and GitLab take for a secret and a shell for a variable.
+fn secret_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with("GITHUB_")
+}
+
+/// The commit of keel's repository that `keel = "cargo"` installs.
+fn keel_rev<'a>(inputs: &Inputs<'a>) -> Result<&'a str, Error> {
+    let rev = match &inputs.config.keel_rev {
+        Some(rev) => rev.as_str(),
+        None => inputs.keel_rev.ok_or(Error::NoKeelRev)?,
+    };
+    if rev.len() != 40 || !rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::BadKeelRev(rev.to_owned()));
+    }
+    Ok(rev)
+}
+
+/// How keel gets onto a runner: `Some(commit)` to build it with cargo, `None` for its
+/// installer.
+fn keel_source<'a>(inputs: &Inputs<'a>) -> Result<Option<&'a str>, Error> {
+    match inputs.config.keel.as_deref().unwrap_or("cargo") {
+        "cargo" => keel_rev(inputs).map(Some),
+        "installer" => Ok(None),
+        other => Err(Error::BadInstall(other.to_owned())),
+    }
+}
+
 /// The steps that put keel on a runner, indented as steps of a job.
-fn install_steps(config: &CiConfig) -> Result<String, Error> {
-    match config.keel.as_deref().unwrap_or("installer") {
-        "installer" => Ok(r#"      - name: Install keel (its installer checks the download's sha256)
+fn install_steps(rev: Option<&str>) -> String {
+    match rev {
+        None => r#"      - name: Install keel (its installer checks the download's sha256)
         if: runner.os != 'Windows'
         run: |
           curl --proto '=https' --tlsv1.2 -LsSf "https://github.com/keel-rs/keel/releases/download/v${KEEL_VERSION}/keel-installer.sh" | sh -s -- --to "$HOME/.keel/bin" --no-modify-path
@@ -468,16 +544,19 @@ fn install_steps(config: &CiConfig) -> Result<String, Error> {
           $env:KEEL_NO_MODIFY_PATH = '1'
           Invoke-RestMethod "https://github.com/keel-rs/keel/releases/download/v$env:KEEL_VERSION/keel-installer.ps1" | Invoke-Expression
           Add-Content -Path $env:GITHUB_PATH -Value $env:KEEL_INSTALL_DIR"#
-            .to_owned()),
-        "cargo" => Ok(r#"      - name: Install keel
-        run: cargo install --locked --git https://github.com/keel-rs/keel --tag "v$KEEL_VERSION" keel"#
-            .to_owned()),
-        other => Err(Error::BadInstall(other.to_owned())),
+            .to_owned(),
+        Some(rev) => format!(
+            r#"      # keel, built from one commit of its repository into ~/.cargo/bin (on PATH on GitHub's
+      # runners); never cached, as a cache restored here could come from another run.
+      - name: Install keel
+        run: cargo install --locked --git https://github.com/keel-rs/keel --rev {rev} keel"#
+        ),
     }
 }
 
 fn context<'a>(inputs: &Inputs<'a>) -> Result<Context<'a>, Error> {
     let config = inputs.config;
+    let keel_rev = keel_source(inputs)?;
     for command in &config.smoke {
         checked("the smoke command", command)?;
     }
@@ -489,11 +568,17 @@ fn context<'a>(inputs: &Inputs<'a>) -> Result<Context<'a>, Error> {
             {
                 checked("the store command", value)?;
             }
+            for name in &store.secrets {
+                if !secret_name(name) {
+                    return Err(Error::BadSecretName(name.clone()));
+                }
+            }
             Some(StoreView {
                 dir: store.dir.clone(),
                 download: store.download.clone(),
                 upload: store.upload.clone(),
                 refresh: store.refresh.clone(),
+                secrets: store.secrets.clone(),
             })
         }
         None => None,
@@ -522,8 +607,8 @@ fn context<'a>(inputs: &Inputs<'a>) -> Result<Context<'a>, Error> {
         tools: TOOLS,
         zigbuild: matrix.iter().any(|e| e.builder == "zigbuild"),
         cross: matrix.iter().any(|e| e.builder == "cross"),
-        install_keel: install_steps(config)?,
-        keel_from_cargo: config.keel.as_deref() == Some("cargo"),
+        install_keel: install_steps(keel_rev),
+        keel_rev,
         smoke: &config.smoke,
         public_key: config.public_key.as_deref(),
         store,

@@ -478,6 +478,7 @@ impl Error {
             Error::DoesNotCheckOut { .. } => {
                 "`keel verify` shows every check; make the release again with `keel release`"
             }
+            Error::Ci(err) => return err.hint(),
             _ => return None,
         })
     }

@@ -22,7 +22,13 @@ pub struct Pipeline {
 }
 
 /// The pipeline for `project`: GitLab CI's when `gitlab`, else a GitHub Actions workflow.
-pub fn pipeline(project: &Project, gitlab: bool) -> Result<Pipeline, Error> {
+/// `keel_rev` is the commit of keel's repository the running keel was built from, the one
+/// the pipeline builds keel from unless the settings say otherwise.
+pub fn pipeline(
+    project: &Project,
+    gitlab: bool,
+    keel_rev: Option<&str>,
+) -> Result<Pipeline, Error> {
     let config = &project.workspace.config;
     let targets = keel_ci::ci_targets(&config.ci, &config.targets)?;
     let plan = project.plan(&[], None, false, None)?;
@@ -41,6 +47,7 @@ pub fn pipeline(project: &Project, gitlab: bool) -> Result<Pipeline, Error> {
     .collect();
     let inputs = keel_ci::Inputs {
         keel_version: env!("CARGO_PKG_VERSION"),
+        keel_rev,
         apps: &apps,
         targets: &targets,
         config: &config.ci,
@@ -82,8 +89,12 @@ pub struct PipelineWritten {
 }
 
 /// Writes the pipeline into place (atomically), unless the file holds it already.
-pub fn write_pipeline(project: &Project, gitlab: bool) -> Result<PipelineWritten, Error> {
-    let pipeline = pipeline(project, gitlab)?;
+pub fn write_pipeline(
+    project: &Project,
+    gitlab: bool,
+    keel_rev: Option<&str>,
+) -> Result<PipelineWritten, Error> {
+    let pipeline = pipeline(project, gitlab, keel_rev)?;
     let unchanged = fs_err::read_to_string(&pipeline.path).is_ok_and(|old| old == pipeline.text);
     if !unchanged {
         keel_fs::create_dir(keel_fs::parent(&pipeline.path))?;
@@ -113,9 +124,10 @@ pub struct PipelineChecked {
 pub fn check_pipeline(
     project: &Project,
     gitlab: bool,
+    keel_rev: Option<&str>,
     writer: &str,
 ) -> Result<PipelineChecked, Error> {
-    let pipeline = pipeline(project, gitlab)?;
+    let pipeline = pipeline(project, gitlab, keel_rev)?;
     let Ok(old) = fs_err::read_to_string(&pipeline.path) else {
         return Err(Error::PipelineMissing {
             path: pipeline.shown,

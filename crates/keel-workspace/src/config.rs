@@ -126,11 +126,15 @@ pub struct CiConfig {
     /// and a clean shutdown).
     #[serde(default)]
     pub smoke: Vec<String>,
-    /// How keel gets onto the runners: `installer` (keel's own installer from its release, which
-    /// checks the download's sha256; the default) or `cargo` (`cargo install --locked` of the
-    /// tag of this keel's version from its repository).
+    /// How keel gets onto the runners: `cargo` (the default: `cargo install --locked` of one
+    /// commit of keel's repository, built on each runner) or `installer` (keel's own installer
+    /// from a keel release, which checks the download's sha256).
     #[serde(default)]
     pub keel: Option<String>,
+    /// The commit of keel's repository `cargo` installs (default: the commit the keel that
+    /// writes the pipeline was built from).
+    #[serde(default)]
+    pub keel_rev: Option<String>,
     /// The public key the release job checks the merged release with (relative to the
     /// workspace root).
     #[serde(default)]
@@ -156,6 +160,10 @@ pub struct CiStore {
     /// When the scheduled job renews the store's expiry (cron, UTC).
     #[serde(default)]
     pub refresh: Option<String>,
+    /// The secrets the download and upload commands need (`AWS_ACCESS_KEY_ID`, ...): each is
+    /// given to those steps only, as an environment variable of the same name.
+    #[serde(default)]
+    pub secrets: Vec<String>,
 }
 
 /// `[workspace.metadata.keel.store]`: the release store a release is published to.

@@ -5,11 +5,18 @@ use anyhow::bail;
 use crate::cli::{CiArgs, CiCommand, Format, GlobalArgs};
 use crate::hinted;
 
+/// The commit of keel's repository this keel was built from, when it was built from one.
+fn keel_rev() -> Option<&'static str> {
+    const BUILD: keel_buildinfo::BuildInfo = keel_buildinfo::build_info!();
+    (BUILD.commit != "unknown").then_some(BUILD.commit)
+}
+
 pub fn run_ci(global: &GlobalArgs, args: &CiArgs) -> anyhow::Result<()> {
     let project = crate::project(global)?;
     match &args.command {
         CiCommand::Init(file) => {
-            let written = keel_release::pipeline::write_pipeline(&project, file.gitlab)?;
+            let written =
+                keel_release::pipeline::write_pipeline(&project, file.gitlab, keel_rev())?;
             crate::report(global, &written, || {
                 if written.changed {
                     format!(
@@ -34,13 +41,14 @@ pub fn run_ci(global: &GlobalArgs, args: &CiArgs) -> anyhow::Result<()> {
             } else {
                 "keel ci init"
             };
-            let checked = keel_release::pipeline::check_pipeline(&project, file.gitlab, init)
-                .map_err(|err| match err {
-                    keel_release::Error::PipelineMissing { .. } => {
-                        hinted(err.to_string(), format!("`{init}` writes it"))
-                    }
-                    other => other.into(),
-                })?;
+            let checked =
+                keel_release::pipeline::check_pipeline(&project, file.gitlab, keel_rev(), init)
+                    .map_err(|err| match err {
+                        keel_release::Error::PipelineMissing { .. } => {
+                            hinted(err.to_string(), format!("`{init}` writes it"))
+                        }
+                        other => other.into(),
+                    })?;
             let shown = &checked.path;
             let Some(diff) = &checked.diff else {
                 crate::report(global, &checked, || {

@@ -10,6 +10,9 @@ use keel_schema::TargetTriple;
 use keel_test::{require_tool, run_command};
 use keel_workspace::{BuilderName, CiConfig, CiStore};
 
+/// The commit of keel the pipelines install with cargo.
+const KEEL_REV: &str = "0123456789abcdef0123456789abcdef01234567";
+
 fn targets(config: &CiConfig) -> Vec<TargetTriple> {
     keel_ci::ci_targets(config, &[]).unwrap()
 }
@@ -39,6 +42,7 @@ impl Setup {
     fn github(&self) -> Result<String, keel_ci::Error> {
         keel_ci::github_workflow(&keel_ci::Inputs {
             keel_version: "0.1.0",
+            keel_rev: Some(KEEL_REV),
             apps: &self.apps,
             targets: &targets(&self.config),
             config: &self.config,
@@ -51,6 +55,7 @@ impl Setup {
     fn gitlab(&self) -> Result<String, keel_ci::Error> {
         keel_ci::gitlab_pipeline(&keel_ci::Inputs {
             keel_version: "0.1.0",
+            keel_rev: Some(KEEL_REV),
             apps: &self.apps,
             targets: &targets(&self.config),
             config: &self.config,
@@ -80,12 +85,14 @@ fn configurations() -> Vec<Setup> {
             "cargo run --locked -p ledger -- --db smoke.db doctor".into(),
         ],
         keel: Some("cargo".into()),
+        keel_rev: None,
         public_key: Some("keys/release.pub".into()),
         store: Some(CiStore {
             dir: "store".into(),
             download: Some("aws s3 sync s3://releases/store store".into()),
             upload: Some("aws s3 sync store s3://releases/store".into()),
             refresh: Some("17 5 * * *".into()),
+            secrets: vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()],
         }),
     };
     let mut full = Setup::new("full", full, &["ledger", "ledger-admin"]);
@@ -112,7 +119,9 @@ fn configurations() -> Vec<Setup> {
                 download: None,
                 upload: Some("rsync -a public/store/ releases@example.com:store/".into()),
                 refresh: None,
+                secrets: Vec::new(),
             }),
+            keel: Some("installer".into()),
             ..CiConfig::default()
         },
         &[],
@@ -132,6 +141,7 @@ fn configurations() -> Vec<Setup> {
                 download: None,
                 upload: None,
                 refresh: None,
+                secrets: Vec::new(),
             }),
             ..CiConfig::default()
         },
@@ -353,6 +363,7 @@ fn images_are_built_and_pushed_only_when_settings_name_registries() {
     assert!(github.contains("keel publish dist --to 'store' --no-images"));
     let inputs = keel_ci::Inputs {
         keel_version: "0.1.0",
+        keel_rev: Some(KEEL_REV),
         apps: &images.apps,
         targets: &targets(&images.config),
         config: &images.config,
@@ -472,4 +483,96 @@ fn values_that_could_inject_an_expression_are_refused() {
     )
     .unwrap_err();
     assert!(matches!(err, keel_ci::Error::BadTarget(_)), "{err}");
+}
+
+#[test]
+fn keel_is_built_from_one_pinned_commit_by_default_and_never_from_a_cache() {
+    let default = configurations().remove(0);
+    let github = default.github().unwrap();
+    assert!(
+        github.contains(&format!(
+            "cargo install --locked --git https://github.com/keel-rs/keel --rev {KEEL_REV} keel"
+        )),
+        "{github}"
+    );
+    // A cache a release job restores could come from another run: zizmor's cache-poisoning.
+    assert!(!github.contains("actions/cache"), "{github}");
+    assert!(!github.contains("keel-installer.sh"), "{github}");
+    let gitlab = default.gitlab().unwrap();
+    assert!(
+        gitlab.contains(&format!("--rev {KEEL_REV} keel")),
+        "{gitlab}"
+    );
+    // `keel = "installer"` takes keel's installer from a keel release instead.
+    let installer = configurations().remove(2).github().unwrap();
+    assert!(installer.contains("keel-installer.sh"));
+    assert!(!installer.contains("cargo install"));
+    // A keel built outside git knows no commit: the pipeline needs `keel-rev`, which must be
+    // a full hash.
+    let mut unknown = configurations().remove(0);
+    let err = keel_ci::github_workflow(&keel_ci::Inputs {
+        keel_version: "0.1.0",
+        keel_rev: None,
+        apps: &unknown.apps,
+        targets: &targets(&unknown.config),
+        config: &unknown.config,
+        builders: &unknown.builders,
+        images: &unknown.images,
+        rehearse: unknown.rehearse,
+    })
+    .unwrap_err();
+    assert!(matches!(err, keel_ci::Error::NoKeelRev), "{err}");
+    unknown.config.keel_rev = Some("main".into());
+    let err = unknown.github().unwrap_err();
+    assert!(matches!(err, keel_ci::Error::BadKeelRev(_)), "{err}");
+    let pinned = "89abcdef0123456789abcdef0123456789abcdef";
+    unknown.config.keel_rev = Some(pinned.into());
+    assert!(
+        unknown
+            .github()
+            .unwrap()
+            .contains(&format!("--rev {pinned} keel"))
+    );
+}
+
+#[test]
+fn the_store_secrets_reach_the_store_steps_only() {
+    let full = configurations().remove(1);
+    let github = full.github().unwrap();
+    let line = "AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}";
+    // The fetch before the rehearsal, the publish, the scheduled refresh.
+    assert_eq!(github.matches(line).count(), 3, "{github}");
+    for step in github.split("\n      - name: ") {
+        if step.contains(line) {
+            assert!(
+                step.contains("aws s3 sync"),
+                "a step without the store's commands:\n{step}"
+            );
+        }
+    }
+    let inputs = keel_ci::Inputs {
+        keel_version: "0.1.0",
+        keel_rev: Some(KEEL_REV),
+        apps: &full.apps,
+        targets: &targets(&full.config),
+        config: &full.config,
+        builders: &full.builders,
+        images: &full.images,
+        rehearse: full.rehearse,
+    };
+    let secrets = keel_ci::secrets(&inputs, false);
+    assert!(
+        secrets.contains(&"AWS_ACCESS_KEY_ID".to_owned()),
+        "{secrets:?}"
+    );
+    // A name that is no variable's, or one GitHub keeps for itself, is refused.
+    for bad in ["aws-key", "GITHUB_TOKEN", "1KEY", "A B"] {
+        let mut setup = configurations().remove(1);
+        setup.config.store.as_mut().unwrap().secrets = vec![bad.into()];
+        let err = setup.github().unwrap_err();
+        assert!(
+            matches!(err, keel_ci::Error::BadSecretName(_)),
+            "{bad}: {err}"
+        );
+    }
 }
