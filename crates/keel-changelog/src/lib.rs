@@ -203,6 +203,18 @@ pub enum Error {
     /// `git` could not be run.
     #[error("could not run git")]
     Spawn(#[source] std::io::Error),
+    /// The folder is in no git repository.
+    #[error("{} is not in a git repository", dir.display())]
+    NotARepository {
+        /// The folder.
+        dir: std::path::PathBuf,
+    },
+    /// The repository has no commit yet.
+    #[error("the git repository at {} has no commit yet", dir.display())]
+    NoCommits {
+        /// The folder.
+        dir: std::path::PathBuf,
+    },
     /// `git` failed.
     #[error("`git {args}` failed: {stderr}")]
     Git {
@@ -213,11 +225,42 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// What to do about the error.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NotARepository { .. } => {
+                "keel reads versions and changes from git: run it in the workspace's repository (`git init` and a first commit for a new one)"
+            }
+            Error::NoCommits { .. } => {
+                "commit the work first (`git add -A && git commit -m \"feat: first version\"`); keel reads versions and changes from commits"
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// Runs `git args` in `dir` through keel's one git runner ([`keel_workspace::git::run`]),
 /// with this crate's errors.
 pub fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
+    use keel_workspace::git::succeeds;
     keel_workspace::git::run(dir, args).map_err(|err| match err {
         keel_workspace::git::GitError::Spawn(source) => Error::Spawn(source),
+        // What a newcomer meets first, said plainly rather than as git's own words.
+        keel_workspace::git::GitError::Failed { .. }
+            if !succeeds(dir, &["rev-parse", "--git-dir"]) =>
+        {
+            Error::NotARepository {
+                dir: dir.to_owned(),
+            }
+        }
+        keel_workspace::git::GitError::Failed { .. }
+            if !succeeds(dir, &["rev-parse", "--verify", "--quiet", "HEAD"]) =>
+        {
+            Error::NoCommits {
+                dir: dir.to_owned(),
+            }
+        }
         keel_workspace::git::GitError::Failed { args, stderr } => Error::Git { args, stderr },
         other => Error::Git {
             args: args.join(" "),

@@ -464,7 +464,9 @@ impl Error {
             Error::BadSourceDateEpoch { .. } => {
                 "set SOURCE_DATE_EPOCH to a Unix time such as `$(git log -1 --format=%ct)`, or unset it"
             }
-            Error::NotARelease { .. } => "pass the output folders of `keel release`",
+            Error::NotARelease { .. } => {
+                "run `keel release` first (it writes target/keel/dist), or pass the folder it wrote"
+            }
             Error::DynamicOnScratch { .. } => {
                 "build the Linux targets static (a musl target such as x86_64-unknown-linux-musl, or `-C target-feature=+crt-static` on gnu), or set `base` in [package.metadata.keel.image] to an image with a C library, pinned by digest (e.g. gcr.io/distroless/cc-debian12@sha256:...)"
             }

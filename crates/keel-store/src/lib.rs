@@ -157,7 +157,7 @@ impl Error {
                 "wait for it to finish and run this again; a store is written by one publisher at a time (the lock is released when that process ends, however it ends)"
             }
             Error::NotARelease { .. } | Error::NoArchives { .. } => {
-                "pass the output folder of `keel release`"
+                "run `keel release` first (it writes target/keel/dist), or pass the folder it wrote"
             }
             Error::Exists { .. } => {
                 "publish to it, or give a new folder; a store's root of trust is made once"

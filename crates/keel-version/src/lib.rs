@@ -116,6 +116,7 @@ impl Error {
             Error::NothingReleased => {
                 "keel versions packages with a binary to ship or a library to publish; check `apps`, `dist = false` and `publish`"
             }
+            Error::Git(err) => return err.hint(),
             _ => return None,
         })
     }

@@ -92,16 +92,17 @@ hints! {
     keel_rehearse::Error {
         E::NotOlder { .. } => h("--from names the release to update from: the one before the candidate"),
         E::NotPrevious { .. } => h("--from takes the previous version's release folder (with keel-manifest.json), a store folder (with metadata/root.json) or a store URL"),
-        E::NoRoot | E::Root { .. } => h("pass the store's root.json with --root"),
+        E::NoRoot => h("pass the store's root.json with --root"),
+        E::Root { .. } => h("give --root the root.json the store's maintainer published (for a store folder: STORE/metadata/root.json); check the path"),
         E::Update(err) => Hint::hint(err),
     }
     keel_update::Error {
         E::NoRelease { available, .. } if available.is_empty() => h("the store is empty; `keel publish` adds releases"),
         E::NoRelease { available, .. } => h(format!("it has: {}", available.join("; "))),
-        E::NotInstalled { app } => h(format!("`keel install --app {app} --from STORE_URL --root ROOT_JSON` installs it")),
+        E::NotInstalled { app } => h(format!("`keel install --app {app} --from STORE` installs it (a store folder, or its URL with --root ROOT_JSON)")),
         E::AlreadyInstalled { app, .. } => h(format!("`keel update --app {app}` updates it")),
         E::NothingToRollBack { .. } => h("keel keeps the version before the last update; there was no update since install or the last rollback"),
-        E::ReadRoot { .. } => h("pass the store's root.json with --root"),
+        E::ReadRoot { .. } => h("give --root the root.json the store's maintainer published (for a store folder: STORE/metadata/root.json); check the path"),
         E::NoStoreUrl { .. } => h("set KEEL_STORE_URL"),
         E::PlainHttp { .. } => h("use the store's https:// URL; if the network between is trusted, allow plain HTTP with --allow-http (KEEL_ALLOW_HTTP=1): TUF still checks every signature and hash, but anyone on the path can see what is installed and hold updates back"),
     }

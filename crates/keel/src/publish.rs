@@ -62,10 +62,29 @@ pub fn run_publish(global: &GlobalArgs, args: &PublishArgs) -> anyhow::Result<()
             publish(&dir, args, destination, &progress)?
         }
         None => {
-            if args.replace || args.dry_run || args.notes.is_some() {
-                bail!(hinted(
-                    "--replace, --dry-run and --notes are for `--to github:OWNER/REPO`",
+            let refused = [
+                (
+                    args.dry_run,
+                    "--dry-run",
+                    "to try a store publish, publish to a copy of the store folder (`cp -r STORE /tmp/try && keel publish --to /tmp/try`)",
+                ),
+                (
+                    args.replace,
+                    "--replace",
                     "a store keeps every release it was given; publish a new version instead",
+                ),
+                (
+                    args.notes.is_some(),
+                    "--notes",
+                    "a store holds no release notes; they go with `--to github:OWNER/REPO`",
+                ),
+            ];
+            if let Some((_, flag, hint)) = refused.into_iter().find(|(given, _, _)| *given) {
+                bail!(hinted(
+                    format!(
+                        "{flag} is for `--to github:OWNER/REPO`, and --to names a store folder"
+                    ),
+                    hint,
                 ));
             }
             let key = crate::signing::require_key(args.sign.sign_key())?;
