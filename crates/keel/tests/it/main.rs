@@ -4,6 +4,7 @@
 
 mod ci;
 mod errors;
+mod first_hour;
 mod github;
 mod guides;
 mod image;

@@ -158,9 +158,7 @@ fn partials_of_different_releases_or_the_same_target_are_refused() {
         result.stderr
     );
     assert!(
-        result
-            .stderr
-            .contains("hint: pass the output folders of `keel release`"),
+        result.stderr.contains("hint: run `keel release` first"),
         "{}",
         result.stderr
     );
