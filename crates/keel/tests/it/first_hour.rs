@@ -317,3 +317,36 @@ fn the_old_spellings_still_work_and_say_the_new_ones() {
         version.stdout
     );
 }
+
+#[test]
+fn keel_releases_itself_with_keel_and_its_installer() {
+    // The repository's own settings: one app, the keel command, with its licences and an
+    // installer named as the README's install line fetches it.
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    let planned = keel_test::run_command(
+        std::process::Command::new(crate::keel_bin())
+            .args(["plan", "--format", "json", "--manifest-path"])
+            .arg(&repo),
+    )
+    .success();
+    let plan: serde_json::Value = serde_json::from_str(&planned.stdout).unwrap();
+    let apps: Vec<&str> = plan["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(apps, ["keel"]);
+    let files: Vec<&str> = plan["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["file_name"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"keel-installer.sh"), "{files:?}");
+    let readme = fs_err::read_to_string(repo.with_file_name("README.md")).unwrap();
+    assert!(
+        readme.contains("releases/latest/download/keel-installer.sh"),
+        "the README's install line names another file"
+    );
+}
