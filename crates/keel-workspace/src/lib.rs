@@ -192,7 +192,7 @@ impl Error {
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
             Error::Config { .. } => {
-                "the keel settings are documented in the README; `keel init` writes them with their defaults"
+                "the keel settings are documented in docs/settings.md; `keel init` writes them with their defaults"
             }
             _ => return None,
         })
