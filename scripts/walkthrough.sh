@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs the README's walkthrough with a keel binary, and checks its outputs with real tools:
+# Runs the README's tour and "Your own project" as written (its blocks marked
+# `<!-- test: NAME -->`), and a release of the example checked with real tools, with a keel
+# binary:
 #   scripts/walkthrough.sh [path/to/keel]     (default: builds and runs keel with cargo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,7 @@ export KEEL_SIGNING_KEY_PASSWORD=walkthrough-password
 
 "$keel" plan --manifest-path $example/Cargo.toml --sign-key "$work/keys/release.key"
 "$keel" release --manifest-path $example/Cargo.toml --sign-key "$work/keys/release.key"
-"$keel" verify $dist --key "$work/keys/release.pub"
+"$keel" verify $dist --public-key "$work/keys/release.pub"
 (cd $dist && minisign -Vm SHA256SUMS -p "$work/keys/release.pub")
 
 host=$(rustc -vV | sed -n 's/^host: //p')
@@ -38,7 +40,7 @@ tar -xzf "$dist/$archive" -C "$unpacked"
 # release notes name it.
 HOME="$work/home" LEDGER_DOWNLOAD_URL="file://$PWD/$dist" sh "$dist/ledger-installer.sh" --no-modify-path
 [ "$("$work/home/.local/bin/ledger" --version | sed -n 1p)" = "ledger $version" ]
-"$keel" notes "$dist" --manifest-path $example/Cargo.toml --key "$work/keys/release.pub" >"$work/notes.md"
+"$keel" notes "$dist" --manifest-path $example/Cargo.toml --public-key "$work/keys/release.pub" >"$work/notes.md"
 grep -q "sh ledger-installer.sh" "$work/notes.md"
 
 # A second release of the same commit is byte-identical.
@@ -90,8 +92,60 @@ bumped=$(sed -n 's/^version = "\(.*\)"/\1/p' "$clone/Cargo.toml" | head -n 1)
 [ "$(git -C "$clone" tag --points-at HEAD)" = "v$bumped" ]
 grep -q "monthly totals" "$clone/CHANGELOG.md"
 (cd "$clone" && "$keel" release --tag --out "$work/bumped" --sign-key "$work/keys/release.key")
-"$keel" verify "$work/bumped" --key "$work/keys/release.pub"
+"$keel" verify "$work/bumped" --public-key "$work/keys/release.pub"
 grep -q "\"tag\": \"v$bumped\"" "$work/bumped/keel-manifest.json"
 notes=$("$keel" notes "$work/bumped" --manifest-path "$clone/Cargo.toml")
 grep -q "monthly totals" <<<"$notes"
+
+# The README's blocks, run as written: each block marked `<!-- test: NAME -->` (the marker
+# on the line before the ```sh fence), run with this keel first on PATH, in one shell per
+# section as a reader would, with no CARGO_TARGET_DIR so that releases land in target/keel/dist.
+readme_block() {
+  local code
+  code=$(awk -v name="$1" '
+    $0 == "<!-- test: " name " -->" { marked = 1; next }
+    marked && $0 == "```sh" { inside = 1; marked = 0; next }
+    inside && $0 == "```" { exit }
+    inside { print; next }
+    NF { marked = 0 }
+  ' README.md)
+  [ -n "$code" ] || { echo "walkthrough: README.md has no block marked \`$1\`" >&2; exit 1; }
+  printf '%s\n' "$code"
+}
+mkdir -p "$work/bin"
+ln -s "$keel" "$work/bin/keel"
+run_readme() {
+  local dir=$1 script=""
+  shift
+  for name in "$@"; do script+=$(readme_block "$name")$'\n'; done
+  (cd "$dir" && env -u CARGO_TARGET_DIR PATH="$work/bin:$PATH" bash -euo pipefail -c "$script")
+}
+
+# The five-minute tour, in a copy of the example that is a git repository of its own, as the
+# example is in a clone of keel.
+tour=$work/tour/ledger
+mkdir -p "$tour"
+cp -r $example/Cargo.toml $example/Cargo.lock $example/build.rs $example/src $example/demo \
+  $example/.gitignore $example/README.md $example/LICENSE "$tour/"
+sed -i "s#\.\./\.\./crates#$PWD/crates#g" "$tour/Cargo.toml"
+git -C "$tour" init -q -b main
+git -C "$tour" add -A
+git -C "$tour" commit -qm "feat: the ledger"
+run_readme "$tour" tour-release tour-publish tour-install tour-update
+next=$(sed -n 's/^version = "\(.*\)"/\1/p' "$tour/Cargo.toml" | head -n 1)
+[ "$next" != "$version" ] || { echo "walkthrough: the tour's bump left the version at $version" >&2; exit 1; }
+[ "$("$tour/tour/bin/ledger" --version | sed -n 1p)" = "ledger $next" ]
+"$tour/tour/bin/ledger" --db "$tour/tour/books.db" list | grep -q salary
+KEEL_HOME=$tour/tour "$keel" doctor --app ledger
+[ -f "$tour/store/metadata/root.json" ]
+
+# "Your own project", on a new binary crate.
+own=$work/own/hello
+mkdir -p "$work/own"
+(cd "$work/own" && env -u CARGO_TARGET_DIR cargo new --quiet --vcs git hello && cd hello &&
+  env -u CARGO_TARGET_DIR cargo generate-lockfile --quiet && git add -A && git commit -qm "feat: hello")
+run_readme "$own" own-project
+[ -f "$own/store/metadata/root.json" ] && [ -f "$own/.github/workflows/release.yml" ]
+"$keel" verify "$own/target/keel/dist" --public-key "$own/keys/release.pub"
+"$keel" ci check --manifest-path "$own/Cargo.toml"
 echo "walkthrough: ok"

@@ -262,7 +262,7 @@ include = []
 # builders = { "aarch64-unknown-linux-gnu" = "zigbuild" }
 # The newest glibc the Linux gnu binaries may need; a release whose binaries need more fails:
 # glibc-floor = "2.17"
-# The CI pipeline `keel ci init` writes (see the README), for example:
+# The CI pipeline `keel ci init` writes (see docs/ci.md), for example:
 # ci = { smoke = ["cargo run --locked -- migrate --db smoke.db"], runners = { "x86_64-unknown-linux-gnu" = "ubuntu-22.04" } }
 # Changelogs `keel changelog` and `keel bump` write: one per package (the default) or one for
 # the workspace, and your own section template if you like:

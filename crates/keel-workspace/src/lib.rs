@@ -203,7 +203,7 @@ impl Error {
                 "create the store first: `keel store init STORE_DIR --sign-key KEY` writes STORE_DIR/metadata/root.json (or remove `root` from the store settings)"
             }
             Error::Config { .. } => {
-                "the keel settings are documented in the README; `keel init` writes them with their defaults"
+                "the keel settings are documented in docs/settings.md; `keel init` writes them with their defaults"
             }
             _ => return None,
         })

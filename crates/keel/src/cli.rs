@@ -302,7 +302,7 @@ pub enum CiCommand {
     /// and a release job that merges, signs (secrets KEEL_SIGNING_KEY and
     /// KEEL_SIGNING_KEY_PASSWORD), verifies and publishes to GitHub Releases (and the store,
     /// when configured). Pull requests run the plan and the gates; running it by hand is a dry
-    /// run. Settings: [workspace.metadata.keel.ci], see the README.
+    /// run. Settings: [workspace.metadata.keel.ci], see docs/ci.md.
     Init(CiFileArgs),
     /// Fail, with a diff, when the pipeline differs from what `keel ci init` writes
     Check(CiFileArgs),
