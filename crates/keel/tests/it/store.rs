@@ -513,6 +513,38 @@ fn a_plain_http_store_on_another_machine_needs_allow_http() {
 }
 
 #[test]
+fn an_https_store_url_answered_in_plain_http_says_to_write_http() {
+    let ws = published();
+    let nginx = Nginx::serve(&ws.path("store"));
+    let https = format!("https://127.0.0.1:{}/", nginx.port);
+    let result = install(&ws, &https);
+    result.refused(&format!(
+        "error: could not verify the metadata of the store {https}metadata/: cannot get {https}metadata/"
+    ));
+    assert!(
+        result
+            .stderr
+            .contains(": the server answers plain HTTP, not HTTPS\n"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains(&format!(
+            "hint: the store's server speaks plain HTTP: give its URL as `http://127.0.0.1:{}/` (`keel install --from`)",
+            nginx.port
+        )),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        !result.stderr.contains("SSL_CERT_FILE") && !result.stderr.contains("InvalidContentType"),
+        "{}",
+        result.stderr
+    );
+    assert_not_installed(&ws);
+}
+
+#[test]
 fn install_warns_about_a_database_that_does_not_exist_and_doctor_reports_it_missing() {
     let ws = published();
     let url = format!("file://{}", ws.path("store").display());
