@@ -252,6 +252,12 @@ impl Client {
         };
         let mut response = match result {
             Ok(response) => response,
+            // Trying again would get the same answer.
+            Err(err) if keel_http::answered_plain_http(&err) => {
+                return Err(Error::PlainHttpServer {
+                    origin: keel_http::origin(url).unwrap_or_else(|| keel_http::redact(url)),
+                });
+            }
             Err(err) => return Ok(Outcome::Again(err.to_string())),
         };
         let status = response.status().as_u16();
@@ -635,6 +641,37 @@ mod tests {
             "Validation Failed (tag_name already_exists)"
         );
         assert_eq!(message("", 502), "status 502");
+    }
+
+    #[test]
+    fn an_api_url_whose_server_speaks_plain_http_is_told_at_once() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = stream.read(&mut [0u8; 4096]);
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+            }
+        });
+        let api = format!("https://127.0.0.1:{port}");
+        let client = Client::new(&api, Token::new("ghp_secret".into()));
+        let repo = Repo::parse("o/r").unwrap();
+        let err = client.releases(&repo).unwrap_err();
+        assert!(
+            matches!(&err, Error::PlainHttpServer { origin } if *origin == api),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("{api} answers plain HTTP, not HTTPS")
+        );
+        assert!(err.hint().unwrap().contains("KEEL_GITHUB_API_URL"));
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -70,6 +70,13 @@ pub enum Error {
     /// The certificates keel trusts could not be loaded.
     #[error(transparent)]
     Trust(keel_http::TrustError),
+    /// The API's server answered keel's HTTPS in plain HTTP (an `https://` URL in
+    /// `KEEL_GITHUB_API_URL` for a server that speaks plain HTTP).
+    #[error("{origin} answers plain HTTP, not HTTPS")]
+    PlainHttpServer {
+        /// The server's origin (`https://host:port`).
+        origin: String,
+    },
     /// No token in `GITHUB_TOKEN` or `GH_TOKEN`.
     #[error("no GitHub token: GITHUB_TOKEN and GH_TOKEN are not set")]
     NoToken,
@@ -204,6 +211,9 @@ impl Error {
             }
             Error::PublishedDiffers { .. } => {
                 "publish a new version instead; installers and users pinned the sha256 of the published files"
+            }
+            Error::PlainHttpServer { .. } => {
+                "write KEEL_GITHUB_API_URL with `http://` in front: without it keel speaks HTTPS"
             }
             Error::GaveUp { .. } => "run the same command again: it finishes what is left",
             Error::Trust(_) => {

@@ -7,7 +7,9 @@
 //! - **Limits** ([`Options`]): connect and overall timeouts, redirects, https-only.
 //! - **Retries** ([`Retry`]): attempts with doubling waits, the server's `Retry-After` on
 //!   429 and 503 honoured, a longest wait past which keel gives up.
-//! - **Plain HTTP** ([`plain_http_allowed`]): only to this machine (loopback) unless allowed.
+//! - **Plain HTTP** ([`plain_http_allowed`]): only to this machine (loopback) unless allowed;
+//!   an `https://` URL whose server answers in plain HTTP is told apart from other TLS
+//!   failures ([`answered_plain_http`]), so that each client can say to write `http://`.
 //! - **URLs**: one percent-encoder for a path segment or a query value ([`encode`]), and one
 //!   redaction of credentials ([`redact`]).
 //!
@@ -206,6 +208,42 @@ pub fn plain_http_allowed(url: &url::Url, allow: bool) -> bool {
     }
 }
 
+/// Whether a failed request's `err` says that the server answered keel's TLS handshake with
+/// something that is not TLS: a server speaking plain HTTP on the port an `https://` URL
+/// names. rustls reads the first byte of its answer (the `H` of `HTTP/1.1 400 Bad Request`)
+/// as a TLS record of no known content type, and ureq passes that on as
+/// `Io(InvalidData: rustls::Error::InvalidMessage(InvalidContentType))`. `err` may be ureq's
+/// error, an I/O error, rustls's error, or an error whose causes hold one of them.
+///
+/// A certificate problem, a refused connection or a server that closes the connection is not
+/// such an answer.
+pub fn answered_plain_http(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+            );
+        }
+        current = if let Some(ureq) = err.downcast_ref::<ureq::Error>() {
+            // ureq's error names no source: its variants hold the causes.
+            match ureq {
+                ureq::Error::Rustls(tls) => Some(tls as &(dyn std::error::Error + 'static)),
+                ureq::Error::Io(io) => Some(io as &(dyn std::error::Error + 'static)),
+                _ => None,
+            }
+        } else if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            // An I/O error's source skips the error it wraps: that is `get_ref`.
+            io.get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static))
+        } else {
+            err.source()
+        };
+    }
+    false
+}
+
 /// Whether `host` (a name or an address, `[::1]` included, without a port) is this machine.
 pub fn is_loopback_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -363,5 +401,62 @@ mod tests {
         );
         assert_eq!(redact("not a url"), "not a url");
         assert_eq!(redact("/some/path"), "/some/path");
+    }
+
+    /// A server on 127.0.0.1 that answers every connection with `answer` (after reading what
+    /// the client sends first), or closes it at once when `answer` is empty.
+    fn answering(answer: &'static [u8]) -> u16 {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                if !answer.is_empty() {
+                    let mut hello = [0u8; 4096];
+                    let _ = stream.read(&mut hello);
+                    let _ = stream.write_all(answer);
+                }
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn a_tls_handshake_answered_in_plain_http_is_told_apart() {
+        let agent = agent(&Options::default()).unwrap();
+        let get = |url: String| agent.get(url).call().unwrap_err();
+        // What a plain-HTTP server (Go's net/http, Python's http.server) says to a ClientHello.
+        let plain = answering(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        let err = get(format!("https://127.0.0.1:{plain}/v2/"));
+        assert!(answered_plain_http(&err), "{err:?}");
+        assert!(
+            matches!(&err, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData),
+            "{err:?}"
+        );
+        // The same error inside an I/O error, as a response body's reader gives it.
+        let wrapped = std::io::Error::other(err);
+        assert!(answered_plain_http(&wrapped));
+        // Over `http://`, the same server answers.
+        let answer = agent
+            .get(format!("http://127.0.0.1:{plain}/v2/"))
+            .call()
+            .unwrap();
+        assert_eq!(answer.status(), 400);
+
+        // Other failures are not taken for it: a connection closed at once, no server.
+        let closing = answering(b"");
+        let err = get(format!("https://127.0.0.1:{closing}/"));
+        assert!(!answered_plain_http(&err), "{err:?}");
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        let err = get(format!("https://127.0.0.1:{port}/"));
+        assert!(!answered_plain_http(&err), "{err:?}");
+        let certificate =
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        assert!(!answered_plain_http(&certificate));
     }
 }

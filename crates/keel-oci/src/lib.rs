@@ -182,6 +182,16 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The registry answered keel's TLS handshake in plain HTTP: it was written without
+    /// `http://`, so keel spoke HTTPS to a server that speaks plain HTTP.
+    #[error("{registry} answers plain HTTP, not HTTPS")]
+    PlainHttpServer {
+        /// The registry, as given (`127.0.0.1:5000`).
+        registry: String,
+        /// Whether plain HTTP to it also needs `insecure` ([`registry::Options::insecure`]):
+        /// it is not on this machine, and it was not allowed.
+        needs_insecure: bool,
+    },
     /// Plain HTTP was asked for a registry that is not on this machine.
     #[error(
         "{registry} would be reached over plain HTTP, which keel allows for loopback addresses only"
@@ -235,6 +245,9 @@ impl Error {
             }
             Error::DigestMismatch { .. } => {
                 "check the digest in `base` of [package.metadata.keel.image]: `docker buildx imagetools inspect` or `skopeo inspect --raw` shows the right one"
+            }
+            Error::PlainHttpServer { .. } => {
+                "write the registry with `http://` in front (`http://HOST:PORT`): without it keel speaks HTTPS"
             }
             Error::Network { .. } => {
                 "check the registry's address; for a private certificate authority, set SSL_CERT_FILE to its PEM file"

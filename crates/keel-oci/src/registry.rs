@@ -35,6 +35,27 @@ pub struct Options {
     pub credentials: Option<Credentials>,
 }
 
+/// Why a request got no answer.
+enum Failed {
+    /// The server answered the TLS handshake in plain HTTP.
+    PlainHttp,
+    /// Anything else: what went wrong.
+    Other(String),
+}
+
+impl Failed {
+    /// What went wrong with the request to `url`, for a message.
+    fn message(self, url: &str) -> String {
+        match self {
+            Failed::PlainHttp => format!(
+                "{} answers plain HTTP, not HTTPS",
+                keel_http::origin(url).unwrap_or_default()
+            ),
+            Failed::Other(message) => message,
+        }
+    }
+}
+
 /// An answer.
 struct Answer {
     status: u16,
@@ -274,6 +295,8 @@ impl Registry {
         }
     }
 
+    /// One request. A failure is `Failed::PlainHttp` when an `https://` URL's server answered
+    /// in plain HTTP (trying again would not help), else what went wrong.
     fn send_once(
         &self,
         method: &str,
@@ -282,7 +305,7 @@ impl Registry {
         body: &[u8],
         authorization: Option<&str>,
         limit: u64,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, Failed> {
         let mut request = http::Request::builder().method(method).uri(url);
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -290,8 +313,16 @@ impl Registry {
         if let Some(authorization) = authorization {
             request = request.header("Authorization", authorization);
         }
-        let request = request.body(body).map_err(|err| err.to_string())?;
-        let mut response = self.agent.run(request).map_err(|err| err.to_string())?;
+        let request = request
+            .body(body)
+            .map_err(|err| Failed::Other(err.to_string()))?;
+        let mut response = self.agent.run(request).map_err(|err| {
+            if keel_http::answered_plain_http(&err) {
+                Failed::PlainHttp
+            } else {
+                Failed::Other(err.to_string())
+            }
+        })?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -311,7 +342,7 @@ impl Registry {
                 .with_config()
                 .limit(limit)
                 .read_to_vec()
-                .map_err(|err| err.to_string())?
+                .map_err(|err| Failed::Other(err.to_string()))?
         };
         Ok(Answer {
             status,
@@ -377,7 +408,13 @@ impl Registry {
                     (Some(answer.status), self.redact(answer.message()), wait)
                 }
                 Ok(answer) => return Ok(answer),
-                Err(message) => (None, self.redact(message), None),
+                Err(Failed::PlainHttp) if own => {
+                    return Err(Error::PlainHttpServer {
+                        registry: self.name.clone(),
+                        needs_insecure: !self.insecure && !is_loopback(&self.name),
+                    });
+                }
+                Err(failed) => (None, self.redact(failed.message(&url)), None),
             };
             let (status, message, retry_after) = failure;
             let next = self.retry.next(attempt, retry_after);
@@ -441,9 +478,9 @@ impl Registry {
                 let basic = self.realm_credentials(&url)?.map(|c| c.basic());
                 let token_answer = self
                     .send_once("GET", &url, &[], &[], basic.as_deref(), MAX_MANIFEST_BYTES)
-                    .map_err(|message| Error::Network {
+                    .map_err(|failed| Error::Network {
                         registry: self.name.clone(),
-                        message: self.redact(message),
+                        message: self.redact(failed.message(&url)),
                     })?;
                 if token_answer.status != 200 {
                     return Err(Error::Unauthorized {
@@ -954,6 +991,37 @@ mod tests {
             },
         );
         assert!(allowed.is_ok());
+    }
+
+    #[test]
+    fn a_registry_answering_https_in_plain_http_is_told_at_once() {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.read(&mut [0u8; 4096]);
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+            }
+        });
+        let registry = format!("127.0.0.1:{port}");
+        let client = Registry::connect(Scheme::Https, &registry, Options::default()).unwrap();
+        let err = client.check_login().unwrap_err();
+        assert!(
+            matches!(&err, Error::PlainHttpServer { registry: r, needs_insecure: false } if *r == registry),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("{registry} answers plain HTTP, not HTTPS")
+        );
+        // Not tried again: another attempt would get the same answer.
+        assert_eq!(connections.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -608,10 +608,12 @@ pub fn image_destinations<'a>(
 /// `[package.metadata.keel.image]`, recorded in the manifest), as `keel publish` does before
 /// it publishes the release's files. Apps whose settings name no registry are left alone; an
 /// app whose settings name one but whose image the release lacks, or a registry that cannot
-/// be one, is refused before anything is pushed.
+/// be one, is refused before anything is pushed. `insecure` allows plain HTTP (a registry
+/// written `http://...`) beyond this machine, as [`PushOptions::insecure`] does.
 pub fn publish_images(
     dir: &Path,
     dry_run: bool,
+    insecure: bool,
     retry: keel_oci::registry::Retry,
     progress: &dyn keel_schema::progress::Progress,
 ) -> Result<Vec<PushedImage>, Error> {
@@ -642,11 +644,25 @@ pub fn publish_images(
         let options = PushOptions {
             destination: &target.destination,
             apps: target.apps,
-            insecure: false,
+            insecure,
             dry_run,
             retry,
         };
-        pushed.extend(push_images(dir, &options, progress)?);
+        let images = push_images(dir, &options, progress).map_err(|err| match err {
+            Error::PlainHttpRegistry {
+                registry,
+                destination,
+                needs_insecure,
+                ..
+            } => Error::PlainHttpRegistry {
+                registry,
+                destination,
+                from_settings: true,
+                needs_insecure,
+            },
+            other => other,
+        })?;
+        pushed.extend(images);
     }
     Ok(pushed)
 }
@@ -654,7 +670,35 @@ pub fn publish_images(
 /// Pushes the OCI images of the release in `dir` (every file checked against its manifest
 /// first): each app to `<destination>/<repository>` with its tags, and the release's SBOMs of
 /// its Linux targets and the provenance attached as referrers.
+///
+/// A registry written without `http://` that answers in plain HTTP is
+/// [`Error::PlainHttpRegistry`], which names the destination as it is to be written.
 pub fn push_images(
+    dir: &Path,
+    options: &PushOptions<'_>,
+    progress: &dyn keel_schema::progress::Progress,
+) -> Result<Vec<PushedImage>, Error> {
+    push_to(dir, options, progress).map_err(|err| match err {
+        Error::Oci(keel_oci::Error::PlainHttpServer {
+            registry,
+            needs_insecure,
+        }) => {
+            let written = options.destination;
+            Error::PlainHttpRegistry {
+                registry,
+                destination: format!(
+                    "http://{}",
+                    written.strip_prefix("https://").unwrap_or(written)
+                ),
+                from_settings: false,
+                needs_insecure,
+            }
+        }
+        other => other,
+    })
+}
+
+fn push_to(
     dir: &Path,
     options: &PushOptions<'_>,
     progress: &dyn keel_schema::progress::Progress,

@@ -202,6 +202,20 @@ pub enum Error {
         /// The release folder.
         dir: PathBuf,
     },
+    /// A registry written without `http://` answered keel's HTTPS in plain HTTP.
+    #[error("{registry} answers plain HTTP, not HTTPS")]
+    PlainHttpRegistry {
+        /// The registry's host.
+        registry: String,
+        /// The destination as it is to be written: `http://REGISTRY/NAMESPACE`.
+        destination: String,
+        /// Whether the destination came from `registries` in the image settings (`keel
+        /// publish`), not from the command line.
+        from_settings: bool,
+        /// Whether plain HTTP to it also needs `insecure`: it is not on this machine, and
+        /// plain HTTP beyond it was not allowed.
+        needs_insecure: bool,
+    },
     /// No plan could be made.
     #[error(transparent)]
     Plan(#[from] keel_plan::Error),

@@ -66,6 +66,9 @@ pub struct Publish<'a> {
     pub no_rehearsal: Option<&'a str>,
     /// Push no images.
     pub no_images: bool,
+    /// Allow plain HTTP to a registry that is not on this machine (one the settings write
+    /// with `http://`).
+    pub insecure: bool,
 }
 
 /// What a publish to a store did.
@@ -292,6 +295,7 @@ fn images(
     crate::publish_images(
         p.dir,
         dry_run,
+        p.insecure,
         keel_oci::registry::Retry::default(),
         progress,
     )

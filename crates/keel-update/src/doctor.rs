@@ -1,8 +1,20 @@
 //! Checking an install: what `keel doctor` and an app's own `doctor` report.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::AppHome;
+
+/// The paths of `databases` that do not exist: a database the app creates at its first start,
+/// or a mistyped path, of which every update would snapshot nothing. `keel install` warns
+/// about them; [`AppHome::doctor`] reports them as problems.
+pub fn missing_databases<P: AsRef<Path>>(databases: &[P]) -> Vec<PathBuf> {
+    databases
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|db| !db.exists())
+        .map(Path::to_owned)
+        .collect()
+}
 
 /// One check of an install and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +103,8 @@ impl AppHome {
 
     /// Checks the install without changing anything: no interrupted transaction, a readable
     /// receipt, every binary as installed (sha256), a trusted root for the store, and every
-    /// database passing SQLite's integrity check.
+    /// database there and passing SQLite's integrity check (a recorded database that does
+    /// not exist is a problem: updates would snapshot nothing of it).
     pub fn doctor(&self) -> Vec<DoctorCheck> {
         let app = self.app();
         let mut checks = vec![DoctorCheck::new(
@@ -155,7 +168,10 @@ impl AppHome {
             let result = if Path::new(db).exists() {
                 crate::integrity_check(Path::new(db)).map_err(|e| e.to_string())
             } else {
-                Ok(())
+                Err(format!(
+                    "it does not exist, so updates snapshot nothing of it; if the app creates it at its first start, start the app once; else the path is wrong: correct it in `databases` of {} (no keel command changes it)",
+                    self.receipt_path().display()
+                ))
             };
             checks.push(DoctorCheck::new(format!("database {db}"), result));
         }

@@ -61,7 +61,7 @@ use keel_schema::TargetTriple;
 use keel_schema::receipt::{Hook, MissingDatabase, RECEIPT_SCHEMA_VERSION, Receipt, UpdateHooks};
 use serde::{Deserialize, Serialize};
 
-pub use doctor::{DoctorCheck, DoctorReport};
+pub use doctor::{DoctorCheck, DoctorReport, missing_databases};
 pub use sqlite::{integrity_check, logical_digest};
 
 /// Snapshots the SQLite database at `db` into `dest` with the online backup API, flushed to

@@ -150,6 +150,8 @@ pub enum StoreFailure {
     /// The TLS connection failed for another reason (a revoked or malformed certificate, no
     /// common protocol version).
     Tls,
+    /// The store's URL says `https://`, and its server answered in plain HTTP.
+    PlainHttpServer,
     /// Metadata is not valid TUF metadata.
     Malformed,
     /// Anything else.
@@ -192,6 +194,9 @@ impl StoreFailure {
             }
             StoreFailure::Tls => {
                 "the TLS connection to the store failed: check the URL, and the store's certificate with its operator"
+            }
+            StoreFailure::PlainHttpServer => {
+                "the store's server speaks plain HTTP: give its URL with `http://` in front (plain HTTP to another machine must be allowed too: KEEL_ALLOW_HTTP=1)"
             }
             StoreFailure::Malformed | StoreFailure::Other => return None,
         })

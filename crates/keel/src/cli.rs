@@ -496,6 +496,13 @@ pub struct PublishArgs {
     #[arg(long)]
     pub no_images: bool,
 
+    /// Allow plain HTTP to a registry of the image settings' `registries` that is not on this
+    /// machine, as `keel image push --insecure`. Plain HTTP needs `http://` in front of the
+    /// registry there (`http://registry.lan:5000/team`); on this machine that alone is enough.
+    /// Without `http://` keel speaks HTTPS, --insecure or not
+    #[arg(long)]
+    pub insecure: bool,
+
     /// GitHub: the release's notes from this Markdown file (default: `keel notes`)
     #[arg(long, value_name = "FILE")]
     pub notes: Option<PathBuf>,
@@ -666,7 +673,9 @@ pub struct ImageLoginArgs {
     #[arg(long)]
     pub no_check: bool,
 
-    /// Allow plain HTTP to a registry that is not on this machine
+    /// Allow plain HTTP to a registry that is not on this machine. Plain HTTP needs `http://`
+    /// in front of the registry (`http://registry.lan:5000`); on this machine that alone is
+    /// enough. Without `http://` keel speaks HTTPS, --insecure or not
     #[arg(long)]
     pub insecure: bool,
 }
@@ -719,7 +728,9 @@ pub struct ImagePushArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Allow plain HTTP to a registry that is not on this machine
+    /// Allow plain HTTP to a registry that is not on this machine. Plain HTTP needs `http://`
+    /// in front of the registry (`http://registry.lan:5000/team`); on this machine that alone
+    /// is enough. Without `http://` keel speaks HTTPS, --insecure or not
     #[arg(long)]
     pub insecure: bool,
 }

@@ -51,6 +51,14 @@ hints! {
         E::DetachedHead => h("pass --base BRANCH"),
         E::SourceElsewhere { .. } => h("run it in the checkout the release was made from, or name that workspace with --manifest-path"),
         E::BranchIsBase { .. } => h("pass another --branch (the default is keel/release)"),
+        E::PlainHttpRegistry { destination, from_settings: false, needs_insecure, .. } => h(format!(
+            "write `{destination}`{}: without `http://` keel speaks HTTPS",
+            if *needs_insecure { " and pass --insecure (plain HTTP to another machine)" } else { "" }
+        )),
+        E::PlainHttpRegistry { destination, from_settings: true, needs_insecure, .. } => h(format!(
+            "write `{destination}` in `registries` of [package.metadata.keel.image]{}: without `http://` keel speaks HTTPS",
+            if *needs_insecure { ", and pass --insecure (plain HTTP to another machine)" } else { "" }
+        )),
         E::GlibcTooNew { .. } => h("build that target with `--builder zigbuild` (or `builders` in the keel settings), which links against the glibc of `glibc-floor`; or build on an older distribution, or raise `glibc-floor`"),
     }
     keel_store::Error {
@@ -87,6 +95,10 @@ hints! {
     }
     keel_oci::Error {
         E::Unauthorized { registry, .. } => h(format!("log in with `keel image login {registry} -u USER --password-stdin` (or `docker login`: keel reads ~/.docker/config.json and its credential helpers), or set KEEL_REGISTRY_USER and KEEL_REGISTRY_PASSWORD")),
+        E::PlainHttpServer { registry, needs_insecure } => h(format!(
+            "write `http://{registry}`{}: without `http://` keel speaks HTTPS",
+            if *needs_insecure { " and pass --insecure (plain HTTP to another machine)" } else { "" }
+        )),
         E::Insecure { .. } => h("use https://, or pass --insecure if this registry really serves plain HTTP on a trusted network"),
     }
     keel_rehearse::Error {
@@ -104,6 +116,12 @@ hints! {
         E::NothingToRollBack { .. } => h("keel keeps the version before the last update; there was no update since install or the last rollback"),
         E::ReadRoot { .. } => h("give --root the root.json the store's maintainer published (for a store folder: STORE/metadata/root.json); check the path"),
         E::NoStoreUrl { .. } => h("set KEEL_STORE_URL"),
+        E::Store { failure: keel_update::store::StoreFailure::PlainHttpServer, url, .. } => {
+            // The error names the store's metadata folder; `--from` takes the folder above it.
+            let rest = url.strip_prefix("https://").unwrap_or(url);
+            let store = rest.strip_suffix("metadata/").unwrap_or(rest);
+            h(format!("the store's server speaks plain HTTP: give its URL as `http://{store}` (`keel install --from`); plain HTTP to another machine also needs --allow-http"))
+        },
         E::PlainHttp { .. } => h("use the store's https:// URL; if the network between is trusted, allow plain HTTP with --allow-http (KEEL_ALLOW_HTTP=1): TUF still checks every signature and hash, but anyone on the path can see what is installed and hold updates back"),
     }
 }

@@ -114,6 +114,12 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
         bin_dir: &bin_dir,
         databases: &databases,
     })?;
+    for missing in keel_update::missing_databases(&receipt.databases) {
+        crate::warn(&format!(
+            "the database {} does not exist yet: updates snapshot nothing of it until the app creates it there; check the path if the app keeps its data elsewhere",
+            missing.display()
+        ));
+    }
     crate::report(global, &receipt, || {
         format!(
             "Installed {} {} ({}) into {}",

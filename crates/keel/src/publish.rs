@@ -147,6 +147,7 @@ fn publish(
         destination,
         no_rehearsal: args.no_rehearsal.as_deref(),
         no_images: args.no_images,
+        insecure: args.insecure,
     };
     Ok(keel_release::publish::publish(&request, progress)?)
 }

@@ -215,6 +215,7 @@ fn publishing_goes_through_the_rehearsal_gate_and_a_waiver_needs_a_reason() {
             },
             no_rehearsal,
             no_images: true,
+            insecure: false,
         };
         keel_release::publish::publish(&request, &keel_schema::progress::Silent)
     };

@@ -85,6 +85,14 @@ impl Fetcher {
             }
             "http" | "https" => {
                 let response = self.agent()?.get(url.as_str()).call().map_err(|err| {
+                    if keel_http::answered_plain_http(&err) {
+                        // Said in words: rustls's "corrupt message of type InvalidContentType"
+                        // names no cause the operator knows.
+                        return TufError::new(
+                            StoreFailure::PlainHttpServer,
+                            format!("cannot get {shown}: the server answers plain HTTP, not HTTPS"),
+                        );
+                    }
                     TufError::new(classify(&err), format!("cannot get {shown}")).caused_by(err)
                 })?;
                 Box::new(response.into_body().into_reader())

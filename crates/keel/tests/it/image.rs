@@ -850,6 +850,73 @@ fn images_of_a_signed_release_are_signed_with_its_key() {
 }
 
 #[test]
+fn a_plain_http_registry_written_without_http_is_named_with_the_address_to_write() {
+    let ws = static_hello("1.0.0", "");
+    ws.run(&["release", "--out", "dist"]).success();
+    ws.run(&["image", "build", "dist"]).success();
+    let registry = Registry::start();
+    let host = registry.host();
+
+    // `image push 127.0.0.1:PORT/ns`: keel speaks HTTPS, the registry answers in plain HTTP.
+    let pushed = ws
+        .run(&["image", "push", &format!("{host}/ns"), "dist"])
+        .failure(1);
+    assert!(
+        pushed
+            .stderr
+            .starts_with(&format!("error: {host} answers plain HTTP, not HTTPS\n")),
+        "{}",
+        pushed.stderr
+    );
+    assert!(
+        pushed.stderr.contains(&format!(
+            "hint: write `http://{host}/ns`: without `http://` keel speaks HTTPS\n"
+        )),
+        "{}",
+        pushed.stderr
+    );
+    for unwanted in ["SSL_CERT_FILE", "InvalidContentType", "tried"] {
+        assert!(!pushed.stderr.contains(unwanted), "{}", pushed.stderr);
+    }
+    // Written so, it goes.
+    ws.run(&["image", "push", &format!("http://{host}/ns"), "dist"])
+        .success();
+
+    // `image login 127.0.0.1:PORT`: the same, and nothing is saved.
+    let docker = tempfile::tempdir().unwrap();
+    let mut login = ws.keel([
+        "image",
+        "login",
+        &host,
+        "--username",
+        USER,
+        "--password-stdin",
+    ]);
+    login.env("DOCKER_CONFIG", docker.path());
+    let refused = run_with_input(&mut login, &format!("{PASSWORD}\n")).failure(1);
+    assert!(
+        refused
+            .stderr
+            .starts_with(&format!("error: {host} answers plain HTTP, not HTTPS\n")),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains(&format!(
+            "hint: write `http://{host}`: without `http://` keel speaks HTTPS\n"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains("SSL_CERT_FILE"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!docker.path().join("config.json").exists());
+}
+
+#[test]
 fn publish_pushes_the_images_the_settings_name_and_refuses_a_release_without_them() {
     let registry = Registry::start();
     let destination = registry.destination("acme");
@@ -933,6 +1000,92 @@ fn publish_pushes_the_images_the_settings_name_and_refuses_a_release_without_the
     assert!(
         workflow.contains(&format!("keel image login '{}'", registry.host())),
         "{workflow}"
+    );
+}
+
+#[test]
+fn publish_says_how_to_write_a_plain_http_registry_and_takes_insecure_for_one_elsewhere() {
+    let registry = Registry::start();
+    let port = registry.port;
+    let ws = static_hello("2.0.0", "");
+    ws.keygen();
+    let toml = ws.read("Cargo.toml");
+    let release = |registries: &str, out: &str| {
+        ws.write(
+            "Cargo.toml",
+            &format!("{toml}\n[package.metadata.keel.image]\nregistries = [\"{registries}\"]\n"),
+        );
+        ws.run(&["release", "--out", out]).success();
+        ws.run(&["image", "build", out, "--key", "keys/release.key"])
+            .success();
+    };
+    let publish = |dir: &str, extra: &[&str]| {
+        let mut args = vec!["publish", dir, "--to", "store", "--key", "keys/release.key"];
+        args.extend(extra);
+        ws.run(&args)
+    };
+
+    // The settings name the plain-HTTP registry without `http://`.
+    release(&format!("127.0.0.1:{port}/acme"), "dist");
+    let refused = publish("dist", &[]).failure(1);
+    assert!(
+        refused.stderr.starts_with(&format!(
+            "error: 127.0.0.1:{port} answers plain HTTP, not HTTPS\n"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains(&format!(
+            "hint: write `http://127.0.0.1:{port}/acme` in `registries` of [package.metadata.keel.image]: without `http://` keel speaks HTTPS\n"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains("SSL_CERT_FILE"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!ws.path("store").exists());
+
+    // Plain HTTP to another machine needs --insecure. (0.0.0.0 is not a loopback address, and
+    // on Linux it reaches this machine: the registry.)
+    release(&format!("http://0.0.0.0:{port}/acme"), "dist-insecure");
+    let refused = publish("dist-insecure", &[]).failure(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "error: 0.0.0.0:{port} would be reached over plain HTTP, which keel allows for loopback addresses only"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--insecure"), "{}", refused.stderr);
+    assert!(!ws.path("store").exists());
+    let published: Value = serde_json::from_str(
+        &publish("dist-insecure", &["--insecure", "--format", "json"])
+            .success()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        published["images"][0]["repository"],
+        format!("0.0.0.0:{port}/acme/hello")
+    );
+    assert!(ws.path("store/metadata/root.json").is_file());
+    let listed: Value = serde_json::from_str(&skopeo_with(
+        &registry,
+        "list-tags",
+        "",
+        &[&format!("docker://{}/acme/hello", registry.host())],
+    ))
+    .unwrap();
+    assert!(
+        listed["Tags"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("v2.0.0")),
+        "{listed}"
     );
 }
 

@@ -512,6 +512,125 @@ fn a_plain_http_store_on_another_machine_needs_allow_http() {
     assert_not_installed(&ws);
 }
 
+#[test]
+fn an_https_store_url_answered_in_plain_http_says_to_write_http() {
+    let ws = published();
+    let nginx = Nginx::serve(&ws.path("store"));
+    let https = format!("https://127.0.0.1:{}/", nginx.port);
+    let result = install(&ws, &https);
+    result.refused(&format!(
+        "error: could not verify the metadata of the store {https}metadata/: cannot get {https}metadata/"
+    ));
+    assert!(
+        result
+            .stderr
+            .contains(": the server answers plain HTTP, not HTTPS\n"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains(&format!(
+            "hint: the store's server speaks plain HTTP: give its URL as `http://127.0.0.1:{}/` (`keel install --from`)",
+            nginx.port
+        )),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        !result.stderr.contains("SSL_CERT_FILE") && !result.stderr.contains("InvalidContentType"),
+        "{}",
+        result.stderr
+    );
+    assert_not_installed(&ws);
+}
+
+#[test]
+fn install_warns_about_a_database_that_does_not_exist_and_doctor_reports_it_missing() {
+    let ws = published();
+    let url = format!("file://{}", ws.path("store").display());
+    let db = ws.path("operator/data/app.db");
+    let mut command = install_command(&ws, &url);
+    command.arg("--db").arg(&db);
+    let installed = run_command(&mut command).success();
+    assert!(
+        installed.stderr.contains(&format!(
+            "warning: the database {} does not exist yet: updates snapshot nothing of it until the app creates it there; check the path if the app keeps its data elsewhere\n",
+            db.display()
+        )),
+        "{}",
+        installed.stderr
+    );
+    assert!(ws.path("operator/bin/app").exists());
+
+    // doctor: a problem, with the path and what to do; exit 1, in text and in JSON.
+    let doctor = |format: &str| {
+        run_command(
+            ws.keel(["--format", format, "doctor", "--app", "app"])
+                .env("KEEL_HOME", home(&ws)),
+        )
+    };
+    let receipt = home(&ws).join("app/receipt.json");
+    let problem = format!(
+        "it does not exist, so updates snapshot nothing of it; if the app creates it at its first start, start the app once; else the path is wrong: correct it in `databases` of {} (no keel command changes it)",
+        receipt.display()
+    );
+    let text = doctor("text");
+    assert_eq!(text.code, 1, "{}", text.stderr);
+    assert!(
+        text.stdout
+            .lines()
+            .any(|line| line == format!("failed  database {}: {problem}", db.display())),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(text.stderr, "error: 1 check(s) failed for app\n");
+    let json = doctor("json");
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["ok"], false, "{report}");
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == format!("database {}", db.display()))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(
+        check,
+        &serde_json::json!({"check": format!("database {}", db.display()), "ok": false, "detail": problem})
+    );
+
+    // Once the app has made it, doctor checks it like any database.
+    fs_err::create_dir_all(db.parent().unwrap()).unwrap();
+    run_ok(
+        Command::new(require_tool("sqlite3"))
+            .arg(&db)
+            .arg("CREATE TABLE t(x); PRAGMA user_version = 1;"),
+    );
+    let healthy = doctor("text").success();
+    assert!(
+        healthy
+            .stdout
+            .lines()
+            .any(|line| line == format!("ok      database {}", db.display())),
+        "{}",
+        healthy.stdout
+    );
+
+    // A database that is there gets no warning.
+    let other = published();
+    let there = other.path("there.db");
+    fs_err::copy(&db, &there).unwrap();
+    let url = format!("file://{}", other.path("store").display());
+    let mut command = install_command(&other, &url);
+    command.arg("--db").arg(&there);
+    let installed = run_command(&mut command).success();
+    assert!(
+        !installed.stderr.contains("warning:"),
+        "{}",
+        installed.stderr
+    );
+}
+
 /// The executable `app` inside a release archive of `dist`, unpacked with `tar`.
 fn binary_in_archive(ws: &TestWorkspace, archive: &str) -> Vec<u8> {
     require_tool("tar");
