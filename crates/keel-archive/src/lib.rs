@@ -2,10 +2,11 @@
 //! extraction ([`extract`]).
 //!
 //! [`write_archive`] turns a list of [`Entry`] values into an archive whose bytes depend only on
-//! the entries' paths, contents and executable bits and on the given modification time: entries
-//! are sorted, every parent directory gets an entry of its own, owners are uid/gid 0 without
-//! names, modes are normalised (`0755` for directories and executables, `0644` otherwise), and
-//! compressed streams carry no time or file name. The same inputs give the same bytes on any
+//! the entries' paths, contents (or link targets) and executable bits and on the given
+//! modification time: entries are sorted, every parent directory gets an entry of its own,
+//! owners are uid/gid 0 without names, modes are normalised (`0755` for directories and
+//! executables, `0644` otherwise, `0777` for links), and compressed streams carry no time or
+//! file name. The same inputs give the same bytes on any
 //! machine, which is what lets two release runs be compared byte for byte.
 //!
 //! Tar archives are hashed while they are written, so packaging reads each input once and

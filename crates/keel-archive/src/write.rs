@@ -35,6 +35,9 @@ pub enum EntrySource {
     File(PathBuf),
     /// Bytes in memory.
     Bytes(Vec<u8>),
+    /// A symbolic link to the given target, stored as a link (a source archive keeps the
+    /// links its commit holds; keel's extraction refuses them, so binary archives have none).
+    Symlink(String),
 }
 
 impl Entry {
@@ -53,6 +56,15 @@ impl Entry {
             path: path.into(),
             executable,
             source: EntrySource::Bytes(contents),
+        }
+    }
+
+    /// A symbolic link at `path` pointing to `target`.
+    pub fn symlink(path: impl Into<String>, target: impl Into<String>) -> Self {
+        Entry {
+            path: path.into(),
+            executable: false,
+            source: EntrySource::Symlink(target.into()),
         }
     }
 }
@@ -139,6 +151,9 @@ impl<'a> Tree<'a> {
         Ok(Tree { nodes })
     }
 }
+/// The mode of a symbolic link, as `ln -s` makes them on Linux and `git archive` stores them.
+const LINK_MODE: u32 = 0o777;
+
 fn mode(executable: bool) -> u32 {
     if executable { 0o755 } else { 0o644 }
 }
@@ -202,6 +217,14 @@ fn write_tar<W: Write>(tree: &Tree<'_>, mtime: u64, out: W, out_path: &Path) -> 
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_mode(mode(entry.executable));
                 match &entry.source {
+                    EntrySource::Symlink(target) => {
+                        header.set_entry_type(tar::EntryType::Symlink);
+                        header.set_mode(LINK_MODE);
+                        header.set_size(0);
+                        builder
+                            .append_link(&mut header, path, target)
+                            .map_err(write_err)?;
+                    }
                     EntrySource::Bytes(bytes) => {
                         header.set_size(bytes.len() as u64);
                         builder
@@ -284,6 +307,13 @@ fn write_zip(
                 .add_directory(path.as_str(), options(true, false))
                 .map_err(zip_err)?,
             Some(entry) => match &entry.source {
+                EntrySource::Symlink(target) => zip
+                    .add_symlink(
+                        path.as_str(),
+                        target.as_str(),
+                        options(false, false).unix_permissions(LINK_MODE),
+                    )
+                    .map_err(zip_err)?,
                 EntrySource::Bytes(bytes) => {
                     zip.start_file(path.as_str(), options(entry.executable, false))
                         .map_err(zip_err)?;

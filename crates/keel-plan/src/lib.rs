@@ -3,8 +3,9 @@
 //! [`plan`] is a pure function of a loaded [`Workspace`] and the [`PlanOptions`] from the command
 //! line: it chooses the apps (configuration, then the tag), checks that the tag matches the
 //! versions in `Cargo.toml`, and names every file the release will contain, down to each entry
-//! of each archive. `keel plan` prints this same value, and `keel release` executes it, so what
-//! a user previews is what they get.
+//! of each archive of binaries (a source archive holds every file of the commit it names).
+//! `keel plan` prints this same value, and `keel release` executes it, so what a user previews
+//! is what they get.
 //!
 //! ```no_run
 //! # fn demo(workspace: &keel_workspace::Workspace) -> Result<(), keel_plan::Error> {
@@ -14,6 +15,7 @@
 //!     tag: None,
 //!     sign: false,
 //!     builder: None,
+//!     commit: None,
 //! };
 //! let plan = keel_plan::plan(workspace, &options)?;
 //! for artifact in &plan.artifacts {
@@ -51,6 +53,9 @@ pub struct PlanOptions {
     /// The builder of every target, from the command line; default: the `builders` setting,
     /// else cargo.
     pub builder: Option<BuilderName>,
+    /// The commit the release is made from, when the workspace is in a git repository: each
+    /// app then gets a source archive of it.
+    pub commit: Option<String>,
 }
 
 /// The whole release, decided up front.
@@ -158,9 +163,14 @@ pub struct ArtifactPlan {
     /// For archives: the format.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<ArchiveFormat>,
-    /// For archives: every file inside, sorted by path; parent directories are implied.
+    /// For archives of binaries: every file inside, sorted by path; parent directories are
+    /// implied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contents: Vec<ArchiveContent>,
+    /// For source archives: the commit whose files they hold (every file of its tree, as
+    /// committed), read from git when the release is made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// For checksum files: the artifact they cover; for the checksum list, every one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub covers: Vec<String>,
@@ -188,7 +198,8 @@ pub struct ArchiveContent {
 pub enum ContentRole {
     /// A binary built by the release.
     Binary,
-    /// A README, LICENSE, COPYING or CHANGELOG file.
+    /// A README, licence (LICENSE, LICENCE, COPYING, UNLICENSE, the `license-file`), NOTICE,
+    /// AUTHORS, COPYRIGHT or CHANGELOG file.
     Document,
     /// A file named by an `include` setting.
     Include,
@@ -433,6 +444,7 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                 target: Some(target.clone()),
                 format: Some(format),
                 contents: contents.into_values().collect(),
+                commit: None,
                 covers: Vec::new(),
                 file_name: file_name.clone(),
             });
@@ -443,6 +455,7 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                 target: Some(target.clone()),
                 format: None,
                 contents: Vec::new(),
+                commit: None,
                 covers,
             };
             artifacts.push(about(
@@ -455,6 +468,30 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                 ArtifactKind::Sbom,
                 Vec::new(),
             ));
+        }
+        if let Some(commit) = &options.commit {
+            // One per app, named and laid out as its other archives are, with no target.
+            let file_name = source_archive_name(&package.name, &package.version.to_string());
+            artifacts.push(ArtifactPlan {
+                file_name: file_name.clone(),
+                kind: ArtifactKind::Source,
+                app: Some(package.name.clone()),
+                target: None,
+                format: Some(ArchiveFormat::TarGz),
+                contents: Vec::new(),
+                commit: Some(commit.clone()),
+                covers: Vec::new(),
+            });
+            artifacts.push(ArtifactPlan {
+                file_name: format!("{file_name}.sha256"),
+                kind: ArtifactKind::Checksum,
+                app: Some(package.name.clone()),
+                target: None,
+                format: None,
+                contents: Vec::new(),
+                commit: None,
+                covers: vec![file_name],
+            });
         }
     }
     if workspace.config.installers {
@@ -489,6 +526,7 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
                         target: None,
                         format: None,
                         contents: Vec::new(),
+                        commit: None,
                         covers,
                     });
                 }
@@ -502,6 +540,7 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
         target: None,
         format: None,
         contents: Vec::new(),
+        commit: None,
         covers,
     };
     if workspace.config.download_page {
@@ -554,6 +593,15 @@ pub fn plan(workspace: &Workspace, options: &PlanOptions) -> Result<Plan, Error>
         builds,
         artifacts,
     })
+}
+
+/// The file name of an app's source archive: `<app>-<version>-source.tar.gz`, holding the
+/// folder `<app>-<version>/`.
+pub fn source_archive_name(app: &str, version: &str) -> String {
+    format!(
+        "{app}-{version}-source.{}",
+        ArchiveFormat::TarGz.extension()
+    )
 }
 
 /// Where the release is downloaded from: `download-url` with `{tag}` and `{version}` filled
@@ -749,6 +797,7 @@ mod tests {
             tag: tag.map(str::to_owned),
             sign: false,
             builder: None,
+            commit: None,
         }
     }
 
@@ -782,6 +831,58 @@ mod tests {
         assert_eq!(
             plan.builds[0].outputs[0].path,
             "target/x86_64-unknown-linux-gnu/dist/a"
+        );
+    }
+
+    #[test]
+    fn a_commit_gives_each_app_a_source_archive_without_a_target() {
+        let ws = workspace(vec![
+            package("a", "1.0.0", &["a"]),
+            package("b", "2.0.0", &["b"]),
+        ]);
+        let mut opts = options(None);
+        opts.commit = Some("0123456789abcdef0123456789abcdef01234567".into());
+        let plan = plan(&ws, &opts).unwrap();
+        let sources: Vec<&ArtifactPlan> = plan
+            .artifacts
+            .iter()
+            .filter(|a| a.kind == ArtifactKind::Source)
+            .collect();
+        let names: Vec<&str> = sources.iter().map(|a| a.file_name.as_str()).collect();
+        assert_eq!(names, ["a-1.0.0-source.tar.gz", "b-2.0.0-source.tar.gz"]);
+        for source in &sources {
+            assert_eq!(source.target, None);
+            assert_eq!(source.format, Some(ArchiveFormat::TarGz));
+            assert_eq!(source.commit, opts.commit);
+            let sidecar = format!("{}.sha256", source.file_name);
+            let checksum = plan.artifacts.iter().find(|a| a.file_name == sidecar);
+            assert_eq!(
+                checksum.unwrap().covers,
+                std::slice::from_ref(&source.file_name)
+            );
+        }
+        // Installers cover the archives of binaries only.
+        let installer = plan
+            .artifacts
+            .iter()
+            .find(|a| a.file_name == "a-installer.sh")
+            .unwrap();
+        assert_eq!(
+            installer.covers,
+            ["a-1.0.0-x86_64-unknown-linux-gnu.tar.gz"]
+        );
+        let sums = plan
+            .artifacts
+            .iter()
+            .find(|a| a.kind == ArtifactKind::Checksums)
+            .unwrap();
+        assert!(sums.covers.contains(&"a-1.0.0-source.tar.gz".to_owned()));
+        // Outside git there is no commit, and no source archive.
+        let plan = super::plan(&ws, &options(None)).unwrap();
+        assert!(
+            plan.artifacts
+                .iter()
+                .all(|a| a.kind != ArtifactKind::Source)
         );
     }
 

@@ -6,6 +6,11 @@ use keel_schema::{ArtifactKind, MANIFEST_FILE_NAME};
 
 use crate::Plan;
 
+/// A commit's hash as people read it: its first 12 digits.
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let release = match (&self.tag, &self.version) {
@@ -45,6 +50,10 @@ impl fmt::Display for Plan {
         for artifact in &self.artifacts {
             let detail = match artifact.kind {
                 ArtifactKind::Checksums => format!("checksums of {} files", artifact.covers.len()),
+                ArtifactKind::Source => match &artifact.commit {
+                    Some(commit) => format!("source of commit {}", short(commit)),
+                    None => "source".to_owned(),
+                },
                 kind => kind.to_string(),
             };
             writeln!(f, "  {} ({detail})", artifact.file_name)?;

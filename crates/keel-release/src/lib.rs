@@ -6,8 +6,8 @@
 //! - [`Project::load`] reads the workspace, the toolchain and git; [`Project::plan`] makes the
 //!   [`keel_plan::Plan`] (pure: nothing runs).
 //! - [`release`] carries the plan out into a staging folder beside the output folder (build,
-//!   archives, `.sha256`, SBOMs, `SHA256SUMS`, provenance, signatures, `keel-manifest.json`)
-//!   and moves it into place only when everything succeeded.
+//!   archives, source archives, `.sha256`, SBOMs, `SHA256SUMS`, provenance, signatures,
+//!   `keel-manifest.json`) and moves it into place only when everything succeeded.
 //! - [`merge`] joins the partial releases CI runners wrote into one, byte-identical to a
 //!   single release of every target.
 //! - [`notes()`] writes a release's notes: the changes, the install commands, every file.
@@ -50,6 +50,7 @@ mod project;
 pub mod publish;
 mod rehearsal;
 pub mod release_pr;
+mod source;
 mod staging;
 mod text;
 mod verify;
@@ -225,6 +226,15 @@ pub enum Error {
     /// An archive could not be written.
     #[error(transparent)]
     Archive(#[from] keel_archive::Error),
+    /// The files of the commit a source archive holds could not be read from git.
+    #[error("could not read the files of commit {commit} for the source archive")]
+    Source {
+        /// The commit.
+        commit: String,
+        /// What git said.
+        #[source]
+        source: keel_workspace::git::GitError,
+    },
     /// An SBOM could not be made.
     #[error(transparent)]
     Sbom(#[from] keel_sign::sbom::SbomError),

@@ -121,7 +121,7 @@ fn package(
     let archives = plan
         .artifacts
         .iter()
-        .filter(|a| a.kind == ArtifactKind::Archive)
+        .filter(|a| matches!(a.kind, ArtifactKind::Archive | ArtifactKind::Source))
         .count();
     reporter.event(&Event::Packaging(archives as u64));
     let lock_checksums = keel_workspace::lock_checksums(&project.workspace.root)?;
@@ -161,6 +161,29 @@ fn package(
                     .map(|need| &need.version)
                     .max()
                     .map(ToString::to_string);
+                record
+            }
+            (ArtifactKind::Source, Some(name), None, Some(format)) => {
+                let (Some(commit), Some(info)) = (&artifact.commit, manifest.apps.get(name)) else {
+                    // Not what the plan makes: the check below reports the file as missing.
+                    continue;
+                };
+                reporter.event(&Event::Writing(&artifact.file_name));
+                let written = crate::source::write_source_archive(
+                    &project.workspace.root,
+                    commit,
+                    &format!("{name}-{}", info.version),
+                    epoch,
+                    &dir.join(&artifact.file_name),
+                )?;
+                reporter.event(&Event::Written(&artifact.file_name));
+                let mut record = record(
+                    ArtifactKind::Source,
+                    app,
+                    None,
+                    (written.size, written.sha256.to_hex()),
+                );
+                record.format = Some(format);
                 record
             }
             (ArtifactKind::Checksum, _, _, _) => {

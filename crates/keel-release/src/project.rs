@@ -51,7 +51,8 @@ impl Project {
 
     /// The release plan for `targets` (default: the configured targets, else the host), of
     /// the apps `tag` names (default: every app); `sign` when a key will sign it; `builder`
-    /// for every target (default: the `builders` setting, else cargo).
+    /// for every target (default: the `builders` setting, else cargo). In a git repository,
+    /// each app gets a source archive of the current commit.
     pub fn plan(
         &self,
         targets: &[String],
@@ -65,6 +66,7 @@ impl Project {
             tag,
             sign,
             builder,
+            commit: self.git.as_ref().map(|git| git.commit.clone()),
         };
         Ok(keel_plan::plan(&self.workspace, &options)?)
     }

@@ -235,6 +235,10 @@ pub struct Artifact {
 pub enum ArtifactKind {
     /// An archive of an app's binaries and documents for one target.
     Archive,
+    /// An app's source archive (`<app>-<version>-source.tar.gz`): every file of the commit the
+    /// release was made from, as committed, in one folder `<app>-<version>/`. It has no target:
+    /// installers and stores, which pick archives by target, never take it.
+    Source,
     /// A `<file>.sha256` file holding one artifact's checksum, in `sha256sum` format.
     Checksum,
     /// The `SHA256SUMS` file over every artifact of the release, in `sha256sum` format.
@@ -283,10 +287,11 @@ impl ArtifactKind {
         )
     }
 
-    /// The name used in the manifest (`archive`, `checksum`, `checksums`).
+    /// The name used in the manifest (`archive`, `source`, `checksum`, `checksums`).
     pub fn as_str(self) -> &'static str {
         match self {
             ArtifactKind::Archive => "archive",
+            ArtifactKind::Source => "source",
             ArtifactKind::Checksum => "checksum",
             ArtifactKind::Checksums => "checksums",
             ArtifactKind::Sbom => "sbom",

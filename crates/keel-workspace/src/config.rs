@@ -249,7 +249,7 @@ pub const INIT_CONFIG: &str = r#"[workspace.metadata.keel]
 unix-archive = "tar.gz"
 windows-archive = "zip"
 # Extra files or folders (relative to the workspace root) put in every archive, beside the
-# binaries and the README*, LICENSE*, COPYING* and CHANGELOG* files always included:
+# binaries and the README*, licence, NOTICE*, AUTHORS* and CHANGELOG* files always included:
 include = []
 # Where installers download the release from; {tag} and {version} are filled in. Default:
 # GitHub Releases of the package's `repository` when it is on GitHub.

@@ -3,9 +3,9 @@
 //! [`Workspace::load`] runs `cargo metadata --no-deps`, reads `[workspace.metadata.keel]` and
 //! each member's `[package.metadata.keel]` strictly (a misspelt key is an error), and resolves
 //! from disk everything the planner needs to know about files: each package's documents
-//! (README*, LICENSE*, COPYING*, CHANGELOG*) and the extra files it asks to include. After
-//! loading, planning is pure: `keel-plan` turns a [`Workspace`] into a plan without touching the
-//! disk.
+//! (README*, the licence files, NOTICE*, AUTHORS*, COPYRIGHT*, CHANGELOG*) and the extra files
+//! it asks to include. After loading, planning is pure: `keel-plan` turns a [`Workspace`] into a
+//! plan without touching the disk.
 //!
 //! [`init_manifest`] adds the commented default configuration and a `[profile.dist]` to a
 //! `Cargo.toml` without disturbing anything else in it. [`git_info`] reads the commit, its time
@@ -79,8 +79,9 @@ pub struct Package {
     pub homepage: Option<String>,
     /// `[package.metadata.keel]`.
     pub config: PackageConfig,
-    /// README*, LICENSE*, COPYING* and CHANGELOG* files, from the package's directory or, for a
-    /// kind it has none of, from the workspace root; sorted.
+    /// README*, licence (LICENSE*, LICENCE*, COPYING*, UNLICENSE* and the `license-file`),
+    /// NOTICE*, AUTHORS*, COPYRIGHT* and CHANGELOG* files, from the package's directory or, for
+    /// a kind it has none of, from the workspace root; sorted.
     pub documents: Vec<IncludedFile>,
     /// Files from the package's `include`, sorted.
     pub includes: Vec<IncludedFile>,
@@ -150,6 +151,18 @@ pub enum Error {
         manifest_path: PathBuf,
         /// The entry as written.
         entry: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A package's `license-file` cannot be used.
+    #[error("`license-file = \"{given}\"` of package `{package}` in {}: {reason}", manifest_path.display())]
+    LicenseFile {
+        /// The package.
+        package: String,
+        /// Its manifest.
+        manifest_path: PathBuf,
+        /// The path as written.
+        given: String,
         /// What is wrong with it.
         reason: String,
     },
@@ -327,10 +340,11 @@ impl Workspace {
                 .collect();
             path_dependencies.sort();
             path_dependencies.dedup();
+            let license_file = license_file(package, &dir, &manifest)?;
             packages.push(Package {
                 name: package.name.to_string(),
                 version: package.version.clone(),
-                documents: find_documents(&dir, &root)?,
+                documents: find_documents(&dir, &root, license_file.as_ref())?,
                 manifest_path: manifest.clone(),
                 publish: package
                     .publish
@@ -525,24 +539,95 @@ fn read_toml(path: &Path) -> Result<toml_edit::DocumentMut, Error> {
 }
 
 /// The kinds of documents shipped in every archive; a file belongs to a kind when its name,
-/// upper-cased, starts with one of the kind's prefixes.
+/// upper-cased, starts with one of the kind's prefixes. The licence texts are one kind, so a
+/// package with a licence of its own does not also get the workspace's; notices, authors and
+/// copyright statements are kinds of their own, taken from the workspace root when the
+/// package has none.
 const DOCUMENT_KINDS: &[&[&str]] = &[
     &["README"],
-    &["LICENSE", "LICENCE", "COPYING"],
+    &["LICENSE", "LICENCE", "COPYING", "UNLICENSE"],
+    &["NOTICE"],
+    &["AUTHORS"],
+    &["COPYRIGHT"],
     &["CHANGELOG"],
 ];
 
-fn find_documents(package_dir: &Path, root: &Path) -> Result<Vec<IncludedFile>, Error> {
+/// The index of the licence texts in [`DOCUMENT_KINDS`]: a package's `license-file` is one.
+const LICENCE_KIND: usize = 1;
+
+/// The documents of the package in `package_dir`: for each kind, the package's own files, or,
+/// when it has none, the workspace root's; `license_file` (the package's `license-file`,
+/// resolved) counts as a licence text of the package's own.
+fn find_documents(
+    package_dir: &Path,
+    root: &Path,
+    license_file: Option<&IncludedFile>,
+) -> Result<Vec<IncludedFile>, Error> {
     let mut found = Vec::new();
-    for prefixes in DOCUMENT_KINDS {
+    for (index, prefixes) in DOCUMENT_KINDS.iter().enumerate() {
         let mut kind = documents_of_kind(package_dir, prefixes)?;
+        if index == LICENCE_KIND {
+            kind.extend(license_file.cloned());
+        }
         if kind.is_empty() && package_dir != root {
             kind = documents_of_kind(root, prefixes)?;
         }
         found.extend(kind);
     }
     found.sort();
+    found.dedup();
     Ok(found)
+}
+
+/// The file a package's `license-file` names (relative to the package), stored under its own
+/// file name; an error, as for an `include` entry, when it is not a file.
+fn license_file(
+    package: &cargo_metadata::Package,
+    dir: &Path,
+    manifest_path: &Path,
+) -> Result<Option<IncludedFile>, Error> {
+    let Some(given) = &package.license_file else {
+        return Ok(None);
+    };
+    let invalid = |reason: String| Error::LicenseFile {
+        package: package.name.to_string(),
+        manifest_path: manifest_path.to_owned(),
+        given: given.to_string(),
+        reason,
+    };
+    let source = lexically_normal(&dir.join(given.as_std_path()));
+    let metadata = fs_err::metadata(&source)
+        .map_err(|_| invalid(format!("{} does not exist", source.display())))?;
+    if !metadata.is_file() {
+        return Err(invalid(format!("{} is not a file", source.display())));
+    }
+    let name = source
+        .file_name()
+        .and_then(|name| name.to_str())
+        .ok_or_else(|| invalid("the file name is not UTF-8".into()))?;
+    Ok(Some(IncludedFile {
+        archive_path: name.to_owned(),
+        executable: false,
+        source,
+    }))
+}
+
+/// `path` with `.` and `name/..` parts removed, without reading the disk (a `license-file` of
+/// `../LICENSE` and the workspace root's `LICENSE` are then one file, not two).
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(normal.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
 }
 
 fn documents_of_kind(dir: &Path, prefixes: &[&str]) -> Result<Vec<IncludedFile>, Error> {
@@ -781,6 +866,133 @@ fn implicit_table<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(documents: &[IncludedFile], root: &Path) -> Vec<(String, String)> {
+        documents
+            .iter()
+            .map(|d| (d.archive_path.clone(), relative_display(&d.source, root)))
+            .collect()
+    }
+
+    #[test]
+    fn each_kind_of_document_comes_from_the_package_else_the_workspace() {
+        let ws = keel_test::TestWorkspace::new("keel");
+        for file in [
+            "README.md",
+            "COPYING",
+            "LICENSE-MIT",
+            "UNLICENSE",
+            "NOTICE",
+            "AUTHORS",
+            "COPYRIGHT",
+            "CHANGELOG.md",
+            "crates/own/LICENSE",
+            "crates/own/notice.txt",
+            "crates/none/src/main.rs",
+        ] {
+            ws.write(file, "text\n");
+        }
+        let root = ws.root();
+        // A licence of its own replaces the workspace's licence texts; the notice of its own
+        // (matched whatever its case) replaces the workspace's; the rest come from the root.
+        let own = find_documents(&root.join("crates/own"), root, None).unwrap();
+        assert_eq!(
+            names(&own, root),
+            [
+                ("AUTHORS", "AUTHORS"),
+                ("CHANGELOG.md", "CHANGELOG.md"),
+                ("COPYRIGHT", "COPYRIGHT"),
+                ("LICENSE", "crates/own/LICENSE"),
+                ("README.md", "README.md"),
+                ("notice.txt", "crates/own/notice.txt"),
+            ]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        let none = find_documents(&root.join("crates/none"), root, None).unwrap();
+        let taken: Vec<String> = none.iter().map(|d| d.archive_path.clone()).collect();
+        assert_eq!(
+            taken,
+            [
+                "AUTHORS",
+                "CHANGELOG.md",
+                "COPYING",
+                "COPYRIGHT",
+                "LICENSE-MIT",
+                "NOTICE",
+                "README.md",
+                "UNLICENSE"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_license_file_is_the_packages_own_licence() {
+        let ws = keel_test::TestWorkspace::new("keel");
+        ws.write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
+        );
+        for (name, license_file) in [("outside", "../../legal/TERMS.txt"), ("inside", "LICENSE")] {
+            ws.write(
+                &format!("crates/{name}/Cargo.toml"),
+                &format!(
+                    "[package]\nname = \"{name}\"\nversion = \"1.0.0\"\nedition = \"2021\"\nlicense-file = \"{license_file}\"\n"
+                ),
+            );
+            ws.write(&format!("crates/{name}/src/main.rs"), "fn main() {}\n");
+        }
+        ws.write("crates/inside/LICENSE", "inside\n");
+        ws.write("legal/TERMS.txt", "terms\n");
+        ws.write("LICENSE-MIT", "MIT\n");
+        ws.write("NOTICE", "notice\n");
+        let workspace = Workspace::load(&ws.path("Cargo.toml")).unwrap();
+        let documents = |name: &str| {
+            let package = workspace.packages.iter().find(|p| p.name == name).unwrap();
+            names(&package.documents, &workspace.root)
+        };
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect()
+        };
+        // Named by `license-file` (with `..` resolved), it stands for the package's licence,
+        // so the workspace's LICENSE-MIT is not added; the workspace's NOTICE is.
+        assert_eq!(
+            documents("outside"),
+            pairs(&[("NOTICE", "NOTICE"), ("TERMS.txt", "legal/TERMS.txt")])
+        );
+        // Named by `license-file` and found by its name, it is one file.
+        assert_eq!(
+            documents("inside"),
+            pairs(&[("LICENSE", "crates/inside/LICENSE"), ("NOTICE", "NOTICE")])
+        );
+
+        ws.write(
+            "crates/inside/Cargo.toml",
+            &ws.read("crates/inside/Cargo.toml")
+                .replace("\"LICENSE\"", "\"GONE\""),
+        );
+        let err = Workspace::load(&ws.path("Cargo.toml")).unwrap_err();
+        assert!(matches!(err, Error::LicenseFile { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("`license-file = \"GONE\"` of package `inside`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn paths_are_made_normal_without_the_disk() {
+        assert_eq!(
+            lexically_normal(Path::new("/ws/crates/a/../../LICENSE")),
+            Path::new("/ws/LICENSE")
+        );
+        assert_eq!(
+            lexically_normal(Path::new("/ws/./a/./b")),
+            Path::new("/ws/a/b")
+        );
+        assert_eq!(lexically_normal(Path::new("../x")), Path::new("../x"));
+    }
 
     #[test]
     fn init_keeps_the_manifest_and_adds_both_tables() {

@@ -66,7 +66,16 @@ pub fn run_release(global: &GlobalArgs, args: &ReleaseArgs) -> anyhow::Result<()
     let released = keel_release::release(&project, &plan, &out, &options, &progress)?;
     drop(progress);
     if !global.quiet && released.manifest.source.dirty {
-        crate::warn("the work tree has uncommitted changes; the manifest records `dirty: true`");
+        crate::warn(
+            "the work tree has uncommitted changes; the manifest records `dirty: true`, and the source archive holds the commit without them",
+        );
+    }
+    let has_source =
+        (released.manifest.artifacts.values()).any(|a| a.kind == keel_schema::ArtifactKind::Source);
+    if !global.quiet && !has_source {
+        crate::warn(
+            "the workspace is not in a git repository with a commit, so the release has no source archive",
+        );
     }
     crate::show(global, &released);
     Ok(())

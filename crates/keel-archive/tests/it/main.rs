@@ -356,3 +356,70 @@ fn an_archive_larger_than_the_cap_is_refused() {
         keel_archive::extract(format, &archive, &dir.path().join("dest"), 1 << 20).unwrap_err();
     assert!(matches!(err, keel_archive::Error::TooLarge { .. }), "{err}");
 }
+
+#[test]
+fn links_are_written_as_links_and_keels_extraction_refuses_them() {
+    for format in [ArchiveFormat::TarGz, ArchiveFormat::Zip] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join(format!("src.{}", format.extension()));
+        let long_target = format!("{}/README.md", "d".repeat(120));
+        let entries = [
+            Entry::bytes("src-1.0.0/README.md", b"# src\n".to_vec(), false),
+            Entry::symlink("src-1.0.0/docs/README.md", "../README.md"),
+            Entry::symlink("src-1.0.0/long", long_target.clone()),
+        ];
+        write_archive(format, &entries, MTIME, &out).unwrap();
+        let again = dir.path().join(format!("again.{}", format.extension()));
+        write_archive(format, &entries, MTIME, &again).unwrap();
+        assert_eq!(fs_err::read(&out).unwrap(), fs_err::read(&again).unwrap());
+
+        let unpacked = dir.path().join("unpacked");
+        extract(format, &out, &unpacked);
+        let top = unpacked.join("src-1.0.0");
+        let link = top.join("docs/README.md");
+        assert!(
+            fs_err::symlink_metadata(&link).unwrap().is_symlink(),
+            "{format}"
+        );
+        assert_eq!(
+            fs_err::read_link(&link).unwrap(),
+            Path::new("../README.md"),
+            "{format}"
+        );
+        assert_eq!(
+            fs_err::read_to_string(&link).unwrap(),
+            "# src\n",
+            "{format}"
+        );
+        assert_eq!(
+            fs_err::read_link(top.join("long")).unwrap(),
+            Path::new(&long_target),
+            "{format}"
+        );
+
+        let err =
+            keel_archive::extract(format, &out, &dir.path().join("keel"), 10 << 20).unwrap_err();
+        assert!(
+            matches!(err, keel_archive::Error::UnsafeEntry { .. }),
+            "{format}: {err}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("src.tar.gz");
+    write_archive(
+        ArchiveFormat::TarGz,
+        &[Entry::symlink("src-1.0.0/link", "target")],
+        MTIME,
+        &out,
+    )
+    .unwrap();
+    let listing = run_ok(
+        Command::new(require_tool("tar"))
+            .args(["--numeric-owner", "-tvzf"])
+            .arg(&out),
+    );
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    let line = listing.lines().last().unwrap();
+    assert!(line.starts_with("lrwxrwxrwx 0/0 "), "{line}");
+    assert!(line.ends_with("src-1.0.0/link -> target"), "{line}");
+}

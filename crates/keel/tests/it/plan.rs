@@ -1,8 +1,22 @@
 //! `keel plan`: snapshots of the plan of each fixture, and proof that planning writes nothing.
 
-use keel_test::snapshot_dir;
+use keel_test::{TestWorkspace, run_ok, snapshot_dir};
 
 use crate::{multi, single};
+
+/// `text` with the workspace's commit (in full, and its first 12 digits) named `[commit]`:
+/// the snapshots hold whatever the fixture's files and the toolchain's `Cargo.lock` hash to.
+fn without_commit(ws: &TestWorkspace, text: &str) -> String {
+    let head = run_ok(
+        std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(ws.root()),
+    );
+    let head = String::from_utf8(head.stdout).unwrap();
+    let head = head.trim();
+    text.replace(head, "[commit]")
+        .replace(&head[..12], "[commit]")
+}
 
 #[test]
 fn plan_of_a_single_binary() {
@@ -11,10 +25,13 @@ fn plan_of_a_single_binary() {
     let host = keel_schema::HOST_TARGET;
     let json = ws.run(&["plan", "--format", "json"]).success();
     let plan: serde_json::Value =
-        serde_json::from_str(&json.stdout.replace(host, "[host]")).unwrap();
+        serde_json::from_str(&without_commit(&ws, &json.stdout.replace(host, "[host]"))).unwrap();
     insta::assert_json_snapshot!("single_binary_json", plan);
     let text = ws.run(&["plan"]).success();
-    insta::assert_snapshot!("single_binary_text", text.stdout.replace(host, "[host]"));
+    insta::assert_snapshot!(
+        "single_binary_text",
+        without_commit(&ws, &text.stdout.replace(host, "[host]"))
+    );
 }
 
 #[test]
@@ -23,7 +40,7 @@ fn plan_of_a_configured_workspace() {
     let json = ws
         .run(&["plan", "--format", "json", "--tag", "v2.1.0"])
         .success();
-    let plan: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&without_commit(&ws, &json.stdout)).unwrap();
     insta::assert_json_snapshot!("multi_json", plan);
 }
 

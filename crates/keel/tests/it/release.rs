@@ -32,8 +32,9 @@ fn release_archives_check_out_with_real_tools() {
             .current_dir(&dist),
     );
     let sums = fs_err::read_to_string(dist.join("SHA256SUMS")).unwrap();
-    // The archive, its .sha256, its SBOM, the installer and the download page.
-    assert_eq!(sums.lines().count(), 5, "{sums}");
+    // The archive, its .sha256, its SBOM, the source archive and its .sha256, the installer
+    // and the download page.
+    assert_eq!(sums.lines().count(), 7, "{sums}");
 
     // One top directory with the binary, README and LICENSE, owned by 0/0, stamped with the
     // commit time.
@@ -146,8 +147,9 @@ fn releasing_twice_gives_identical_bytes() {
     ws.run(&["release", "--out", "second"]).success();
     let first = snapshot_dir(&ws.path("first"));
     let second = snapshot_dir(&ws.path("second"));
-    // Archive, .sha256, SBOM, installer, page, SHA256SUMS, provenance, manifest.
-    assert_eq!(first.len(), 8);
+    // Archive, .sha256, SBOM, source archive, .sha256, installer, page, SHA256SUMS,
+    // provenance, manifest.
+    assert_eq!(first.len(), 10);
     assert!(first == second, "the two releases differ");
     // Releasing again into the same folder replaces it with the same bytes.
     ws.run(&["release", "--out", "first"]).success();
@@ -183,9 +185,9 @@ fn every_platform_with_the_fake_builder_and_every_archive_format() {
         ["aarch64-apple-darwin", "x86_64-pc-windows-msvc", HOST]
     );
     assert_eq!(m["targets"][HOST]["builder"], "fake");
-    // 2 apps x 3 targets x (archive + .sha256 + SBOM) + 2 apps x (.sh + .ps1 installers) +
-    // the page + SHA256SUMS + provenance; the library is not shipped.
-    assert_eq!(m["artifacts"].as_object().unwrap().len(), 25);
+    // 2 apps x 3 targets x (archive + .sha256 + SBOM) + 2 apps x (source archive + .sha256 +
+    // .sh + .ps1 installers) + the page + SHA256SUMS + provenance; the library is not shipped.
+    assert_eq!(m["artifacts"].as_object().unwrap().len(), 29);
     assert!(m["apps"].get("lib").is_none());
 
     // Windows: a zip, .exe binaries, read by the real unzip.
@@ -471,4 +473,249 @@ fn update_hooks_are_recorded_in_the_manifest() {
         "{}",
         result.stderr
     );
+}
+
+#[test]
+fn licence_files_notices_and_authors_ship_in_the_archive() {
+    let ws = single("licensed", "1.0.0");
+    ws.write("UNLICENSE", "This is free and unencumbered software.\n");
+    ws.write("NOTICE", "licensed\nCopyright the licensed authors\n");
+    ws.write("AUTHORS", "The licensed authors\n");
+    ws.write("COPYING", "Dual-licensed under MIT or the Unlicense.\n");
+    ws.commit("licences");
+    ws.run(&["release", "--builder", "fake", "--out", "dist"])
+        .success();
+    let archive = ws.path(&format!("dist/licensed-1.0.0-{HOST}.tar.gz"));
+    let listing = run_ok(Command::new(require_tool("tar")).arg("-tzf").arg(&archive));
+    let top = format!("licensed-1.0.0-{HOST}/");
+    let names: Vec<String> = String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.strip_prefix(&top).unwrap_or(l).to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "", // the top folder
+            "AUTHORS",
+            "COPYING",
+            "LICENSE",
+            "NOTICE",
+            "README.md",
+            "UNLICENSE",
+            "licensed"
+        ]
+    );
+    assert_eq!(
+        unpack_file(&archive, &format!("{top}UNLICENSE")),
+        "This is free and unencumbered software.\n"
+    );
+}
+
+/// The file names inside a `tar.gz`, in the archive's order.
+fn tar_names(archive: &std::path::Path) -> Vec<String> {
+    let listing = run_ok(Command::new(require_tool("tar")).arg("-tzf").arg(archive));
+    String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_source_archive_holds_the_commit_and_is_the_same_from_a_fresh_clone() {
+    let ws = single("srcs", "1.3.0");
+    ws.write("UNLICENSE", "unlicense\n");
+    ws.write("docs/guide.md", "# guide\n");
+    ws.write("scripts/check.sh", "#!/bin/sh\n");
+    crate::set_mode(&ws.path("scripts/check.sh"), 0o755);
+    std::os::unix::fs::symlink("../README.md", ws.path("docs/README.md")).unwrap();
+    ws.write(".gitignore", "/target\n/dist*\n*.log\n");
+    ws.commit("sources");
+    ws.keygen();
+    // Neither a change, nor a new file, nor an ignored one is part of the commit.
+    ws.write("README.md", "# changed after the commit\n");
+    ws.write("scratch.txt", "not committed\n");
+    ws.write("build.log", "ignored\n");
+
+    let release = |out: &str| {
+        ws.run(&[
+            "release",
+            "--builder",
+            "fake",
+            "--out",
+            out,
+            "--sign-key",
+            "keys/release.key",
+        ])
+        .success()
+    };
+    let result = release("dist");
+    assert!(
+        result
+            .stderr
+            .contains("the source archive holds the commit"),
+        "{}",
+        result.stderr
+    );
+    let dist = ws.path("dist");
+    let name = "srcs-1.3.0-source.tar.gz";
+    let archive = dist.join(name);
+
+    // One folder, <app>-<version>/, with every committed file and nothing else.
+    assert_eq!(
+        tar_names(&archive),
+        [
+            "srcs-1.3.0/",
+            "srcs-1.3.0/.gitignore",
+            "srcs-1.3.0/Cargo.lock",
+            "srcs-1.3.0/Cargo.toml",
+            "srcs-1.3.0/LICENSE",
+            "srcs-1.3.0/README.md",
+            "srcs-1.3.0/UNLICENSE",
+            "srcs-1.3.0/docs/",
+            "srcs-1.3.0/docs/README.md",
+            "srcs-1.3.0/docs/guide.md",
+            "srcs-1.3.0/scripts/",
+            "srcs-1.3.0/scripts/check.sh",
+            "srcs-1.3.0/src/",
+            "srcs-1.3.0/src/main.rs",
+        ]
+    );
+    assert_eq!(
+        unpack_file(&archive, "srcs-1.3.0/README.md"),
+        "# srcs\n",
+        "the committed README, not the changed one"
+    );
+    // Owned by 0/0, stamped with the commit time, modes and links as committed.
+    let listing = run_ok(
+        Command::new("tar")
+            .args(["--numeric-owner", "--utc", "--full-time", "-tvzf"])
+            .arg(&archive),
+    );
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    for line in listing.lines() {
+        assert!(line.contains(" 0/0 "), "{line}");
+        assert!(line.contains("2024-05-01 12:00:00"), "{line}");
+    }
+    let line = |suffix: &str| listing.lines().find(|l| l.contains(suffix)).unwrap();
+    assert!(
+        line("scripts/check.sh").starts_with("-rwxr-xr-x"),
+        "{listing}"
+    );
+    assert!(line("src/main.rs").starts_with("-rw-r--r--"), "{listing}");
+    assert!(
+        line("docs/README.md").starts_with("lrwxrwxrwx")
+            && line("docs/README.md").ends_with("docs/README.md -> ../README.md"),
+        "{listing}"
+    );
+
+    // Listed in the manifest with no target, in SHA256SUMS (signed) and its own .sha256.
+    let m = manifest(&dist);
+    let artifact = &m["artifacts"][name];
+    assert_eq!(artifact["kind"], "source");
+    assert_eq!(artifact["app"], "srcs");
+    assert_eq!(artifact["format"], "tar.gz");
+    assert!(artifact.get("target").is_none(), "{artifact}");
+    assert_eq!(
+        m["artifacts"][format!("{name}.sha256")]["checksum_of"],
+        name
+    );
+    let sums = ws.read("dist/SHA256SUMS");
+    assert!(sums.contains(&format!("  {name}\n")), "{sums}");
+    assert!(sums.contains(&format!("  {name}.sha256\n")), "{sums}");
+    for list in ["SHA256SUMS", &format!("{name}.sha256")] {
+        run_ok(
+            Command::new(require_tool("sha256sum"))
+                .args(["-c", "--strict", list])
+                .current_dir(&dist),
+        );
+    }
+    run_ok(
+        Command::new(require_tool("minisign"))
+            .args(["-Vm", "SHA256SUMS", "-p"])
+            .arg(ws.path("keys/release.pub"))
+            .current_dir(&dist),
+    );
+    // The installer picks archives by target: the source archive is not one of them.
+    let installer = ws.read("dist/srcs-installer.sh");
+    assert!(!installer.contains("source.tar.gz"), "{installer}");
+
+    // Byte for byte the same on a second release, and from a fresh clone of the repository.
+    let bytes = fs_err::read(&archive).unwrap();
+    release("dist-again");
+    assert!(
+        fs_err::read(ws.path(&format!("dist-again/{name}"))).unwrap() == bytes,
+        "a second release wrote another source archive"
+    );
+    let clone = tempfile::Builder::new()
+        .prefix("keel-clone-")
+        .tempdir()
+        .unwrap();
+    run_ok(
+        Command::new("git")
+            .args(["clone", "-q"])
+            .arg(ws.root())
+            .arg(clone.path().join("srcs")),
+    );
+    let cloned = clone.path().join("srcs");
+    run_command(
+        ws.keel(["release", "--builder", "fake", "--out"])
+            .arg(clone.path().join("dist"))
+            .current_dir(&cloned),
+    )
+    .success();
+    assert!(
+        fs_err::read(clone.path().join("dist").join(name)).unwrap() == bytes,
+        "a fresh clone wrote another source archive"
+    );
+
+    // keel verify checks it like every file, and names it when it is altered.
+    ws.run(&["verify", "dist", "--key", "keys/release.pub"])
+        .success();
+    let mut altered = bytes.clone();
+    let last = altered.len() - 1;
+    altered[last] ^= 1;
+    fs_err::write(&archive, &altered).unwrap();
+    let result = ws.run(&["verify", "dist", "--key", "keys/release.pub"]);
+    assert_eq!(result.code, 1, "{}", result.stdout);
+    assert!(
+        result
+            .stdout
+            .contains(&format!("failed  {name} (size and sha256): sha256 ")),
+        "{}",
+        result.stdout
+    );
+}
+
+#[test]
+fn a_workspace_outside_git_has_no_source_archive_and_says_so() {
+    let ws = keel_test::TestWorkspace::new(crate::keel_bin());
+    ws.write(
+        "Cargo.toml",
+        "[package]\nname = \"nogit\"\nversion = \"1.0.0\"\nedition = \"2021\"\n",
+    );
+    ws.write("src/main.rs", "fn main() {}\n");
+    ws.lock();
+    let result = ws
+        .run(&["release", "--builder", "fake", "--out", "dist"])
+        .success();
+    let warning = "warning: the workspace is not in a git repository with a commit, so the release has no source archive";
+    assert_eq!(
+        result.stderr.matches(warning).count(),
+        1,
+        "{}",
+        result.stderr
+    );
+    let m = manifest(&ws.path("dist"));
+    assert_eq!(m["source"]["commit"], Value::Null);
+    assert!(
+        m["artifacts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|a| a["kind"] != "source"),
+        "{m}"
+    );
+    ws.run(&["verify", "dist"]).success();
 }

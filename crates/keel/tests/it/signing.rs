@@ -273,9 +273,9 @@ fn verify_catches_tampering_with_every_kind_of_file() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    // Archive, .sha256, SBOM, installer, page, SHA256SUMS and its signature, provenance,
-    // manifest and its signature.
-    assert_eq!(files.len(), 10, "{files:?}");
+    // Archive, .sha256, SBOM, source archive and its .sha256, installer, page, SHA256SUMS and
+    // its signature, provenance, manifest and its signature.
+    assert_eq!(files.len(), 12, "{files:?}");
     for file in &files {
         let copy = ws.path(&format!("tampered-{file}"));
         copy_dir(&ws.path("dist"), &copy);
@@ -598,8 +598,8 @@ fn the_provenance_envelope_verifies_with_an_independent_ed25519() {
         print(len(statement['subject']))\n";
     let envelope = ws.path("dist/keel-provenance.intoto.jsonl");
     let result = python(script, &[&envelope, &ws.path("keys/release.pub")]).success();
-    // Archive, .sha256, SBOM, installer, page and SHA256SUMS.
-    assert_eq!(result.stdout.trim(), "6");
+    // Archive, .sha256, SBOM, source archive, its .sha256, installer, page and SHA256SUMS.
+    assert_eq!(result.stdout.trim(), "8");
     let statement = {
         let envelope: Value =
             serde_json::from_str(&ws.read("dist/keel-provenance.intoto.jsonl")).unwrap();
