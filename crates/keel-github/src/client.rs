@@ -258,6 +258,14 @@ impl Client {
                     origin: keel_http::origin(url).unwrap_or_else(|| keel_http::redact(url)),
                 });
             }
+            // No address for the host: no network, or a name service that is down. Every
+            // retry would fail the same way.
+            Err(err) if !keel_http::resolves(url) => {
+                return Err(Error::Unreachable {
+                    host: keel_http::host(url).unwrap_or_else(|| keel_http::redact(url)),
+                    cause: err.to_string(),
+                });
+            }
             Err(err) => return Ok(Outcome::Again(err.to_string())),
         };
         let status = response.status().as_u16();
@@ -641,6 +649,24 @@ mod tests {
             "Validation Failed (tag_name already_exists)"
         );
         assert_eq!(message("", 502), "status 502");
+    }
+
+    #[test]
+    fn a_host_without_an_address_is_told_at_once_not_retried() {
+        // `.invalid` never resolves (RFC 6761), as nothing does without a network.
+        let mut client = Client::new("https://api.keel-test.invalid", Token::new("t".into()));
+        client.retry = keel_http::Retry {
+            attempts: 5,
+            first_delay: Duration::from_secs(30),
+            ..keel_http::Retry::default()
+        };
+        let repo = Repo::parse("o/r").unwrap();
+        let err = client.releases(&repo).unwrap_err();
+        assert!(
+            matches!(&err, Error::Unreachable { host, .. } if host == "api.keel-test.invalid"),
+            "{err:?}"
+        );
+        assert!(err.hint().unwrap().contains("network connection"));
     }
 
     #[test]

@@ -77,6 +77,14 @@ pub enum Error {
         /// The server's origin (`https://host:port`).
         origin: String,
     },
+    /// The API's host has no address here: no network, or no name service.
+    #[error("cannot reach {host}: {cause}")]
+    Unreachable {
+        /// The host.
+        host: String,
+        /// What the connection said.
+        cause: String,
+    },
     /// No token in `GITHUB_TOKEN` or `GH_TOKEN`.
     #[error("no GitHub token: GITHUB_TOKEN and GH_TOKEN are not set")]
     NoToken,
@@ -211,6 +219,9 @@ impl Error {
             }
             Error::PublishedDiffers { .. } => {
                 "publish a new version instead; installers and users pinned the sha256 of the published files"
+            }
+            Error::Unreachable { .. } => {
+                "check this machine's network connection and name service (and HTTPS_PROXY where a proxy is the way out), then run the same command again: it finishes what is left"
             }
             Error::PlainHttpServer { .. } => {
                 "write KEEL_GITHUB_API_URL with `http://` in front: without it keel speaks HTTPS"

@@ -294,6 +294,23 @@ pub fn host(url: &str) -> Option<String> {
     }
 }
 
+/// Whether the host of `url` has an address this machine can look up. A request that failed
+/// on the way is worth trying again only when it does: without a name service (no network)
+/// every retry fails the same way.
+pub fn resolves(url: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (host, port)
+        .to_socket_addrs()
+        .is_ok_and(|mut addresses| addresses.next().is_some())
+}
+
 /// `url` without `user:password@`, for showing and for keeping (receipts). Text that is not a
 /// URL is returned as it is.
 pub fn redact(url: &str) -> String {
@@ -389,6 +406,14 @@ mod tests {
         );
         assert_eq!(host("http://[::1]:5000/v2/").as_deref(), Some("::1"));
         assert_eq!(host("http://127.0.0.2:80/").as_deref(), Some("127.0.0.2"));
+    }
+
+    #[test]
+    fn a_host_resolves_when_it_has_an_address() {
+        assert!(resolves("https://127.0.0.1:1/"));
+        assert!(resolves("http://[::1]:8080/x"));
+        assert!(!resolves("https://api.keel-test.invalid/"));
+        assert!(!resolves("not a url"));
     }
 
     #[test]

@@ -16,8 +16,8 @@ use crate::sbom::redact_url;
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The SLSA provenance predicate type.
 pub const PREDICATE_TYPE: &str = "https://slsa.dev/provenance/v1";
-/// The build type: keel's release build, as its README describes.
-pub const BUILD_TYPE: &str = "https://github.com/keel-rs/keel/blob/main/README.md#provenance";
+/// The build type: keel's release build, as docs/release-format.md describes it.
+pub const BUILD_TYPE: &str = "https://github.com/keel-rs/keel/blob/main/docs/release-format.md#signatures-sboms-and-provenance";
 
 /// The GitHub Actions run that made a release, when one did.
 #[derive(Debug, Clone, PartialEq, Eq)]

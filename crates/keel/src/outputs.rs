@@ -43,6 +43,7 @@ struct Outputs {
     image_build: keel_release::ImagesBuilt<'static>,
     image_push: keel_release::PushedImages<'static>,
     image_login: keel_oci::registry::LoggedIn,
+    store_init: keel_store::Initialized,
     store_refresh: keel_store::RefreshReport<'static>,
     install: keel_schema::receipt::Receipt,
     update: UpdateOutput,

@@ -350,3 +350,41 @@ fn keel_releases_itself_with_keel_and_its_installer() {
         "the README's install line names another file"
     );
 }
+
+#[test]
+fn publishing_to_github_without_a_network_says_so_at_once() {
+    let ws = single("offline", "1.0.0");
+    let manifest = ws.read("Cargo.toml");
+    ws.write(
+        "Cargo.toml",
+        &manifest.replace(
+            "description = ",
+            "repository = \"https://github.com/o/offline\"\ndescription = ",
+        ),
+    );
+    ws.commit("repository");
+    let tagged = std::process::Command::new("git")
+        .args(["tag", "v1.0.0"])
+        .current_dir(ws.root())
+        .status()
+        .unwrap();
+    assert!(tagged.success());
+    ws.run(&["release", "--tag"]).success();
+    // A host with no address, as every host is without a network (`.invalid` never resolves).
+    let result = keel_test::run_command(
+        ws.keel(["publish", "--to", "github:o/offline"])
+            .env("GITHUB_TOKEN", "token-never-shown")
+            .env("KEEL_GITHUB_API_URL", "https://api.keel-test.invalid"),
+    );
+    says(
+        &result,
+        "cannot reach api.keel-test.invalid",
+        "check this machine's network connection",
+    );
+    assert!(
+        !result.stderr.contains("failed 5 times"),
+        "{}",
+        result.stderr
+    );
+    assert!(!result.stderr.contains("token-never-shown"));
+}

@@ -99,6 +99,16 @@ fn what_the_commands_print_validates_against_the_schema() {
         ]),
     ));
     outputs.push((
+        "store_init",
+        json(&[
+            "store",
+            "init",
+            "other-store",
+            "--sign-key",
+            "keys/release.key",
+        ]),
+    ));
+    outputs.push((
         "store_refresh",
         json(&[
             "store",
