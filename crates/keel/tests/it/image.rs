@@ -1016,11 +1016,18 @@ fn publish_says_how_to_write_a_plain_http_registry_and_takes_insecure_for_one_el
             &format!("{toml}\n[package.metadata.keel.image]\nregistries = [\"{registries}\"]\n"),
         );
         ws.run(&["release", "--out", out]).success();
-        ws.run(&["image", "build", out, "--key", "keys/release.key"])
+        ws.run(&["image", "build", out, "--sign-key", "keys/release.key"])
             .success();
     };
     let publish = |dir: &str, extra: &[&str]| {
-        let mut args = vec!["publish", dir, "--to", "store", "--key", "keys/release.key"];
+        let mut args = vec![
+            "publish",
+            dir,
+            "--to",
+            "store",
+            "--sign-key",
+            "keys/release.key",
+        ];
         args.extend(extra);
         ws.run(&args)
     };

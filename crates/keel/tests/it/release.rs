@@ -671,13 +671,13 @@ fn the_source_archive_holds_the_commit_and_is_the_same_from_a_fresh_clone() {
     );
 
     // keel verify checks it like every file, and names it when it is altered.
-    ws.run(&["verify", "dist", "--key", "keys/release.pub"])
+    ws.run(&["verify", "dist", "--public-key", "keys/release.pub"])
         .success();
     let mut altered = bytes.clone();
     let last = altered.len() - 1;
     altered[last] ^= 1;
     fs_err::write(&archive, &altered).unwrap();
-    let result = ws.run(&["verify", "dist", "--key", "keys/release.pub"]);
+    let result = ws.run(&["verify", "dist", "--public-key", "keys/release.pub"]);
     assert_eq!(result.code, 1, "{}", result.stdout);
     assert!(
         result
