@@ -340,6 +340,17 @@ fn an_archive_escaping_the_install_folder_is_refused() {
 #[test]
 fn a_file_url_store_installs_and_doctor_checks_the_install() {
     let ws = published();
+    // The release's source archive has no target: the store publishes the archive only.
+    assert!(ws.path("dist/app-1.0.0-source.tar.gz").is_file());
+    let stored: Vec<String> = fs_err::read_dir(ws.path("store/targets"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        stored.iter().any(|name| name.ends_with(&archive()))
+            && stored.iter().all(|name| !name.contains("source")),
+        "{stored:?}"
+    );
     let url = format!("file://{}", ws.path("store").display());
     let installed = install(&ws, &url).success();
     assert!(
