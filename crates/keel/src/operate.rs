@@ -139,8 +139,8 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
 }
 
 pub fn run_update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
-    let updater = open_app(global, &args.app, args.allow_http)?;
     let wanted = args.app_version().map(parse_version).transpose()?;
+    let updater = open_app(global, &args.app, args.allow_http)?;
     let store_url = keel_update::store::store_url_from_env();
     let update = match updater.check(store_url.as_deref(), None, wanted.as_ref())? {
         Check::UpToDate(current) => {

@@ -309,6 +309,17 @@ fn the_old_spellings_still_work_and_say_the_new_ones() {
         "{}",
         install.stderr
     );
+    let update = keel_test::run_command(
+        ws.keel(["update", "--app", "spellings", "--to", "1.0.0"])
+            .env("KEEL_HOME", &home),
+    );
+    assert!(
+        update
+            .stderr
+            .starts_with("warning: `keel update --to` is deprecated: write `--app-version`"),
+        "{}",
+        update.stderr
+    );
     // `-V` prints keel's version on install too.
     let version = ws.run(&["install", "-V"]).success();
     assert!(
