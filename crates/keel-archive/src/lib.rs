@@ -113,7 +113,10 @@ pub enum Error {
     },
 }
 
-pub(crate) fn validate_path(path: &str) -> Result<(), Error> {
+/// Checks that `path` is a name an archive entry may have: relative, `/`-separated, no `.`,
+/// `..` or empty part, no backslash, `:` or control character (names that would leave the
+/// destination, or mean a drive or a stream on Windows, when extracted).
+pub fn validate_path(path: &str) -> Result<(), Error> {
     let invalid = |reason| Error::InvalidPath {
         path: path.to_owned(),
         reason,

@@ -175,6 +175,7 @@ fn package(
                     &format!("{name}-{}", info.version),
                     epoch,
                     &dir.join(&artifact.file_name),
+                    reporter,
                 )?;
                 reporter.event(&Event::Written(&artifact.file_name));
                 let mut record = record(

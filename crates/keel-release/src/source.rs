@@ -17,18 +17,42 @@ use crate::Error;
 /// Writes the source archive of `commit` (of the repository holding `root`) at `out`: every
 /// file of the commit's whole tree under `top/`, stamped with `mtime`, links kept as links,
 /// submodules left out.
+/// A committed file whose name no archive may hold safely (`:`, `\\`, a control character) is
+/// left out, and said through `progress`.
 pub(crate) fn write_source_archive(
     root: &Path,
     commit: &str,
     top: &str,
     mtime: u64,
     out: &Path,
+    progress: &dyn keel_schema::progress::Progress,
 ) -> Result<Written, Error> {
     let git_err = |source| Error::Source {
         commit: commit.to_owned(),
         source,
     };
-    let files = git::tree_files(root, commit).map_err(git_err)?;
+    let mut files = git::tree_files(root, commit).map_err(git_err)?;
+    let archive = out
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    files.retain(
+        |file| match keel_archive::validate_path(&format!("{top}/{}", file.path)) {
+            Ok(()) => true,
+            Err(err) => {
+                let reason = match &err {
+                    keel_archive::Error::InvalidPath { reason, .. } => *reason,
+                    _ => "its name cannot be archived",
+                };
+                progress.event(&keel_schema::progress::Event::LeftOut {
+                    archive: &archive,
+                    path: &file.path,
+                    reason,
+                });
+                false
+            }
+        },
+    );
     // Each blob is copied out once, beside the archive (inside the staging folder, and gone
     // before the release files are listed), then read in the archive's order.
     let folder = keel_fs::parent(out);

@@ -107,6 +107,15 @@ pub enum Event<'a> {
     RehearsalStep(&'a RehearsalStep),
     /// A step of an update transaction begins.
     Update(&'a UpdateStep),
+    /// A file was left out of an archive (a name no archive may hold safely).
+    LeftOut {
+        /// The archive.
+        archive: &'a str,
+        /// The file, as named where it came from.
+        path: &'a str,
+        /// Why.
+        reason: &'a str,
+    },
 }
 
 impl Event<'_> {

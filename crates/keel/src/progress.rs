@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keel_schema::progress::Event;
 
 pub struct Progress {
+    quiet: bool,
     enabled: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
@@ -16,6 +17,7 @@ pub struct Progress {
 impl Progress {
     pub fn new(quiet: bool) -> Self {
         Progress {
+            quiet,
             enabled: !quiet && std::io::stderr().is_terminal(),
             bar: Mutex::new(None),
         }
@@ -86,6 +88,18 @@ impl keel_schema::progress::Progress for Progress {
                 self.message(format!("{what} {} ({size})", short(digest)));
             }
             Event::Manifest(reference) => self.message(format!("manifest {}", short(reference))),
+            Event::LeftOut {
+                archive,
+                path,
+                reason,
+            } if !self.quiet => {
+                let text = format!("left {path:?} out of {archive}: {reason}");
+                let slot = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+                match slot.as_ref() {
+                    Some(bar) => bar.suspend(|| crate::warn(&text)),
+                    None => crate::warn(&text),
+                }
+            }
             _ => {}
         }
     }

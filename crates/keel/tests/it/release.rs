@@ -719,3 +719,32 @@ fn a_workspace_outside_git_has_no_source_archive_and_says_so() {
     );
     ws.run(&["verify", "dist"]).success();
 }
+
+#[test]
+fn a_committed_name_no_archive_may_hold_is_left_out_of_the_source_archive_and_said() {
+    let ws = single("odd", "1.0.0");
+    // Names Windows reads as a drive or a stream, or a separator: legal in git, unsafe to
+    // extract. The release goes on without them, and says which.
+    ws.write("notes/2026-01-01T10:00.txt", "a time in the name\n");
+    ws.write("docs/back\\slash.md", "a backslash in the name\n");
+    ws.commit("odd names");
+    let result = ws
+        .run(&["release", "--builder", "fake", "--out", "dist"])
+        .success();
+    for path in ["notes/2026-01-01T10:00.txt", "docs/back\\\\slash.md"] {
+        let line = format!("warning: left \"{path}\" out of odd-1.0.0-source.tar.gz: ");
+        assert!(result.stderr.contains(&line), "{line}\n{}", result.stderr);
+    }
+    let listing = run_ok(
+        Command::new(require_tool("tar"))
+            .arg("-tzf")
+            .arg(ws.path("dist/odd-1.0.0-source.tar.gz")),
+    );
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    assert!(listing.contains("odd-1.0.0/src/main.rs"), "{listing}");
+    assert!(
+        !listing.contains("10:00") && !listing.contains("slash"),
+        "{listing}"
+    );
+    ws.run(&["verify", "dist"]).success();
+}
