@@ -313,6 +313,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The release folder a command was given holds no manifest.
+    #[error("{} is not a keel release (it has no {})", dir.display(), keel_schema::MANIFEST_FILE_NAME)]
+    NoManifest {
+        /// The folder.
+        dir: PathBuf,
+    },
     /// A folder is not a keel release.
     #[error("{} is not a keel release", dir.display())]
     NotARelease {
@@ -488,7 +494,7 @@ impl Error {
             Error::BadSourceDateEpoch { .. } => {
                 "set SOURCE_DATE_EPOCH to a Unix time such as `$(git log -1 --format=%ct)`, or unset it"
             }
-            Error::NotARelease { .. } => {
+            Error::NotARelease { .. } | Error::NoManifest { .. } => {
                 "run `keel release` first (it writes target/keel/dist), or pass the folder it wrote"
             }
             Error::DynamicOnScratch { .. } => {

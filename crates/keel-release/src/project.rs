@@ -125,17 +125,22 @@ pub fn init(manifest_path: Option<&Path>, cwd: &Path) -> Result<Initialized, Err
 }
 
 /// The release folder a command works on: `given` (relative to `cwd`), else `cwd` itself
-/// when it holds a release, else the workspace's `target/keel/dist`.
+/// when it holds a release, else the workspace's `target/keel/dist`; a folder without a
+/// manifest is [`Error::NoManifest`], before anything else is asked for.
 pub fn locate_release_dir(
     given: Option<&Path>,
     manifest_path: Option<&Path>,
     cwd: &Path,
 ) -> Result<PathBuf, Error> {
-    Ok(match given {
+    let dir = match given {
         Some(dir) => cwd.join(dir),
         None if cwd.join(keel_schema::MANIFEST_FILE_NAME).is_file() => cwd.to_owned(),
         None => release_dir_of_workspace(manifest_path, cwd)?,
-    })
+    };
+    if !dir.join(keel_schema::MANIFEST_FILE_NAME).is_file() {
+        return Err(Error::NoManifest { dir });
+    }
+    Ok(dir)
 }
 
 /// The default release folder of the workspace at `manifest_path` (or the nearest one at or

@@ -456,13 +456,17 @@ fn target_file(
 
 /// Creates the root of a new store, `metadata/1.root.json` and `metadata/root.json`:
 /// `root_key` holds the root role, `key` the others. Returns the root.
+/// Writes a new store's root: the root role on `root_key` (default: `key`'s signer), the
+/// other roles on `key`.
 fn create_root(
     store: &Path,
     key: &TufSigner,
-    root_key: &TufSigner,
+    root_key: Option<&SigningKey>,
     expiry: &Expiry,
     now: jiff::Timestamp,
 ) -> Result<Root, Error> {
+    let root_signer = root_key.map(|k| signer_of(k, store)).transpose()?;
+    let root_key = root_signer.as_ref().unwrap_or(key);
     let metadata = store.join(METADATA_DIR);
     let root = Root {
         consistent_snapshot: true,
@@ -783,14 +787,7 @@ pub fn publish_release(
     let signer = signer_of(key, store)?;
     let created_root = !store.join(METADATA_DIR).join("root.json").exists();
     let current = if created_root {
-        let root_signer = root_key.map(|k| signer_of(k, store)).transpose()?;
-        let root = create_root(
-            store,
-            &signer,
-            root_signer.as_ref().unwrap_or(&signer),
-            expiry,
-            now,
-        )?;
+        let root = create_root(store, &signer, root_key, expiry, now)?;
         Current { root, roles: None }
     } else {
         let current = load_current(store)?;
@@ -896,14 +893,7 @@ pub fn init(
         });
     }
     let signer = signer_of(key, store)?;
-    let root_signer = root_key.map(|k| signer_of(k, store)).transpose()?;
-    let root = create_root(
-        store,
-        &signer,
-        root_signer.as_ref().unwrap_or(&signer),
-        expiry,
-        now,
-    )?;
+    let root = create_root(store, &signer, root_key, expiry, now)?;
     let current = Current { root, roles: None };
     let signer = Signer {
         store,

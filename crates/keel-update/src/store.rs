@@ -341,6 +341,26 @@ pub fn locate(from: &str, cwd: &Path) -> Result<StoreLocation, Error> {
     })
 }
 
+impl StoreLocation {
+    /// The root of trust an install of `app` starts from: the file `given` (relative to
+    /// `cwd`), else the store's own when it is on this machine; read, or
+    /// [`Error::NoTrustedRoot`] when neither is there.
+    pub fn trusted_root(
+        &self,
+        given: Option<&Path>,
+        cwd: &Path,
+        app: &str,
+    ) -> Result<Vec<u8>, Error> {
+        match (given, &self.own_root) {
+            (Some(root), _) => read_root(&cwd.join(root)),
+            (None, Some(own)) => read_root(own),
+            (None, None) => Err(Error::NoTrustedRoot {
+                app: app.to_owned(),
+            }),
+        }
+    }
+}
+
 /// Reads a store's trusted root (`root.json`) from `path`.
 pub fn read_root(path: &Path) -> Result<Vec<u8>, Error> {
     let bytes = fs_err::read(path).map_err(|source| Error::ReadRoot {

@@ -116,6 +116,7 @@ hints! {
         E::NothingToRollBack { .. } => h("keel keeps the version before the last update; there was no update since install or the last rollback"),
         E::ReadRoot { .. } => h("give --root the root.json the store's maintainer published (for a store folder: STORE/metadata/root.json); check the path"),
         E::NoStoreUrl { .. } => h("set KEEL_STORE_URL"),
+        E::NoTrustedRoot { .. } => h("pass --root with the store's root.json, as its maintainer published it"),
         E::Store { failure: keel_update::store::StoreFailure::PlainHttpServer, url, .. } => {
             // The error names the store's metadata folder; `--from` takes the folder above it.
             let rest = url.strip_prefix("https://").unwrap_or(url);

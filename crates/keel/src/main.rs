@@ -61,18 +61,11 @@ pub fn release_dir(
     given: Option<&std::path::Path>,
 ) -> anyhow::Result<std::path::PathBuf> {
     let manifest_path = global.manifest_path.as_deref();
-    let dir = keel_release::locate_release_dir(given, manifest_path, &cwd()?)?;
-    if !dir.join(keel_schema::MANIFEST_FILE_NAME).is_file() {
-        anyhow::bail!(hinted(
-            format!(
-                "{} is not a keel release (it has no {})",
-                dir.display(),
-                keel_schema::MANIFEST_FILE_NAME
-            ),
-            "run `keel release` first (it writes target/keel/dist), or pass the folder it wrote",
-        ));
-    }
-    Ok(dir)
+    Ok(keel_release::locate_release_dir(
+        given,
+        manifest_path,
+        &cwd()?,
+    )?)
 }
 
 /// Writes one line to stdout; a closed pipe (`keel plan | head`) ends the program quietly.

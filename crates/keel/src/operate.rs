@@ -82,18 +82,7 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<()
     }
     let cwd = crate::cwd()?;
     let store = keel_update::store::locate(&args.from, &cwd)?;
-    let root_path = match (&args.root, &store.own_root) {
-        (Some(root), _) => cwd.join(root),
-        (None, Some(own)) => own.clone(),
-        (None, None) => bail!(hinted(
-            format!(
-                "which root of trust should the install of {} start from?",
-                args.app
-            ),
-            "pass --root with the store's root.json, as its maintainer published it",
-        )),
-    };
-    let root = keel_update::store::read_root(&root_path)?;
+    let root = store.trusted_root(args.root.as_deref(), &cwd, &args.app)?;
     let updater = open_app(global, &args.app, args.allow_http)?;
     let target = match &args.target {
         Some(target) => TargetTriple::parse(target)?,
